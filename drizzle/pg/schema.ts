@@ -1,0 +1,154 @@
+/**
+ * PostgreSQL schema. Kept column-for-column in step with drizzle/sqlite/schema.ts: both dialects
+ * answer one Store contract. Times are bigint milliseconds read as JS numbers; JSON is TEXT
+ * (not json/jsonb) because the audit hash covers the exact bytes written.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+/** Rows that belong to the gateway itself rather than to a customer tenant. */
+const SYSTEM_TENANT = "system";
+
+const ms = (name: string) => bigint(name, { mode: "number" });
+
+export const signingKeys = pgTable(
+  "signing_keys",
+  {
+    kid: text("kid").primaryKey(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    // Unique key generation: the first key takes generation 1, so two instances racing to create
+    // it collide on this constraint and exactly one wins.
+    generation: integer("generation").notNull(),
+    alg: text("alg", { enum: ["EdDSA"] }).notNull(),
+    publicJwk: text("public_jwk").notNull(),
+    privateSealed: text("private_sealed").notNull(),
+    status: text("status", { enum: ["active", "retired"] }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    retiredAt: ms("retired_at"),
+  },
+  (t) => [
+    uniqueIndex("signing_keys_generation_uq").on(t.generation),
+    check("signing_keys_status_ck", sql`${t.status} in ('active', 'retired')`),
+  ],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    executionId: text("execution_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    sub: text("sub").notNull(),
+    securityContext: text("security_context").notNull(),
+    publicKeyB64: text("public_key_b64").notNull(),
+    /** JSON array of strings. */
+    allowedToolPatterns: text("allowed_tool_patterns").notNull(),
+    tokenJti: text("token_jti").notNull(),
+    status: text("status", { enum: ["Active", "Revoked", "Expired"] }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    expiresAt: ms("expires_at").notNull(),
+    revokedAt: ms("revoked_at"),
+  },
+  (t) => [
+    index("sessions_tenant_status_idx").on(t.tenantId, t.status),
+    check("sessions_status_ck", sql`${t.status} in ('Active', 'Revoked', 'Expired')`),
+  ],
+);
+
+export const agentKeys = pgTable(
+  "agent_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    sub: text("sub").notNull(),
+    publicKeyB64: text("public_key_b64").notNull(),
+    label: text("label"),
+    status: text("status", { enum: ["active", "revoked"] }).notNull(),
+    createdAt: ms("created_at").notNull(),
+    revokedAt: ms("revoked_at"),
+  },
+  (t) => [
+    index("agent_keys_tenant_sub_idx").on(t.tenantId, t.sub),
+    check("agent_keys_status_ck", sql`${t.status} in ('active', 'revoked')`),
+  ],
+);
+
+export const replayRecords = pgTable(
+  "replay_records",
+  {
+    key: text("key").primaryKey(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    expiresAt: ms("expires_at").notNull(),
+  },
+  (t) => [index("replay_records_expires_idx").on(t.expiresAt)],
+);
+
+export const securityContexts = pgTable(
+  "security_contexts",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    document: text("document").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ name: "security_contexts_pk", columns: [t.tenantId, t.name] })],
+);
+
+export const gatewayEvents = pgTable(
+  "gateway_events",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    id: text("id").notNull(),
+    createdAt: ms("created_at").notNull(),
+    eventType: text("event_type").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    executionId: text("execution_id"),
+    callId: text("call_id"),
+    agentId: text("agent_id"),
+    toolName: text("tool_name"),
+    decision: text("decision"),
+    stage: text("stage"),
+    code: integer("code"),
+    requestId: text("request_id"),
+    payload: text("payload").notNull(),
+    chainSeq: bigint("chain_seq", { mode: "number" }),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
+  },
+  (t) => [
+    uniqueIndex("gateway_events_id_uq").on(t.id),
+    // Also serves the sealer's "chain_seq is null" poll, so no separate partial index is
+    // needed (one fewer index to maintain on the hot insert path).
+    uniqueIndex("gateway_events_chain_seq_uq").on(t.chainSeq),
+    index("gateway_events_tenant_seq_idx").on(t.tenantId, t.seq),
+    index("gateway_events_execution_seq_idx").on(t.executionId, t.seq),
+    index("gateway_events_type_seq_idx").on(t.eventType, t.seq),
+  ],
+);
+
+export const auditCheckpoints = pgTable(
+  "audit_checkpoints",
+  {
+    // Insertion order (under the sealing lock) orders checkpoints, even two covering one head.
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    id: text("id").notNull(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    createdAt: ms("created_at").notNull(),
+    lastChainSeq: ms("last_chain_seq").notNull(),
+    rowCount: ms("row_count").notNull(),
+    headHash: text("head_hash").notNull(),
+    kid: text("kid").notNull(),
+    signature: text("signature").notNull(),
+  },
+  (t) => [uniqueIndex("audit_checkpoints_id_uq").on(t.id)],
+);

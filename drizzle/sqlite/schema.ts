@@ -1,0 +1,144 @@
+/**
+ * SQLite schema. Kept column-for-column in step with drizzle/pg/schema.ts: both dialects answer
+ * one Store contract. JSON is stored as TEXT in both, because the audit hash covers the exact
+ * bytes written and a JSON column type would normalise them.
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Rows that belong to the gateway itself rather than to a customer tenant. */
+const SYSTEM_TENANT = "system";
+
+export const signingKeys = sqliteTable(
+  "signing_keys",
+  {
+    kid: text("kid").primaryKey(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    // Unique key generation: the first key takes generation 1, so two instances racing to create
+    // it collide on this constraint and exactly one wins.
+    generation: integer("generation").notNull(),
+    alg: text("alg", { enum: ["EdDSA"] }).notNull(),
+    publicJwk: text("public_jwk").notNull(),
+    privateSealed: text("private_sealed").notNull(),
+    status: text("status", { enum: ["active", "retired"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    retiredAt: integer("retired_at"),
+  },
+  (t) => [
+    uniqueIndex("signing_keys_generation_uq").on(t.generation),
+    check("signing_keys_status_ck", sql`${t.status} in ('active', 'retired')`),
+  ],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    executionId: text("execution_id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    sub: text("sub").notNull(),
+    securityContext: text("security_context").notNull(),
+    publicKeyB64: text("public_key_b64").notNull(),
+    /** JSON array of strings. */
+    allowedToolPatterns: text("allowed_tool_patterns").notNull(),
+    tokenJti: text("token_jti").notNull(),
+    status: text("status", { enum: ["Active", "Revoked", "Expired"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    index("sessions_tenant_status_idx").on(t.tenantId, t.status),
+    check("sessions_status_ck", sql`${t.status} in ('Active', 'Revoked', 'Expired')`),
+  ],
+);
+
+export const agentKeys = sqliteTable(
+  "agent_keys",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    sub: text("sub").notNull(),
+    publicKeyB64: text("public_key_b64").notNull(),
+    label: text("label"),
+    status: text("status", { enum: ["active", "revoked"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    index("agent_keys_tenant_sub_idx").on(t.tenantId, t.sub),
+    check("agent_keys_status_ck", sql`${t.status} in ('active', 'revoked')`),
+  ],
+);
+
+export const replayRecords = sqliteTable(
+  "replay_records",
+  {
+    key: text("key").primaryKey(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("replay_records_expires_idx").on(t.expiresAt)],
+);
+
+export const securityContexts = sqliteTable(
+  "security_contexts",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    document: text("document").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ name: "security_contexts_pk", columns: [t.tenantId, t.name] })],
+);
+
+export const gatewayEvents = sqliteTable(
+  "gateway_events",
+  {
+    // AUTOINCREMENT: a deleted tail row's seq is never handed out again, so a removed row cannot
+    // be silently replaced by a later one carrying the same position.
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    eventType: text("event_type").notNull(),
+    tenantId: text("tenant_id").notNull(),
+    executionId: text("execution_id"),
+    callId: text("call_id"),
+    agentId: text("agent_id"),
+    toolName: text("tool_name"),
+    decision: text("decision"),
+    stage: text("stage"),
+    code: integer("code"),
+    requestId: text("request_id"),
+    payload: text("payload").notNull(),
+    chainSeq: integer("chain_seq"),
+    prevHash: text("prev_hash"),
+    hash: text("hash"),
+  },
+  (t) => [
+    uniqueIndex("gateway_events_id_uq").on(t.id),
+    // Also serves the sealer's "chain_seq is null" poll, so no separate partial index is
+    // needed (one fewer index to maintain on the hot insert path).
+    uniqueIndex("gateway_events_chain_seq_uq").on(t.chainSeq),
+    index("gateway_events_tenant_seq_idx").on(t.tenantId, t.seq),
+    index("gateway_events_execution_seq_idx").on(t.executionId, t.seq),
+    index("gateway_events_type_seq_idx").on(t.eventType, t.seq),
+  ],
+);
+
+export const auditCheckpoints = sqliteTable(
+  "audit_checkpoints",
+  {
+    // Insertion order (under the sealing lock) orders checkpoints, even two covering one head.
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    createdAt: integer("created_at").notNull(),
+    lastChainSeq: integer("last_chain_seq").notNull(),
+    rowCount: integer("row_count").notNull(),
+    headHash: text("head_hash").notNull(),
+    kid: text("kid").notNull(),
+    signature: text("signature").notNull(),
+  },
+  (t) => [uniqueIndex("audit_checkpoints_id_uq").on(t.id)],
+);

@@ -1,0 +1,127 @@
+import { AuditRecorder } from "./audit/recorder.js";
+import { Sealer } from "./audit/sealer.js";
+import { issuerKeys } from "./auth/issuer-keys.js";
+import { TokenAuthority } from "./auth/tokens.js";
+import { type Clock, systemClock } from "./clock.js";
+import type { GatewayConfig } from "./config/schema.js";
+import { createHttpApp } from "./http/app.js";
+import { loadKeyring } from "./keys/keyring.js";
+import { resolveMasterKey } from "./keys/master-key.js";
+import { type Logger, createLogger } from "./log/logger.js";
+import { createInvokePipeline } from "./pipeline/index.js";
+import type { JwtAlg } from "./seal/jwt.js";
+import type { ServiceDeps } from "./services/context.js";
+import { guardStore } from "./store/guard.js";
+import { openStore } from "./store/open.js";
+import type { Store } from "./store/types.js";
+
+/**
+ * The composition root: config → store → keys → services → transports. Nothing else builds
+ * long-lived objects, and nothing reads the environment after the config was loaded.
+ */
+
+export interface Gateway {
+  app: ReturnType<typeof createHttpApp>;
+  store: Store;
+  services: ServiceDeps;
+  sealer: Sealer;
+  audit: AuditRecorder;
+  log: Logger;
+  /** Stops background work, seals every audit row, closes the store. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Skip timers (tests drive sealing and sweeping themselves). */
+  background?: boolean;
+}
+
+interface PeerEnv {
+  incoming?: { socket?: { remoteAddress?: string } };
+}
+
+export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {}): Promise<Gateway> {
+  const log = opts.log ?? createLogger(config.log.level);
+  const clock = opts.clock ?? systemClock;
+  const rawStore = await openStore({ url: config.database.url, durability: config.audit.durability, log: (msg, fields) => log.info(msg, fields) });
+  try {
+    await rawStore.migrate();
+    const store = guardStore(rawStore, log);
+    const master = resolveMasterKey({ configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir }, log);
+    const keyring = await loadKeyring(rawStore, master, log, clock.nowMs());
+    const algorithms = config.seal.algorithms as JwtAlg[];
+    const tokens = new TokenAuthority(
+      keyring,
+      {
+        issuer: config.seal.issuer,
+        agentAudience: config.seal.agent_audience,
+        operatorAudience: config.operator.audience,
+        algorithms,
+        toleranceSeconds: config.seal.clock_tolerance_seconds,
+        roleClaim: config.operator.role_claim,
+        tenantClaim: config.operator.tenant_claim,
+      },
+      config.seal.issuers.map((i) => issuerKeys(i)),
+      config.operator.issuers.map((i) => issuerKeys(i)),
+    );
+    const audit = new AuditRecorder(store, log, { preauthPerMinute: config.audit.preauth_rate_per_minute, summaryIntervalMs: config.audit.summary_interval_ms, now: () => clock.nowMs() });
+    // SQLite has one writer, so sequence order is commit order and rows settle at once.
+    const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
+    const sealer = new Sealer({ store: rawStore, signingKey: () => keyring.active, log, settleMs, now: () => clock.nowMs() });
+    const services: ServiceDeps = { store, audit, tokens, clock, log, agentTokenTtlSeconds: config.seal.token_ttl };
+    const invoke = createInvokePipeline({
+      store,
+      tokens,
+      audit,
+      clock,
+      log,
+      settings: {
+        freshnessSeconds: config.seal.freshness_seconds,
+        toleranceSeconds: config.seal.clock_tolerance_seconds,
+        replayScope: config.seal.replay_scope,
+        maxDepth: config.server.max_depth,
+      },
+    });
+    const app = createHttpApp({
+      services,
+      invoke,
+      store,
+      clock,
+      log,
+      bodyLimit: config.server.body_limit_bytes,
+      maxDepth: config.server.max_depth,
+      remoteAddress: (c) => (c.env as PeerEnv | undefined)?.incoming?.socket?.remoteAddress ?? "unknown",
+    });
+
+    let sweeper: NodeJS.Timeout | null = null;
+    if (opts.background !== false) {
+      sealer.start(config.audit.seal_interval_ms);
+      audit.start();
+      sweeper = setInterval(() => {
+        rawStore.sweepReplay(clock.nowMs(), 5000).catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
+      }, config.seal.replay_sweep_interval_ms);
+      sweeper.unref();
+    }
+
+    return {
+      app,
+      store,
+      services,
+      sealer,
+      audit,
+      log,
+      async close() {
+        if (sweeper) clearInterval(sweeper);
+        await audit.stop();
+        await sealer.stop();
+        await sealer.sealNow(true).catch((err: unknown) => log.error("final audit sealing failed", { error: err }));
+        await rawStore.close();
+      },
+    };
+  } catch (err) {
+    await rawStore.close().catch(() => undefined);
+    throw err;
+  }
+}

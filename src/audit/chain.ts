@@ -1,0 +1,52 @@
+import { type KeyObject, createHash, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
+import type { CheckpointRow, EventRow } from "../store/types.js";
+
+/**
+ * The hash chain over gateway_events. A row's hash covers every stored column and the
+ * previous row's hash, so a changed, removed, inserted or reordered row breaks the chain
+ * from that point on; signed checkpoints pin the head so a cut-off tail is detected too.
+ */
+
+export const GENESIS_HASH = "0".repeat(64);
+
+export function rowHash(row: EventRow, chainSeq: number, prevHash: string): string {
+  // A JSON array in a fixed column order: unambiguous, and independent of key ordering.
+  const content = JSON.stringify([
+    "seal-gateway/event/v1",
+    chainSeq,
+    row.seq,
+    row.id,
+    row.createdAt,
+    row.eventType,
+    row.tenantId,
+    row.executionId,
+    row.callId,
+    row.agentId,
+    row.toolName,
+    row.decision,
+    row.stage,
+    row.code,
+    row.requestId,
+    row.payload,
+  ]);
+  return createHash("sha256").update(prevHash).update("\n").update(content).digest("hex");
+}
+
+export function checkpointStatement(cp: Pick<CheckpointRow, "lastChainSeq" | "rowCount" | "headHash" | "createdAt" | "kid">): Buffer {
+  return Buffer.from(
+    ["seal-gateway/checkpoint/v1", cp.lastChainSeq, cp.rowCount, cp.headHash, cp.createdAt, cp.kid].join("\n"),
+    "utf8",
+  );
+}
+
+export function signCheckpoint(cp: Omit<CheckpointRow, "signature">, key: KeyObject): CheckpointRow {
+  return { ...cp, signature: cryptoSign(null, checkpointStatement(cp), key).toString("base64") };
+}
+
+export function checkpointSignatureValid(cp: CheckpointRow, key: KeyObject): boolean {
+  try {
+    return cryptoVerify(null, checkpointStatement(cp), key, Buffer.from(cp.signature, "base64"));
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,100 @@
+import type { KeyObject } from "node:crypto";
+import { newId } from "../ids.js";
+import type { Logger } from "../log/logger.js";
+import type { SealedUpdate, Store } from "../store/types.js";
+import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
+
+/**
+ * Chains committed rows off the hot path. Calls insert unsealed rows (one INSERT, no chain
+ * lookups), so instances never serialize on the chain head. The sealer takes rows in sequence
+ * order once they are older than `settleMs` — the window in which a concurrent transaction
+ * holding an earlier sequence number could still commit — and seals them with a signed
+ * checkpoint in one transaction under a database-wide lock. A row that commits later than the
+ * window is not lost: it is chained in a later batch (chain order, not seq order, is what the
+ * chain proves).
+ */
+export interface SealerOptions {
+  store: Store;
+  signingKey: () => { kid: string; privateKey: KeyObject };
+  log: Logger;
+  settleMs: number;
+  batchSize?: number;
+  now?: () => number;
+}
+
+export class Sealer {
+  private running: Promise<number> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: SealerOptions) {}
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.sealNow().catch((err: unknown) => this.opts.log.warn("audit sealing failed; will retry", { error: err }));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => 0);
+  }
+
+  /** Seals everything that has settled (or everything, with `all`). Returns rows sealed. */
+  async sealNow(all = false): Promise<number> {
+    while (this.running) await this.running.catch(() => 0);
+    this.running = this.sealLoop(all);
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async sealLoop(all: boolean): Promise<number> {
+    let total = 0;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const n = await this.sealOnce(all);
+      if (n < 0) continue; // lost a race with another instance: re-read the head
+      total += n;
+      if (n < (this.opts.batchSize ?? 500)) return total;
+    }
+    return total;
+  }
+
+  private async sealOnce(all: boolean): Promise<number> {
+    const { store } = this.opts;
+    const batch = this.opts.batchSize ?? 500;
+    const now = (this.opts.now ?? Date.now)();
+    const head = await store.chainHead();
+    const candidates = await store.unsealedEvents(batch);
+    const cutoff = all ? Number.POSITIVE_INFINITY : now - this.opts.settleMs;
+    const rows = [];
+    for (const row of candidates) {
+      if (row.createdAt > cutoff) break;
+      rows.push(row);
+    }
+    if (rows.length === 0) return 0;
+    let prev = head?.hash ?? GENESIS_HASH;
+    let chainSeq = head?.chainSeq ?? 0;
+    const updates: SealedUpdate[] = rows.map((row) => {
+      chainSeq += 1;
+      const hash = rowHash(row, chainSeq, prev);
+      const update = { seq: row.seq, chainSeq, prevHash: prev, hash };
+      prev = hash;
+      return update;
+    });
+    const key = this.opts.signingKey();
+    const checkpoint = signCheckpoint(
+      { id: newId("ckp"), createdAt: now, lastChainSeq: chainSeq, rowCount: chainSeq, headHash: prev, kid: key.kid },
+      key.privateKey,
+    );
+    const ok = await store.sealBatch(updates, checkpoint, head?.chainSeq ?? 0);
+    if (!ok) return -1;
+    // The log line anchors the head outside the database: a rewrite of both rows and
+    // checkpoints still disagrees with what was logged.
+    this.opts.log.info("audit checkpoint", { last_chain_seq: chainSeq, head_hash: prev, checkpoint_id: checkpoint.id });
+    return rows.length;
+  }
+}

@@ -1,0 +1,148 @@
+import * as z from "zod";
+import { defaultDatabaseUrl } from "./database-url.js";
+import {
+  AlgorithmList,
+  CidrString,
+  DatabaseUrl,
+  HttpUrl,
+  MasterKey,
+  NonEmptyString,
+  NonNegativeInt,
+  PositiveInt,
+  TokenTtl,
+  TrustedIssuer,
+  whenObject,
+} from "./fields.js";
+
+// The whole configuration as one schema. Every object is strict so a misspelt key is refused
+// instead of silently leaving a security setting at its default. Nested sections use
+// `prefault({})` so their own field defaults apply when the section is absent.
+
+const Server = z.strictObject({
+  host: NonEmptyString.default("127.0.0.1"),
+  port: z.int().min(0).max(65_535).default(8089),
+  body_limit_bytes: PositiveInt.default(1_048_576),
+  // The strict parser recurses per level; a hard ceiling keeps a hostile body off the stack limit.
+  max_depth: z.int().min(1).max(1000).default(64),
+  trust_proxy: z.boolean().default(false),
+  shutdown_grace_ms: NonNegativeInt.default(10_000),
+});
+
+const Database = z.strictObject({
+  // Absent means `sqlite://<data_dir>/gateway.db`, filled in once data_dir is final (below).
+  url: DatabaseUrl.optional(),
+});
+
+const Seal = z.strictObject({
+  freshness_seconds: z.int().min(1).max(60).default(30),
+  clock_tolerance_seconds: z.int().min(0).max(5).default(5),
+  replay_scope: z.enum(["envelope", "token"]).default("envelope"),
+  algorithms: AlgorithmList.default(["EdDSA", "RS256", "ES256"]),
+  agent_audience: NonEmptyString.default("seal-gateway/agent"),
+  issuer: NonEmptyString.default("seal-gateway"),
+  /** Seconds after parsing (written as a duration: `15m`, `1h`, at most `24h`). */
+  token_ttl: TokenTtl.prefault("1h"),
+  replay_sweep_interval_ms: PositiveInt.default(30_000),
+  issuers: z.array(TrustedIssuer).default([]),
+});
+
+const Operator = z.strictObject({
+  audience: NonEmptyString.default("seal-gateway/operator"),
+  role_claim: NonEmptyString.default("role"),
+  tenant_claim: NonEmptyString.default("tenant_id"),
+  issuers: z.array(TrustedIssuer).default([]),
+});
+
+const Egress = z.strictObject({
+  allow_networks: z.array(CidrString).default([]),
+  connect_timeout_ms: PositiveInt.default(5000),
+  request_timeout_ms: PositiveInt.default(30_000),
+  max_response_bytes: PositiveInt.default(10_485_760),
+});
+
+const Secrets = z.strictObject({
+  master_key: MasterKey.optional(),
+  // Backend settings are validated by each backend when it is built.
+  backends: z.record(z.string(), z.unknown()).default({}),
+});
+
+const Audit = z.strictObject({
+  durability: z.enum(["normal", "full"]).default("normal"),
+  seal_interval_ms: PositiveInt.default(1000),
+  seal_settle_ms: NonNegativeInt.default(2000),
+  preauth_rate_per_minute: NonNegativeInt.default(60),
+  summary_interval_ms: PositiveInt.default(60_000),
+});
+
+const Cli = z.strictObject({
+  socket_path: NonEmptyString.default("/var/run/docker.sock"),
+  default_timeout_seconds: z.int().min(1).max(300).default(30),
+  memory_mb: PositiveInt.default(256),
+  pids_limit: PositiveInt.default(128),
+  cpus: z.number().positive().default(1),
+  max_output_bytes: PositiveInt.default(1_048_576),
+});
+
+const Judge = z.strictObject({
+  url: HttpUrl.optional(),
+  timeout_ms: PositiveInt.default(5000),
+  kind: z.enum(["openai", "plain"]).default("plain"),
+});
+
+const Log = z.strictObject({
+  level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The raw sections, before cross-field checks; also walked to map environment variables. */
+export const GatewayConfigShape = z.strictObject({
+  server: Server.prefault({}),
+  database: Database.prefault({}),
+  data_dir: NonEmptyString.default("./data"),
+  dev_mode: z.boolean().default(true),
+  seal: Seal.prefault({}),
+  operator: Operator.prefault({}),
+  egress: Egress.prefault({}),
+  secrets: Secrets.prefault({}),
+  audit: Audit.prefault({}),
+  cli: Cli.prefault({}),
+  judge: Judge.prefault({}),
+  log: Log.prefault({}),
+});
+
+type Shape = z.output<typeof GatewayConfigShape>;
+
+function checkProduction(config: Shape, ctx: z.RefinementCtx<Shape>): void {
+  if (config.dev_mode !== false) return;
+  // Outside dev mode nothing may fall back to a generated key on local disk.
+  if (config.secrets?.master_key === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["secrets", "master_key"],
+      message: "required when dev_mode is false (set it here, as env:VAR, or via SEAL_GATEWAY_MASTER_KEY)",
+    });
+  }
+  // Keys fetched over plain HTTP could be swapped by anyone on the path.
+  for (const section of ["seal", "operator"] as const) {
+    const issuers: unknown = config[section]?.issuers;
+    if (!Array.isArray(issuers)) continue;
+    issuers.forEach((issuer: { jwks_url?: unknown }, index) => {
+      if (typeof issuer?.jwks_url === "string" && issuer.jwks_url.startsWith("http:")) {
+        ctx.addIssue({
+          code: "custom",
+          path: [section, "issuers", index, "jwks_url"],
+          message: "must use https:// when dev_mode is false",
+        });
+      }
+    });
+  }
+}
+
+/** The gateway configuration: parse with `GatewayConfig.safeParse(raw)`; the output is complete. */
+export const GatewayConfig = GatewayConfigShape.superRefine(checkProduction, whenObject).transform(
+  (config) => ({
+    ...config,
+    database: { url: config.database.url ?? defaultDatabaseUrl(config.data_dir) },
+  }),
+);
+export type GatewayConfig = z.infer<typeof GatewayConfig>;
+export type GatewayConfigInput = z.input<typeof GatewayConfig>;

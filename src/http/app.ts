@@ -1,0 +1,66 @@
+import { type Context, Hono } from "hono";
+import type { Clock } from "../clock.js";
+import { GatewayError, errorBody } from "../errors.js";
+import { newId } from "../ids.js";
+import type { Logger } from "../log/logger.js";
+import type { InvokeResponse, createInvokePipeline } from "../pipeline/index.js";
+import type { ServiceDeps } from "../services/context.js";
+import type { Store } from "../store/types.js";
+import { readBodyLimited } from "./body.js";
+import { controlRoutes } from "./control-routes.js";
+
+/** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
+
+export interface HttpDeps {
+  services: ServiceDeps;
+  invoke: ReturnType<typeof createInvokePipeline>;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  bodyLimit: number;
+  maxDepth: number;
+  /** Address of the peer (the node adapter provides it); "unknown" when absent. */
+  remoteAddress: (c: { env: unknown }) => string;
+}
+
+/** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
+export const PUBLIC_ROUTES = new Set(["POST /v1/invoke", "POST /v1/seal/invoke", "GET /health", "GET /ready"]);
+
+function send(res: InvokeResponse) {
+  return new Response(JSON.stringify(res.body), { status: res.status, headers: { "content-type": "application/json", ...res.headers } });
+}
+
+export function createHttpApp(deps: HttpDeps) {
+  const app = new Hono();
+  const { log } = deps;
+
+  const invokeHandler = async (c: Context) => {
+    const { body, tooLarge } = await readBodyLimited(c.req.raw, deps.bodyLimit);
+    return send(await deps.invoke({ body, tooLarge, source: deps.remoteAddress(c) }));
+  };
+  app.post("/v1/invoke", invokeHandler);
+  app.post("/v1/seal/invoke", invokeHandler);
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", async (c) => {
+    try {
+      await deps.store.ping();
+      return c.json({ status: "ready", database: deps.store.dialect });
+    } catch {
+      return c.json({ status: "unavailable", database: deps.store.dialect }, 503);
+    }
+  });
+
+  app.route("/", controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }));
+
+  app.notFound((c) => c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404));
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) {
+      return c.json(errorBody(err, null), err.httpStatus as 400);
+    }
+    const id = newId("req");
+    log.error("unhandled error", { request_id: id, error: err, path: c.req.path });
+    return c.json(errorBody(new GatewayError("INTERNAL", `internal error (request id ${id})`, { reason: "internal" }), null), 500);
+  });
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import type { Gateway } from "../app.js";
+
+/**
+ * Serves the gateway and shuts down gracefully: stop accepting, let in-flight calls finish
+ * (up to the grace period), then seal the audit chain and close the store.
+ */
+export async function serveGateway(gw: Gateway, opts: { host: string; port: number; graceMs: number }): Promise<{ port: number; stop(): Promise<void> }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s as Server));
+    (s as Server).once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : opts.port;
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, opts.graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await gw.close();
+    })();
+    return stopping;
+  };
+  return { port, stop };
+}

@@ -1,0 +1,58 @@
+import { constants, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { Logger } from "../log/logger.js";
+import { type MasterKey, masterKeyFromBytes } from "../crypto/sealed-box.js";
+
+export interface MasterKeySource {
+  /** base64 of 32 bytes, from secrets.master_key / SEAL_GATEWAY_MASTER_KEY. */
+  configured: string | undefined;
+  devMode: boolean;
+  dataDir: string;
+}
+
+export class MasterKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MasterKeyError";
+  }
+}
+
+export function decodeMasterKey(b64: string): MasterKey {
+  const text = b64.trim();
+  const bytes = Buffer.from(text, "base64");
+  if (bytes.length !== 32 || bytes.toString("base64").replace(/=+$/, "") !== text.replace(/=+$/, "")) {
+    // The value is never echoed: a master key in an error message is a leaked master key.
+    throw new MasterKeyError("secrets.master_key must be the base64 encoding of exactly 32 bytes");
+  }
+  return masterKeyFromBytes(bytes);
+}
+
+/**
+ * Resolves the master key. Outside dev mode it must be configured (fail closed). In dev mode
+ * a key is generated once into `<data_dir>/master.key` with owner-only permissions; several
+ * instances sharing one PostgreSQL must be given the same configured key instead.
+ */
+export function resolveMasterKey(src: MasterKeySource, log: Logger): MasterKey {
+  if (src.configured) return decodeMasterKey(src.configured);
+  if (!src.devMode) throw new MasterKeyError("no master key configured (set SEAL_GATEWAY_MASTER_KEY); refusing to start outside dev mode");
+  mkdirSync(src.dataDir, { recursive: true, mode: 0o700 });
+  const file = join(src.dataDir, "master.key");
+  if (!existsSync(file)) {
+    try {
+      // O_EXCL: two processes starting together cannot both write a key.
+      const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        writeSync(fd, `${randomBytes(32).toString("base64")}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      log.warn("dev mode: generated a master key; set SEAL_GATEWAY_MASTER_KEY in production", { path: file });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) throw new MasterKeyError(`${file} must be readable by its owner only (chmod 600)`);
+  return decodeMasterKey(readFileSync(file, "utf8").trim());
+}

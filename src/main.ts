@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { buildGateway } from "./app.js";
+import { exitCodeFor, verifyChain } from "./audit/verify.js";
+import { OPERATOR_ROLES, type OperatorRole, TokenAuthority } from "./auth/tokens.js";
+import { formatProblems, loadConfig } from "./config/load.js";
+import type { GatewayConfig } from "./config/schema.js";
+import type { JwtAlg } from "./seal/jwt.js";
+import { parseDuration } from "./config/duration.js";
+import { serveGateway } from "./http/server.js";
+import { loadKeyring } from "./keys/keyring.js";
+import { resolveMasterKey } from "./keys/master-key.js";
+import { createLogger } from "./log/logger.js";
+import { callTool } from "./sdk/client.js";
+import { signEnvelope, toolCallPayload } from "./sdk/envelope.js";
+import { generateKeyPair } from "./sdk/keys.js";
+import { openStore } from "./store/open.js";
+
+/**
+ * seal-gateway: start | migrate | token | keygen | sign | call | audit verify.
+ * Exit codes: 0 success, 1 failure (or an error response for `call`), 2 usage error;
+ * `audit verify` adds 3 (intact with an unsealed tail).
+ */
+
+const USAGE = `usage: seal-gateway <command> [options]
+  start   [--config FILE]                       run the gateway
+  migrate [--config FILE]                       apply database migrations
+  token   --role admin|approver|operator|viewer [--tenant T] [--ttl 1h] [--sub NAME] [--config FILE]
+  keygen  [--out FILE]                          new Ed25519 key pair
+  sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
+  call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
+  audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail)
+Environment for sign/call: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL.`;
+
+class UsageError extends Error {}
+
+function configOrExit(path: string | undefined): GatewayConfig {
+  const r = loadConfig({ configPath: path });
+  if (!r.ok) {
+    process.stderr.write(`configuration refused:\n${formatProblems(r.problems)}\n`);
+    process.exit(1);
+  }
+  return r.config;
+}
+
+function jsonObject(text: string | undefined, what: string): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${what} is not valid JSON`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${what} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function privateKeyFrom(values: { key?: string; "key-file"?: string }): string {
+  if (values["key-file"]) {
+    const text = readFileSync(values["key-file"], "utf8").trim();
+    try {
+      const parsed = JSON.parse(text) as { private_key_b64?: string };
+      if (parsed.private_key_b64) return parsed.private_key_b64;
+    } catch {
+      // a bare base64 key file
+    }
+    return text;
+  }
+  const k = values.key ?? process.env.SEAL_PRIVATE_KEY;
+  if (!k) throw new UsageError("a private key is required (--key, --key-file or SEAL_PRIVATE_KEY)");
+  return k;
+}
+
+async function start(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { config: { type: "string" } } });
+  const config = configOrExit(values.config);
+  const gw = await buildGateway(config);
+  const server = await serveGateway(gw, { host: config.server.host, port: config.server.port, graceMs: config.server.shutdown_grace_ms });
+  gw.log.info("seal-gateway listening", { host: config.server.host, port: server.port, database: gw.store.dialect });
+  const shutdown = (signal: string) => {
+    gw.log.info("shutting down", { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        gw.log.error("shutdown failed", { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+async function migrate(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { config: { type: "string" } } });
+  const config = configOrExit(values.config);
+  const store = await openStore({ url: config.database.url, durability: config.audit.durability });
+  try {
+    await store.migrate();
+    process.stdout.write(`migrations applied (${store.dialect})\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function withKeyring<T>(config: GatewayConfig, fn: (tokens: TokenAuthority, store: Awaited<ReturnType<typeof openStore>>, keyring: Awaited<ReturnType<typeof loadKeyring>>) => Promise<T>): Promise<T> {
+  const log = createLogger("warn");
+  const store = await openStore({ url: config.database.url, durability: config.audit.durability });
+  try {
+    await store.migrate();
+    const keyring = await loadKeyring(store, resolveMasterKey({ configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir }, log), log);
+    const tokens = new TokenAuthority(
+      keyring,
+      {
+        issuer: config.seal.issuer,
+        agentAudience: config.seal.agent_audience,
+        operatorAudience: config.operator.audience,
+        algorithms: config.seal.algorithms as JwtAlg[],
+        toleranceSeconds: config.seal.clock_tolerance_seconds,
+        roleClaim: config.operator.role_claim,
+        tenantClaim: config.operator.tenant_claim,
+      },
+      [],
+      [],
+    );
+    return await fn(tokens, store, keyring);
+  } finally {
+    await store.close();
+  }
+}
+
+async function token(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: { role: { type: "string" }, tenant: { type: "string" }, ttl: { type: "string" }, sub: { type: "string" }, config: { type: "string" } },
+  });
+  const role = OPERATOR_ROLES.find((r) => r === values.role);
+  if (!role) throw new UsageError("--role must be one of admin, approver, operator, viewer");
+  const ttl = parseDuration(values.ttl ?? "1h");
+  if (ttl === null || ttl <= 0 || ttl > 86_400) throw new UsageError("--ttl must be a duration such as 15m or 1h, at most 24h");
+  const tenant = values.tenant ?? "default";
+  if (tenant === "*" && role !== "admin") throw new UsageError("only admin tokens may use --tenant '*'");
+  const config = configOrExit(values.config);
+  const jwt = await withKeyring(config, async (tokens) =>
+    tokens.mintOperatorToken({ sub: values.sub ?? `cli:${role}`, role: role as OperatorRole, tenant, ttlSeconds: ttl, nowSeconds: Math.floor(Date.now() / 1000) }),
+  );
+  process.stdout.write(`${jwt}\n`);
+}
+
+function keygen(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { out: { type: "string" } } });
+  const pair = generateKeyPair();
+  const json = JSON.stringify({ public_key_b64: pair.publicKeyB64, private_key_b64: pair.privateKeyB64 });
+  if (values.out) {
+    writeFileSync(values.out, `${json}\n`, { mode: 0o600, flag: "wx" });
+    process.stdout.write(`${JSON.stringify({ public_key_b64: pair.publicKeyB64, key_file: values.out })}\n`);
+  } else {
+    process.stdout.write(`${json}\n`);
+  }
+}
+
+const callOptions = {
+  tool: { type: "string" },
+  args: { type: "string" },
+  id: { type: "string" },
+  token: { type: "string" },
+  key: { type: "string" },
+  "key-file": { type: "string" },
+  url: { type: "string" },
+  meta: { type: "string" },
+  "unix-timestamp": { type: "boolean" },
+} as const;
+
+function commonCall(values: { tool?: string; token?: string; args?: string; meta?: string }) {
+  if (!values.tool) throw new UsageError("--tool is required");
+  const securityToken = values.token ?? process.env.SEAL_TOKEN;
+  if (!securityToken) throw new UsageError("a security token is required (--token or SEAL_TOKEN)");
+  return { tool: values.tool, securityToken, args: jsonObject(values.args, "--args") ?? {}, meta: jsonObject(values.meta, "--meta") };
+}
+
+function sign(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: callOptions });
+  const c = commonCall(values);
+  const payload = toolCallPayload({ name: c.tool, arguments: c.args, ...(values.id ? { id: values.id } : {}), ...(c.meta ? { meta: c.meta } : {}) });
+  const { body } = signEnvelope({ securityToken: c.securityToken, payload, privateKeyB64: privateKeyFrom(values), timestampFormat: values["unix-timestamp"] ? "unix" : "rfc3339" });
+  process.stdout.write(`${body}\n`);
+}
+
+async function call(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: callOptions });
+  const c = commonCall(values);
+  const r = await callTool({
+    url: values.url ?? process.env.SEAL_GATEWAY_URL ?? "http://127.0.0.1:8089",
+    securityToken: c.securityToken,
+    privateKeyB64: privateKeyFrom(values),
+    name: c.tool,
+    arguments: c.args,
+    ...(values.id ? { id: values.id } : {}),
+    ...(c.meta ? { meta: c.meta } : {}),
+  });
+  process.stdout.write(`${JSON.stringify(r.response)}\n`);
+  return r.response.status === "error" ? 1 : 0;
+}
+
+async function audit(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== "verify") throw new UsageError("usage: seal-gateway audit verify [--config FILE]");
+  const { values } = parseArgs({ args: rest, options: { config: { type: "string" }, json: { type: "boolean" } } });
+  const config = configOrExit(values.config);
+  const report = await withKeyring(config, async (_tokens, store, keyring) => verifyChain(store, keyring.publicKeys()));
+  process.stdout.write(`${JSON.stringify(report, null, values.json ? 0 : 2)}\n`);
+  return exitCodeFor(report);
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "start":
+      await start(rest);
+      return undefined;
+    case "migrate":
+      await migrate(rest);
+      return 0;
+    case "token":
+      await token(rest);
+      return 0;
+    case "keygen":
+      keygen(rest);
+      return 0;
+    case "sign":
+      sign(rest);
+      return 0;
+    case "call":
+      return await call(rest);
+    case "audit":
+      return await audit(rest);
+    default:
+      throw new UsageError(cmd ? `unknown command ${JSON.stringify(cmd)}` : "a command is required");
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`seal-gateway: ${(err as Error).message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

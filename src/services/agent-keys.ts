@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { GatewayError } from "../errors.js";
+import { newId } from "../ids.js";
+import { decodePublicKey } from "../seal/ed25519.js";
+import type { AgentKeyRow } from "../store/types.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, notFound } from "./context.js";
+
+/**
+ * Registered agent keys: the `authorized_keys` of CI jobs and scripts without an identity
+ * provider. Small-order and non-canonical keys are refused at registration (and again at use).
+ */
+
+const Jwk = z.strictObject({ kty: z.string(), crv: z.string(), x: z.string().max(128), kid: z.string().max(128).optional(), use: z.string().optional(), alg: z.string().optional() });
+export const RegisterAgentKeyInput = z
+  .strictObject({
+    sub: z.string().min(1).max(256),
+    public_key_b64: z.string().max(512).optional(),
+    jwk: Jwk.optional(),
+    label: z.string().max(256).optional(),
+    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.public_key_b64 === undefined) === (v.jwk === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["public_key_b64"], message: "exactly one of public_key_b64 or jwk is required" });
+    }
+  });
+export type RegisterAgentKeyInput = z.infer<typeof RegisterAgentKeyInput>;
+
+export function agentKeyView(row: AgentKeyRow) {
+  return {
+    id: row.id,
+    sub: row.sub,
+    tenant_id: row.tenantId,
+    public_key_b64: row.publicKeyB64,
+    label: row.label,
+    status: row.status,
+    created_at: iso(row.createdAt),
+    revoked_at: iso(row.revokedAt),
+  };
+}
+
+export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: RegisterAgentKeyInput) {
+  const tenantId = actingTenant(actor, input.tenant_id);
+  const decoded = decodePublicKey(input.public_key_b64 ?? input.jwk);
+  if (!decoded.ok) throw new GatewayError("BAD_REQUEST", decoded.message, { reason: "bad_key" });
+  const row: AgentKeyRow = {
+    id: newId("akey"),
+    tenantId,
+    sub: input.sub,
+    publicKeyB64: decoded.key.base64,
+    label: input.label ?? null,
+    status: "active",
+    createdAt: deps.clock.nowMs(),
+    revokedAt: null,
+  };
+  await deps.audit.record({
+    eventType: "AgentKeyRegistered",
+    tenantId,
+    executionId: null,
+    callId: null,
+    agentId: row.sub,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, key_id: row.id, public_key_b64: row.publicKeyB64 },
+  });
+  await deps.store.insertAgentKey(row);
+  return agentKeyView(row);
+}
+
+export async function listAgentKeys(deps: ServiceDeps, actor: Actor, sub?: string) {
+  const rows = await deps.store.listAgentKeys(actor.tenant, sub);
+  return { agent_keys: rows.map(agentKeyView) };
+}
+
+export async function getAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+  const row = await deps.store.getAgentKey(id);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("agent key");
+  return agentKeyView(row);
+}
+
+export async function revokeAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+  const existing = await deps.store.getAgentKey(id);
+  if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
+  await deps.audit.record({
+    eventType: "AgentKeyRevoked",
+    tenantId: existing.tenantId,
+    executionId: null,
+    callId: null,
+    agentId: existing.sub,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, key_id: id },
+  });
+  const row = await deps.store.revokeAgentKey(id, deps.clock.nowMs());
+  if (!row) throw notFound("agent key");
+  return agentKeyView(row);
+}

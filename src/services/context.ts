@@ -1,0 +1,46 @@
+import type { AuditRecorder } from "../audit/recorder.js";
+import type { OperatorIdentity, TokenAuthority } from "../auth/tokens.js";
+import type { Clock } from "../clock.js";
+import { GatewayError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Store } from "../store/types.js";
+
+/** What every service verb receives: its dependencies, built once by the composition root. */
+export interface ServiceDeps {
+  store: Store;
+  audit: AuditRecorder;
+  tokens: TokenAuthority;
+  clock: Clock;
+  log: Logger;
+  agentTokenTtlSeconds: number;
+}
+
+/** The operator on whose behalf a control-plane verb runs. */
+export type Actor = OperatorIdentity;
+
+/**
+ * The tenant an operator acts in. A tenant-bound token acts in its own tenant only; an
+ * admin with tenant "*" names one explicitly (or gets "default").
+ */
+export function actingTenant(actor: Actor, requested: string | undefined): string {
+  if (actor.tenant !== "*") {
+    if (requested !== undefined && requested !== actor.tenant) {
+      throw new GatewayError("FORBIDDEN", "this token cannot act in another tenant", { reason: "wrong_tenant" });
+    }
+    return actor.tenant;
+  }
+  return requested ?? "default";
+}
+
+/** True when the actor may see rows of `tenantId`. */
+export function canSee(actor: Actor, tenantId: string): boolean {
+  return actor.tenant === "*" || actor.tenant === tenantId;
+}
+
+export function notFound(what: string): GatewayError {
+  return new GatewayError("NOT_FOUND", `${what} not found`, { reason: "not_found" });
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,143 @@
+import { z } from "zod";
+import { GatewayError } from "../errors.js";
+import { newId } from "../ids.js";
+import { decodePublicKey } from "../seal/ed25519.js";
+import type { SessionRow } from "../store/types.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, notFound } from "./context.js";
+
+/** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
+
+const Name = z.string().min(1).max(256);
+export const CreateSessionInput = z
+  .strictObject({
+    execution_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "letters, digits and . _ : - (at most 128)").optional(),
+    sub: Name.optional(),
+    agent_id: Name.optional(),
+    security_context_name: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
+    security_context: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
+    public_key_b64: z.string().max(512),
+    allowed_tool_patterns: z.array(z.string().min(1).max(256)).max(256).optional(),
+    workload_id: z.string().min(1).max(512).optional(),
+    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    ttl_seconds: z.int().min(60).max(86_400).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.sub && !v.agent_id) ctx.addIssue({ code: "custom", path: ["sub"], message: "sub (or agent_id) is required" });
+    if (v.sub && v.agent_id && v.sub !== v.agent_id) ctx.addIssue({ code: "custom", path: ["agent_id"], message: "sub and agent_id differ" });
+    if (!v.security_context_name && !v.security_context) {
+      ctx.addIssue({ code: "custom", path: ["security_context_name"], message: "security_context_name (or security_context) is required" });
+    }
+    if (v.security_context_name && v.security_context && v.security_context_name !== v.security_context) {
+      ctx.addIssue({ code: "custom", path: ["security_context"], message: "security_context_name and security_context differ" });
+    }
+  });
+export type CreateSessionInput = z.infer<typeof CreateSessionInput>;
+
+export function sessionView(row: SessionRow, nowMs: number) {
+  const status = row.status === "Active" && row.expiresAt <= nowMs ? "Expired" : row.status;
+  return {
+    execution_id: row.executionId,
+    sub: row.sub,
+    agent_id: row.sub,
+    security_context_name: row.securityContext,
+    security_context: row.securityContext,
+    tenant_id: row.tenantId,
+    public_key_b64: row.publicKeyB64,
+    allowed_tool_patterns: row.allowedToolPatterns,
+    session_status: status,
+    created_at: iso(row.createdAt),
+    expires_at: iso(row.expiresAt),
+    revoked_at: iso(row.revokedAt),
+  };
+}
+
+export async function createSession(deps: ServiceDeps, actor: Actor, input: CreateSessionInput) {
+  const tenantId = actingTenant(actor, input.tenant_id);
+  const key = decodePublicKey(input.public_key_b64);
+  if (!key.ok) throw new GatewayError("BAD_REQUEST", key.message, { reason: "bad_key", field: "public_key_b64" });
+  const nowMs = deps.clock.nowMs();
+  const executionId = input.execution_id ?? newId("ses");
+  if (await deps.store.getSession(executionId)) {
+    throw new GatewayError("CONFLICT", "a session with this execution_id already exists", { reason: "exists" });
+  }
+  const sub = (input.sub ?? input.agent_id) as string;
+  const scp = (input.security_context_name ?? input.security_context) as string;
+  const ttl = Math.min(input.ttl_seconds ?? deps.agentTokenTtlSeconds, 86_400);
+  const { token, claims } = deps.tokens.mintAgentToken({
+    sub,
+    scp,
+    wid: input.workload_id ?? `session:${executionId}`,
+    tenantId,
+    ttlSeconds: ttl,
+    nowSeconds: Math.floor(nowMs / 1000),
+    execId: executionId,
+  });
+  const row: SessionRow = {
+    executionId,
+    tenantId,
+    sub,
+    securityContext: scp,
+    publicKeyB64: key.key.base64,
+    allowedToolPatterns: input.allowed_tool_patterns ?? ["*"],
+    tokenJti: claims.jti,
+    status: "Active",
+    createdAt: nowMs,
+    expiresAt: claims.exp * 1000,
+    revokedAt: null,
+  };
+  await deps.audit.record({
+    eventType: "SessionCreated",
+    tenantId,
+    executionId,
+    callId: null,
+    agentId: sub,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, security_context: scp, allowed_tool_patterns: row.allowedToolPatterns, expires_at: iso(row.expiresAt), token_jti: claims.jti },
+  });
+  try {
+    await deps.store.insertSession(row);
+  } catch (err) {
+    // Two creates racing on one execution_id: the unique key decides.
+    if (await deps.store.getSession(executionId)) throw new GatewayError("CONFLICT", "a session with this execution_id already exists", { reason: "exists" });
+    throw err;
+  }
+  return { status: "success", ...sessionView(row, nowMs), security_token: token, session_status: "Active" };
+}
+
+export async function listSessions(deps: ServiceDeps, actor: Actor, status?: SessionRow["status"]) {
+  const rows = await deps.store.listSessions(actor.tenant, status);
+  const now = deps.clock.nowMs();
+  return { sessions: rows.map((r) => sessionView(r, now)) };
+}
+
+export async function getSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+  const row = await deps.store.getSession(executionId);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("session");
+  return sessionView(row, deps.clock.nowMs());
+}
+
+export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+  const existing = await deps.store.getSession(executionId);
+  if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
+  const now = deps.clock.nowMs();
+  await deps.audit.record({
+    eventType: "SessionRevoked",
+    tenantId: existing.tenantId,
+    executionId,
+    callId: null,
+    agentId: existing.sub,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, previous_status: existing.status },
+  });
+  const row = await deps.store.revokeSession(executionId, now);
+  if (!row) throw notFound("session");
+  return { status: "success", execution_id: executionId, session_status: row.status, revoked_at: iso(row.revokedAt) };
+}

@@ -1,0 +1,110 @@
+/**
+ * Pieces both store adapters share: the error they throw and the decoding of stored rows.
+ *
+ * Why a wrapper error: drizzle's own query error puts every bound parameter into its message
+ * (`params: …`), and those can be session keys, replay keys or audit payloads. Messages built
+ * here carry the operation, the driver's error code and — for SQLite, whose messages name only
+ * tables and columns — the driver text; never a value. The driver error is kept as `cause` for
+ * the operator log (PostgreSQL's `detail` field there may echo key values).
+ */
+import type { SessionRow } from "./types.js";
+
+export class StoreError extends Error {
+  /** Store method that failed, e.g. "insertSession". */
+  readonly operation: string;
+  /** Driver code: a PostgreSQL SQLSTATE, a SQLITE_* code or a socket errno. */
+  readonly driverCode: string | undefined;
+  /** True for a unique/primary-key violation (the caller may answer 409 instead of 503). */
+  readonly conflict: boolean;
+
+  constructor(operation: string, driverCode: string | undefined, detail: string, cause: unknown) {
+    super(`store ${operation} failed${driverCode ? ` (${driverCode})` : ""}${detail ? `: ${detail}` : ""}`, {
+      cause,
+    });
+    this.name = "StoreError";
+    this.operation = operation;
+    this.driverCode = driverCode;
+    this.conflict =
+      driverCode === "23505" ||
+      driverCode === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+      driverCode === "SQLITE_CONSTRAINT_UNIQUE";
+  }
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === "object" && value !== null ? Reflect.get(value, name) : undefined;
+}
+
+/** The driver's error underneath drizzle's wrapper (which exposes it as `cause`). */
+function driverError(err: unknown): unknown {
+  let current = err;
+  for (let depth = 0; depth < 4; depth++) {
+    if (typeof field(current, "code") === "string") return current;
+    const next = field(current, "cause");
+    if (next === undefined) return current;
+    current = next;
+  }
+  return current;
+}
+
+/** Re-throws `err` as a StoreError whose message holds no bound value. */
+export function storeFailure(operation: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const cause = driverError(err);
+  const code = field(cause, "code");
+  const driverCode = typeof code === "string" ? code : undefined;
+  let detail = "";
+  if (driverCode?.startsWith("SQLITE_")) {
+    const message = field(cause, "message");
+    if (typeof message === "string") detail = message;
+  } else {
+    const constraint = field(cause, "constraint_name");
+    if (typeof constraint === "string") detail = `constraint ${constraint}`;
+  }
+  return new StoreError(operation, driverCode, detail, cause);
+}
+
+/** Runs one store operation, translating any failure into a StoreError. */
+export async function guard<T>(operation: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw storeFailure(operation, err);
+  }
+}
+
+/** A stored string array, checked on the way out so a corrupted row cannot widen a session. */
+export function decodeStringArray(text: string, column: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`stored ${column} is not valid JSON`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+    throw new Error(`stored ${column} is not an array of strings`);
+  }
+  return parsed;
+}
+
+type StoredSession = Omit<SessionRow, "allowedToolPatterns"> & { allowedToolPatterns: string };
+
+export function toSessionRow(row: StoredSession): SessionRow {
+  return { ...row, allowedToolPatterns: decodeStringArray(row.allowedToolPatterns, "allowed_tool_patterns") };
+}
+
+export function fromSessionRow(row: SessionRow): StoredSession {
+  return { ...row, allowedToolPatterns: JSON.stringify(row.allowedToolPatterns) };
+}
+
+/** Advisory-lock keys (PostgreSQL): one for sealing the audit chain, one for migrations. */
+export const SEAL_LOCK_KEY = 0x5ea1_0001;
+export const MIGRATE_LOCK_KEY = 0x5ea1_0002;
+
+/** Row limits come from callers that already validated them; a bad one is a programming error. */
+export function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError("limit must be a non-negative integer");
+  return limit;
+}
+
+export type StoreLog = (msg: string, fields?: Record<string, unknown>) => void;

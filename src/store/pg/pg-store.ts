@@ -1,0 +1,200 @@
+/**
+ * The PostgreSQL adapter (postgres.js). Several gateway instances may share one database:
+ * uniqueness (replay keys, the first signing key) is enforced by constraints with
+ * ON CONFLICT DO NOTHING, never by read-then-write.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/postgres-js";
+import { migrate } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import { agentKeys, replayRecords, securityContexts, sessions, signingKeys } from "../../../drizzle/pg/schema.js";
+import { migrationsFolder } from "../../paths.js";
+import {
+  checkLimit,
+  fromSessionRow,
+  guard,
+  MIGRATE_LOCK_KEY,
+  type StoreLog,
+  toSessionRow,
+} from "../adapter-common.js";
+import type { Store } from "../types.js";
+import { pgAudit } from "./pg-audit.js";
+
+export interface PgStoreOptions {
+  url: string;
+  durability: "normal" | "full";
+  log?: StoreLog;
+}
+
+const POOL_SIZE = 10;
+const CONNECT_TIMEOUT_S = 10;
+const ignoreNotice = () => {};
+
+const signingKeyColumns = {
+  kid: signingKeys.kid,
+  alg: signingKeys.alg,
+  publicJwk: signingKeys.publicJwk,
+  privateSealed: signingKeys.privateSealed,
+  status: signingKeys.status,
+  createdAt: signingKeys.createdAt,
+  retiredAt: signingKeys.retiredAt,
+};
+
+/**
+ * drizzle's migrator creates its bookkeeping schema and table with IF NOT EXISTS, which races
+ * between instances starting together; a session advisory lock on a dedicated one-connection
+ * client serialises them (the lock dies with the connection, even if this process does).
+ */
+async function runMigrations(url: string): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: ignoreNotice, connect_timeout: CONNECT_TIMEOUT_S });
+  try {
+    await client`select pg_advisory_lock(${MIGRATE_LOCK_KEY}::bigint)`;
+    await migrate(drizzle({ client }), { migrationsFolder: migrationsFolder("pg") });
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+export function openPgStore(opts: PgStoreOptions): Store {
+  const client = postgres(opts.url, {
+    max: POOL_SIZE,
+    prepare: true,
+    onnotice: ignoreNotice,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    connection: {
+      application_name: "seal-gateway",
+      // "full" must not depend on the server's default; "normal" keeps it (on, unless an
+      // operator relaxed it knowingly).
+      ...(opts.durability === "full" ? { synchronous_commit: "on" } : {}),
+    },
+  });
+  const db = drizzle({ client });
+  const audit = pgAudit(db);
+
+  // Hot path: a named (server-side prepared) single statement; a conflict means "seen before".
+  const insertReplay = db
+    .insert(replayRecords)
+    .values({ key: sql.placeholder("key"), expiresAt: sql.placeholder("expiresAt") })
+    .onConflictDoNothing()
+    .returning({ key: replayRecords.key })
+    .prepare("seal_replay_insert");
+
+  const getSessionRow = async (executionId: string) => {
+    const [row] = await db.select().from(sessions).where(eq(sessions.executionId, executionId));
+    return row ? toSessionRow(row) : null;
+  };
+  const getAgentKeyRow = async (id: string) => {
+    const [row] = await db.select().from(agentKeys).where(eq(agentKeys.id, id));
+    return row ?? null;
+  };
+
+  return {
+    dialect: "postgres",
+    migrate: () => guard("migrate", () => runMigrations(opts.url)),
+    ping: () =>
+      guard("ping", async () => {
+        await client`select 1`;
+      }),
+    close: () => client.end({ timeout: 5 }),
+
+    listSigningKeys: () =>
+      guard("listSigningKeys", () =>
+        db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation),
+      ),
+    insertFirstSigningKey: (row) =>
+      guard("insertFirstSigningKey", async () => {
+        const inserted = await db
+          .insert(signingKeys)
+          .values({ ...row, generation: 1 })
+          .onConflictDoNothing()
+          .returning({ kid: signingKeys.kid });
+        return inserted.length === 1;
+      }),
+
+    insertSession: (row) =>
+      guard("insertSession", async () => {
+        await db.insert(sessions).values(fromSessionRow(row));
+      }),
+    getSession: (executionId) => guard("getSession", () => getSessionRow(executionId)),
+    listSessions: (tenantId, status) =>
+      guard("listSessions", async () => {
+        const rows = await db
+          .select()
+          .from(sessions)
+          .where(and(eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .orderBy(sessions.createdAt, sessions.executionId);
+        return rows.map(toSessionRow);
+      }),
+    revokeSession: (executionId, at) =>
+      guard("revokeSession", async () => {
+        await db
+          .update(sessions)
+          .set({ status: "Revoked", revokedAt: at })
+          .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")));
+        return getSessionRow(executionId);
+      }),
+
+    insertAgentKey: (row) =>
+      guard("insertAgentKey", async () => {
+        await db.insert(agentKeys).values(row);
+      }),
+    getAgentKey: (id) => guard("getAgentKey", () => getAgentKeyRow(id)),
+    listAgentKeys: (tenantId, sub) =>
+      guard("listAgentKeys", () =>
+        db
+          .select()
+          .from(agentKeys)
+          .where(and(eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)))
+          .orderBy(agentKeys.createdAt, agentKeys.id),
+      ),
+    agentKeysFor: (tenantId, sub) =>
+      guard("agentKeysFor", () =>
+        db
+          .select()
+          .from(agentKeys)
+          .where(and(eq(agentKeys.tenantId, tenantId), eq(agentKeys.sub, sub)))
+          .orderBy(agentKeys.createdAt, agentKeys.id),
+      ),
+    revokeAgentKey: (id, at) =>
+      guard("revokeAgentKey", async () => {
+        await db
+          .update(agentKeys)
+          .set({ status: "revoked", revokedAt: at })
+          .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")));
+        return getAgentKeyRow(id);
+      }),
+
+    recordReplay: (key, expiresAt) =>
+      guard("recordReplay", async () => (await insertReplay.execute({ key, expiresAt })).length === 1),
+    sweepReplay: (now, limit) =>
+      guard("sweepReplay", async () => {
+        // Bounded: one sweep never holds locks on more than `limit` rows.
+        const result = await db.execute(
+          sql`delete from ${replayRecords} where ctid in (select ctid from ${replayRecords} where ${replayRecords.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+        );
+        return result.count;
+      }),
+
+    getSecurityContext: (tenantId, name) =>
+      guard("getSecurityContext", async () => {
+        const [row] = await db
+          .select()
+          .from(securityContexts)
+          .where(and(eq(securityContexts.tenantId, tenantId), eq(securityContexts.name, name)));
+        return row ?? null;
+      }),
+    putSecurityContext: (row) =>
+      guard("putSecurityContext", async () => {
+        // created_at keeps its first value; a put replaces the document and stamps updated_at.
+        await db
+          .insert(securityContexts)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [securityContexts.tenantId, securityContexts.name],
+            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
+          });
+      }),
+
+    ...audit,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * Audit events and checkpoints on SQLite. The hot-path insert is prepared once; sealing runs in
+ * a BEGIN IMMEDIATE transaction, which takes SQLite's single write lock up front so the head
+ * check and the chain writes cannot interleave with another sealer.
+ */
+import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { auditCheckpoints, gatewayEvents } from "../../../drizzle/sqlite/schema.js";
+import { checkLimit, guard } from "../adapter-common.js";
+import type { CheckpointRow, EventFilter, EventRow, NewEvent, Store } from "../types.js";
+
+type AuditPart = Pick<
+  Store,
+  | "appendEvent"
+  | "listEvents"
+  | "eventsAfter"
+  | "unsealedEvents"
+  | "chainHead"
+  | "sealBatch"
+  | "latestCheckpoint"
+  | "listCheckpoints"
+  | "chainAfter"
+  | "countEvents"
+>;
+
+const checkpointColumns = {
+  id: auditCheckpoints.id,
+  createdAt: auditCheckpoints.createdAt,
+  lastChainSeq: auditCheckpoints.lastChainSeq,
+  rowCount: auditCheckpoints.rowCount,
+  headHash: auditCheckpoints.headHash,
+  kid: auditCheckpoints.kid,
+  signature: auditCheckpoints.signature,
+};
+
+/** Thrown inside the sealing transaction to roll it back; never escapes this module. */
+class SealAborted extends Error {}
+
+function eventConditions(filter: EventFilter): SQL | undefined {
+  const e = gatewayEvents;
+  const conditions: (SQL | undefined)[] = [
+    filter.tenantId === "*" ? undefined : eq(e.tenantId, filter.tenantId),
+    filter.type === undefined ? undefined : eq(e.eventType, filter.type),
+    filter.agent === undefined ? undefined : eq(e.agentId, filter.agent),
+    filter.tool === undefined ? undefined : eq(e.toolName, filter.tool),
+    filter.decision === undefined ? undefined : eq(e.decision, filter.decision),
+    filter.stage === undefined ? undefined : eq(e.stage, filter.stage),
+    filter.executionId === undefined ? undefined : eq(e.executionId, filter.executionId),
+    filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
+    filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
+    filter.beforeSeq === undefined ? undefined : lt(e.seq, filter.beforeSeq),
+  ];
+  return and(...conditions);
+}
+
+export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
+  const e = gatewayEvents;
+  const insertEvent = db
+    .insert(e)
+    .values({
+      id: sql.placeholder("id"),
+      createdAt: sql.placeholder("createdAt"),
+      eventType: sql.placeholder("eventType"),
+      tenantId: sql.placeholder("tenantId"),
+      executionId: sql.placeholder("executionId"),
+      callId: sql.placeholder("callId"),
+      agentId: sql.placeholder("agentId"),
+      toolName: sql.placeholder("toolName"),
+      decision: sql.placeholder("decision"),
+      stage: sql.placeholder("stage"),
+      code: sql.placeholder("code"),
+      requestId: sql.placeholder("requestId"),
+      payload: sql.placeholder("payload"),
+    })
+    .prepare();
+  const sealRow = db
+    .update(e)
+    .set({
+      chainSeq: sql`${sql.placeholder("chainSeq")}`,
+      prevHash: sql`${sql.placeholder("prevHash")}`,
+      hash: sql`${sql.placeholder("hash")}`,
+    })
+    .where(and(eq(e.seq, sql.placeholder("seq")), isNull(e.chainSeq)))
+    .prepare();
+
+  return {
+    appendEvent: (event: NewEvent) =>
+      guard("appendEvent", () => Number(insertEvent.run({ ...event }).lastInsertRowid)),
+
+    listEvents: (filter) =>
+      guard("listEvents", (): EventRow[] =>
+        db
+          .select()
+          .from(e)
+          .where(eventConditions(filter))
+          .orderBy(desc(e.seq))
+          .limit(checkLimit(filter.limit))
+          .all(),
+      ),
+
+    eventsAfter: (afterSeq, limit) =>
+      guard("eventsAfter", () =>
+        db.select().from(e).where(gt(e.seq, afterSeq)).orderBy(e.seq).limit(checkLimit(limit)).all(),
+      ),
+
+    unsealedEvents: (limit) =>
+      guard("unsealedEvents", () =>
+        db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)).all(),
+      ),
+
+    chainHead: () =>
+      guard(
+        "chainHead",
+        () => db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1).get() ?? null,
+      ),
+
+    sealBatch: (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) =>
+      guard("sealBatch", () => {
+        try {
+          return db.transaction(
+            (tx) => {
+              const head = tx.select({ value: max(e.chainSeq) }).from(e).get();
+              if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
+              for (const u of updates) {
+                // Only a still-unsealed row may take a chain position; anything else means another
+                // sealer or a rewrite got there first, so the whole batch is abandoned.
+                if (sealRow.run({ ...u }).changes !== 1) throw new SealAborted();
+              }
+              tx.insert(auditCheckpoints).values(checkpoint).run();
+              return true;
+            },
+            { behavior: "immediate" },
+          );
+        } catch (err) {
+          if (err instanceof SealAborted) return false;
+          throw err;
+        }
+      }),
+
+    latestCheckpoint: () =>
+      guard(
+        "latestCheckpoint",
+        () =>
+          db
+            .select(checkpointColumns)
+            .from(auditCheckpoints)
+            .orderBy(desc(auditCheckpoints.seq))
+            .limit(1)
+            .get() ?? null,
+      ),
+
+    listCheckpoints: () =>
+      guard("listCheckpoints", () =>
+        db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq).all(),
+      ),
+
+    chainAfter: (afterChainSeq, limit) =>
+      guard("chainAfter", () =>
+        db
+          .select()
+          .from(e)
+          .where(gt(e.chainSeq, afterChainSeq))
+          .orderBy(e.chainSeq)
+          .limit(checkLimit(limit))
+          .all(),
+      ),
+
+    countEvents: () =>
+      guard("countEvents", () => {
+        const row = db.select({ total: count(), sealed: count(e.chainSeq) }).from(e).get();
+        return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
+      }),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * The SQLite adapter (embedded default). better-sqlite3 is synchronous, so every method runs to
+ * completion before the next starts: in-process "concurrency" is serialised by construction,
+ * and across processes SQLite's write lock (WAL + busy_timeout) does the same.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { and, eq, sql } from "drizzle-orm";
+import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import {
+  agentKeys,
+  replayRecords,
+  securityContexts,
+  sessions,
+  signingKeys,
+} from "../../../drizzle/sqlite/schema.js";
+import { migrationsFolder } from "../../paths.js";
+import {
+  checkLimit,
+  fromSessionRow,
+  guard,
+  type StoreLog,
+  storeFailure,
+  toSessionRow,
+} from "../adapter-common.js";
+import type { Store } from "../types.js";
+import { sqliteAudit } from "./sqlite-audit.js";
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  durability: "normal" | "full";
+  log?: StoreLog;
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+/** Two processes migrating one file can collide; the loser re-reads the journal and finds it done. */
+const MIGRATE_ATTEMPTS = 3;
+
+const signingKeyColumns = {
+  kid: signingKeys.kid,
+  alg: signingKeys.alg,
+  publicJwk: signingKeys.publicJwk,
+  privateSealed: signingKeys.privateSealed,
+  status: signingKeys.status,
+  createdAt: signingKeys.createdAt,
+  retiredAt: signingKeys.retiredAt,
+};
+
+function openDatabase(opts: SqliteStoreOptions): Database.Database {
+  if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+  const raw = new Database(opts.path);
+  try {
+    raw.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode loses no committed transaction when the process dies, only on power
+    // loss; FULL also fsyncs every commit (audit.durability: full).
+    raw.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);
+    raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    raw.pragma("foreign_keys = ON");
+  } catch (err) {
+    raw.close();
+    throw storeFailure("open", err);
+  }
+  return raw;
+}
+
+function runMigrations(db: BetterSQLite3Database, log: StoreLog | undefined): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      migrate(db, { migrationsFolder: migrationsFolder("sqlite") });
+      return;
+    } catch (err) {
+      if (attempt >= MIGRATE_ATTEMPTS) throw err;
+      log?.("sqlite migration attempt failed; retrying", { attempt });
+    }
+  }
+}
+
+function prepareStatements(raw: Database.Database, db: BetterSQLite3Database) {
+  return {
+    // The replay insert is the hot path: prepared once on the raw handle, skipping drizzle's
+    // per-call parameter mapping (measured in the store timings; see test/store/hot-path.bench).
+    insertReplay: raw.prepare<[string, number]>(
+      "INSERT INTO replay_records (key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    ),
+    sweep: raw.prepare<[number, number]>(
+      "DELETE FROM replay_records WHERE rowid IN (SELECT rowid FROM replay_records WHERE expires_at < ? LIMIT ?)",
+    ),
+    audit: sqliteAudit(db),
+  };
+}
+
+export function openSqliteStore(opts: SqliteStoreOptions): Store {
+  const raw = openDatabase(opts);
+  const db = drizzle({ client: raw });
+  // Statements are prepared on first use: preparing needs the tables, i.e. a migrated database.
+  let prepared: ReturnType<typeof prepareStatements> | undefined;
+  const stmts = () => {
+    prepared ??= prepareStatements(raw, db);
+    return prepared;
+  };
+
+  const getSessionRow = (executionId: string) => {
+    const row = db.select().from(sessions).where(eq(sessions.executionId, executionId)).get();
+    return row ? toSessionRow(row) : null;
+  };
+  const getAgentKeyRow = (id: string) => db.select().from(agentKeys).where(eq(agentKeys.id, id)).get() ?? null;
+
+  return {
+    dialect: "sqlite",
+    migrate: () => guard("migrate", () => runMigrations(db, opts.log)),
+    ping: () =>
+      guard("ping", () => {
+        raw.prepare("SELECT 1").get();
+      }),
+    close: async () => {
+      if (raw.open) raw.close();
+    },
+
+    listSigningKeys: () =>
+      guard("listSigningKeys", () =>
+        db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation).all(),
+      ),
+    insertFirstSigningKey: (row) =>
+      guard(
+        "insertFirstSigningKey",
+        () => db.insert(signingKeys).values({ ...row, generation: 1 }).onConflictDoNothing().run().changes === 1,
+      ),
+
+    insertSession: (row) =>
+      guard("insertSession", () => {
+        db.insert(sessions).values(fromSessionRow(row)).run();
+      }),
+    getSession: (executionId) => guard("getSession", () => getSessionRow(executionId)),
+    listSessions: (tenantId, status) =>
+      guard("listSessions", () =>
+        db
+          .select()
+          .from(sessions)
+          .where(and(eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .orderBy(sessions.createdAt, sessions.executionId)
+          .all()
+          .map(toSessionRow),
+      ),
+    revokeSession: (executionId, at) =>
+      guard("revokeSession", () => {
+        db.update(sessions)
+          .set({ status: "Revoked", revokedAt: at })
+          .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")))
+          .run();
+        return getSessionRow(executionId);
+      }),
+
+    insertAgentKey: (row) =>
+      guard("insertAgentKey", () => {
+        db.insert(agentKeys).values(row).run();
+      }),
+    getAgentKey: (id) => guard("getAgentKey", () => getAgentKeyRow(id)),
+    listAgentKeys: (tenantId, sub) =>
+      guard("listAgentKeys", () =>
+        db
+          .select()
+          .from(agentKeys)
+          .where(and(eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)))
+          .orderBy(agentKeys.createdAt, agentKeys.id)
+          .all(),
+      ),
+    agentKeysFor: (tenantId, sub) =>
+      guard("agentKeysFor", () =>
+        db
+          .select()
+          .from(agentKeys)
+          .where(and(eq(agentKeys.tenantId, tenantId), eq(agentKeys.sub, sub)))
+          .orderBy(agentKeys.createdAt, agentKeys.id)
+          .all(),
+      ),
+    revokeAgentKey: (id, at) =>
+      guard("revokeAgentKey", () => {
+        db.update(agentKeys)
+          .set({ status: "revoked", revokedAt: at })
+          .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")))
+          .run();
+        return getAgentKeyRow(id);
+      }),
+
+    recordReplay: (key, expiresAt) => guard("recordReplay", () => stmts().insertReplay.run(key, expiresAt).changes === 1),
+    sweepReplay: (now, limit) => guard("sweepReplay", () => stmts().sweep.run(now, checkLimit(limit)).changes),
+
+    getSecurityContext: (tenantId, name) =>
+      guard(
+        "getSecurityContext",
+        () =>
+          db
+            .select()
+            .from(securityContexts)
+            .where(and(eq(securityContexts.tenantId, tenantId), eq(securityContexts.name, name)))
+            .get() ?? null,
+      ),
+    putSecurityContext: (row) =>
+      guard("putSecurityContext", () => {
+        // created_at keeps its first value; a put replaces the document and stamps updated_at.
+        db.insert(securityContexts)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [securityContexts.tenantId, securityContexts.name],
+            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
+          })
+          .run();
+      }),
+
+    appendEvent: (event) => guard("appendEvent", () => stmts().audit.appendEvent(event)),
+    listEvents: (filter) => guard("listEvents", () => stmts().audit.listEvents(filter)),
+    eventsAfter: (afterSeq, limit) => guard("eventsAfter", () => stmts().audit.eventsAfter(afterSeq, limit)),
+    unsealedEvents: (limit) => guard("unsealedEvents", () => stmts().audit.unsealedEvents(limit)),
+    chainHead: () => guard("chainHead", () => stmts().audit.chainHead()),
+    sealBatch: (updates, checkpoint, expected) => guard("sealBatch", () => stmts().audit.sealBatch(updates, checkpoint, expected)),
+    latestCheckpoint: () => guard("latestCheckpoint", () => stmts().audit.latestCheckpoint()),
+    listCheckpoints: () => guard("listCheckpoints", () => stmts().audit.listCheckpoints()),
+    chainAfter: (afterChainSeq, limit) => guard("chainAfter", () => stmts().audit.chainAfter(afterChainSeq, limit)),
+    countEvents: () => guard("countEvents", () => stmts().audit.countEvents()),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The storage port. One interface, two adapters (SQLite via better-sqlite3, PostgreSQL via
+ * postgres.js), both through drizzle, both held to one contract suite
+ * (test/store/contract.ts). All times are integer milliseconds since the Unix epoch.
+ * Every row carries a tenant_id.
+ */
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface SigningKeyRow {
+  kid: string;
+  alg: "EdDSA";
+  /** Public key as an OKP JWK JSON string (no private part). */
+  publicJwk: string;
+  /** Private key sealed by the master key (see src/crypto/sealed-box.ts); never clear text. */
+  privateSealed: string;
+  status: "active" | "retired";
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+export type SessionStatus = "Active" | "Revoked" | "Expired";
+
+export interface SessionRow {
+  executionId: string;
+  tenantId: string;
+  sub: string;
+  securityContext: string;
+  /** Raw 32-byte Ed25519 public key, standard base64. */
+  publicKeyB64: string;
+  allowedToolPatterns: string[];
+  /** jti of the token minted for this session. */
+  tokenJti: string;
+  status: SessionStatus;
+  createdAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface AgentKeyRow {
+  id: string;
+  tenantId: string;
+  sub: string;
+  publicKeyB64: string;
+  label: string | null;
+  status: "active" | "revoked";
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** An event as written in the hot path: no chain fields yet (the sealer adds them). */
+export interface NewEvent {
+  id: string;
+  createdAt: number;
+  eventType: string;
+  tenantId: string;
+  executionId: string | null;
+  callId: string | null;
+  agentId: string | null;
+  toolName: string | null;
+  decision: string | null;
+  stage: string | null;
+  code: number | null;
+  requestId: string | null;
+  /** Canonical JSON text; never holds secret values. */
+  payload: string;
+}
+
+export interface EventRow extends NewEvent {
+  /** Database sequence: the order rows were inserted (committed order may differ). */
+  seq: number;
+  /** Position in the hash chain; null until the sealer has sealed the row. */
+  chainSeq: number | null;
+  prevHash: string | null;
+  hash: string | null;
+}
+
+export interface EventFilter {
+  /** A tenant, or "*" for all tenants. */
+  tenantId: string;
+  type?: string;
+  agent?: string;
+  tool?: string;
+  decision?: string;
+  stage?: string;
+  executionId?: string;
+  since?: number;
+  until?: number;
+  /** Return rows with seq strictly below this (cursor pagination, newest first). */
+  beforeSeq?: number;
+  limit: number;
+}
+
+export interface CheckpointRow {
+  id: string;
+  createdAt: number;
+  /** chain_seq of the last sealed row this checkpoint covers. */
+  lastChainSeq: number;
+  /** Number of sealed rows (chain positions 1..lastChainSeq). */
+  rowCount: number;
+  headHash: string;
+  kid: string;
+  /** base64 Ed25519 signature over the checkpoint's canonical statement. */
+  signature: string;
+}
+
+export interface SealedUpdate {
+  seq: number;
+  chainSeq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface SecurityContextRow {
+  tenantId: string;
+  name: string;
+  /** The validated context document as JSON text. */
+  document: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+  /** Applies pending migrations from drizzle/<dialect>/migrations. Idempotent. */
+  migrate(): Promise<void>;
+  /** Throws if the database cannot answer a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // Gateway signing keys (shared by every instance on one database).
+  listSigningKeys(): Promise<SigningKeyRow[]>;
+  /**
+   * Inserts the first key only if no signing key exists yet, atomically across instances;
+   * returns true when this call inserted it.
+   */
+  insertFirstSigningKey(row: SigningKeyRow): Promise<boolean>;
+
+  // Sessions (RFC §6.4.2).
+  insertSession(row: SessionRow): Promise<void>;
+  /** By execution id across all tenants (the binding step compares the tenant itself). */
+  getSession(executionId: string): Promise<SessionRow | null>;
+  listSessions(tenantId: string, status?: SessionStatus): Promise<SessionRow[]>;
+  /** Sets Revoked if Active; returns the row after the change, or null if absent. */
+  revokeSession(executionId: string, at: number): Promise<SessionRow | null>;
+
+  // Registered agent keys.
+  insertAgentKey(row: AgentKeyRow): Promise<void>;
+  getAgentKey(id: string): Promise<AgentKeyRow | null>;
+  listAgentKeys(tenantId: string, sub?: string): Promise<AgentKeyRow[]>;
+  /** Every key (active and revoked) of one sub in one tenant. */
+  agentKeysFor(tenantId: string, sub: string): Promise<AgentKeyRow[]>;
+  revokeAgentKey(id: string, at: number): Promise<AgentKeyRow | null>;
+
+  // Replay records: true when the key was new (inserted), false when already present.
+  recordReplay(key: string, expiresAt: number): Promise<boolean>;
+  /** Deletes at most `limit` rows expired before `now`; returns how many. */
+  sweepReplay(now: number, limit: number): Promise<number>;
+
+  // Security contexts (authorization reads them; CRUD comes with the policy issue).
+  getSecurityContext(tenantId: string, name: string): Promise<SecurityContextRow | null>;
+  putSecurityContext(row: SecurityContextRow): Promise<void>;
+
+  // Audit events.
+  appendEvent(event: NewEvent): Promise<number>;
+  listEvents(filter: EventFilter): Promise<EventRow[]>;
+  /** All rows in seq order with seq > afterSeq, at most limit (for sealing and verification). */
+  eventsAfter(afterSeq: number, limit: number): Promise<EventRow[]>;
+  /** Unsealed rows (chain_seq null) in seq order, at most limit. */
+  unsealedEvents(limit: number): Promise<EventRow[]>;
+  /** The sealed row with the highest chain_seq, or null. */
+  chainHead(): Promise<EventRow | null>;
+  /**
+   * Writes chain fields for the given rows and a checkpoint in one transaction, under an
+   * exclusive sealing lock (so two instances never seal at once). `expectedHeadChainSeq`
+   * must still be the current head (0 for an empty chain) or nothing is written and false
+   * is returned.
+   */
+  sealBatch(updates: SealedUpdate[], checkpoint: CheckpointRow, expectedHeadChainSeq: number): Promise<boolean>;
+  latestCheckpoint(): Promise<CheckpointRow | null>;
+  listCheckpoints(): Promise<CheckpointRow[]>;
+  /** Sealed rows in chain order with chainSeq > after, at most limit. */
+  chainAfter(afterChainSeq: number, limit: number): Promise<EventRow[]>;
+  countEvents(): Promise<{ total: number; sealed: number }>;
+}

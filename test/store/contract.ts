@@ -1,0 +1,56 @@
+/**
+ * The one behaviour suite every Store adapter must pass. `makeStore` returns a store on a fresh,
+ * empty database; each test gets its own, so tests never depend on each other's rows.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Store } from "../../src/store/types.js";
+import { auditContract } from "./contract-audit.js";
+import { recordsContract } from "./contract-records.js";
+
+export interface ContractContext {
+  /** The store under test (migrated). */
+  store(): Store;
+}
+
+export function runStoreContract(name: string, makeStore: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let current: Store | undefined;
+
+    beforeEach(async () => {
+      current = await makeStore();
+      await current.migrate();
+    });
+
+    afterEach(async () => {
+      await current?.close();
+      current = undefined;
+    });
+
+    const ctx: ContractContext = {
+      store: () => {
+        if (current === undefined) throw new Error("store not open");
+        return current;
+      },
+    };
+
+    describe("lifecycle", () => {
+      it("migrate is idempotent and ping answers", async () => {
+        await ctx.store().migrate();
+        await ctx.store().migrate();
+        await expect(ctx.store().ping()).resolves.toBeUndefined();
+        expect(["sqlite", "postgres"]).toContain(ctx.store().dialect);
+      });
+
+      it("a closed store rejects instead of hanging, and closing twice is harmless", async () => {
+        const store = ctx.store();
+        await store.close();
+        await expect(store.ping()).rejects.toThrow();
+        await expect(store.recordReplay("k", 1)).rejects.toThrow();
+        await store.close();
+      });
+    });
+
+    recordsContract(ctx);
+    auditContract(ctx);
+  });
+}

@@ -1,0 +1,96 @@
+/** Row builders for the store contract: valid defaults, overridable per test. */
+import { randomBytes } from "node:crypto";
+import type {
+  AgentKeyRow,
+  CheckpointRow,
+  NewEvent,
+  SessionRow,
+  SigningKeyRow,
+} from "../../src/store/types.js";
+
+export function uid(prefix: string): string {
+  return `${prefix}_${randomBytes(8).toString("hex")}`;
+}
+
+export const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+export function signingKey(over: Partial<SigningKeyRow> = {}): SigningKeyRow {
+  return {
+    kid: uid("kid"),
+    alg: "EdDSA",
+    publicJwk: JSON.stringify({ kty: "OKP", crv: "Ed25519", x: randomBytes(32).toString("base64url") }),
+    privateSealed: `sealed.v1.${randomBytes(48).toString("base64url")}`,
+    status: "active",
+    createdAt: T0,
+    retiredAt: null,
+    ...over,
+  };
+}
+
+export function session(over: Partial<SessionRow> = {}): SessionRow {
+  return {
+    executionId: uid("exe"),
+    tenantId: "default",
+    sub: "agent-1",
+    securityContext: "ctx-default",
+    publicKeyB64: randomBytes(32).toString("base64"),
+    allowedToolPatterns: ["wf:*", "cli:ls"],
+    tokenJti: uid("jti"),
+    status: "Active",
+    createdAt: T0,
+    expiresAt: T0 + 3_600_000,
+    revokedAt: null,
+    ...over,
+  };
+}
+
+export function agentKey(over: Partial<AgentKeyRow> = {}): AgentKeyRow {
+  return {
+    id: uid("ak"),
+    tenantId: "default",
+    sub: "agent-1",
+    publicKeyB64: randomBytes(32).toString("base64"),
+    label: "laptop",
+    status: "active",
+    createdAt: T0,
+    revokedAt: null,
+    ...over,
+  };
+}
+
+export function newEvent(over: Partial<NewEvent> = {}): NewEvent {
+  return {
+    id: uid("evt"),
+    createdAt: T0,
+    eventType: "ToolCallAuthorized",
+    tenantId: "default",
+    executionId: "exe_1",
+    callId: "call_1",
+    agentId: "agent-1",
+    toolName: "wf:deploy",
+    decision: "allow",
+    stage: "authorize",
+    code: null,
+    requestId: uid("req"),
+    payload: '{"args_digest":"sha256:00"}',
+    ...over,
+  };
+}
+
+export function checkpoint(over: Partial<CheckpointRow> = {}): CheckpointRow {
+  return {
+    id: uid("ckp"),
+    createdAt: T0,
+    lastChainSeq: 0,
+    rowCount: 0,
+    headHash: "0".repeat(64),
+    kid: "kid_test",
+    signature: randomBytes(64).toString("base64"),
+    ...over,
+  };
+}
+
+/** A fake but well-formed hash for chain position n. */
+export function hashOf(n: number): string {
+  return n.toString(16).padStart(64, "0");
+}

@@ -1,0 +1,16 @@
+/**
+ * Runs once before the suite: brings PostgreSQL up (scripts/pg.sh; a failure fails the run,
+ * it never skips the PostgreSQL half) and builds dist/ for the tests that run the real CLI.
+ */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { packageRoot } from "../../src/paths.js";
+import { pgUrl } from "./pg.js";
+
+export default async function setup({ provide }: { provide: (key: string, value: string) => void }) {
+  const root = packageRoot();
+  const url = await pgUrl();
+  process.env.SEAL_GATEWAY_TEST_PG_URL = url;
+  provide("pgUrl", url);
+  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+}
