@@ -9,6 +9,8 @@ import { loadKeyring } from "./keys/keyring.js";
 import { resolveMasterKey } from "./keys/master-key.js";
 import { type Logger, createLogger } from "./log/logger.js";
 import { createInvokePipeline } from "./pipeline/index.js";
+import { ContextCache } from "./policy/contexts.js";
+import { ToolRegistry, type ToolSource } from "./tools/registry.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { ServiceDeps } from "./services/context.js";
 import { guardStore } from "./store/guard.js";
@@ -36,6 +38,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** Skip timers (tests drive sealing and sweeping themselves). */
   background?: boolean;
+  /** Extra tool sources (engines register theirs here; tests add fixed tools). */
+  tools?: ToolSource[];
 }
 
 interface PeerEnv {
@@ -70,13 +74,17 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     // SQLite has one writer, so sequence order is commit order and rows settle at once.
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
     const sealer = new Sealer({ store: rawStore, signingKey: () => keyring.active, log, settleMs, now: () => clock.nowMs() });
-    const services: ServiceDeps = { store, audit, tokens, clock, log, agentTokenTtlSeconds: config.seal.token_ttl };
+    const tools = new ToolRegistry([...(opts.tools ?? [])]);
+    const contexts = new ContextCache(store);
+    const services: ServiceDeps = { store, audit, tokens, clock, log, agentTokenTtlSeconds: config.seal.token_ttl, tools, contexts };
     const invoke = createInvokePipeline({
       store,
       tokens,
       audit,
       clock,
       log,
+      tools,
+      authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
         toleranceSeconds: config.seal.clock_tolerance_seconds,

@@ -4,10 +4,9 @@ import { parseArgs } from "node:util";
 import { buildGateway } from "./app.js";
 import { exitCodeFor, verifyChain } from "./audit/verify.js";
 import { OPERATOR_ROLES, type OperatorRole, TokenAuthority } from "./auth/tokens.js";
+import { parseDuration } from "./config/duration.js";
 import { formatProblems, loadConfig } from "./config/load.js";
 import type { GatewayConfig } from "./config/schema.js";
-import type { JwtAlg } from "./seal/jwt.js";
-import { parseDuration } from "./config/duration.js";
 import { serveGateway } from "./http/server.js";
 import { loadKeyring } from "./keys/keyring.js";
 import { resolveMasterKey } from "./keys/master-key.js";
@@ -15,6 +14,7 @@ import { createLogger } from "./log/logger.js";
 import { callTool } from "./sdk/client.js";
 import { signEnvelope, toolCallPayload } from "./sdk/envelope.js";
 import { generateKeyPair } from "./sdk/keys.js";
+import type { JwtAlg } from "./seal/jwt.js";
 import { openStore } from "./store/open.js";
 
 /**
@@ -52,7 +52,8 @@ function jsonObject(text: string | undefined, what: string): Record<string, unkn
   } catch {
     throw new UsageError(`${what} is not valid JSON`);
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new UsageError(`${what} must be a JSON object`);
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new UsageError(`${what} must be a JSON object`);
   return v as Record<string, unknown>;
 }
 
@@ -76,8 +77,23 @@ async function start(argv: string[]) {
   const { values } = parseArgs({ args: argv, options: { config: { type: "string" } } });
   const config = configOrExit(values.config);
   const gw = await buildGateway(config);
-  const server = await serveGateway(gw, { host: config.server.host, port: config.server.port, graceMs: config.server.shutdown_grace_ms });
-  gw.log.info("seal-gateway listening", { host: config.server.host, port: server.port, database: gw.store.dialect });
+  let server: Awaited<ReturnType<typeof serveGateway>>;
+  try {
+    server = await serveGateway(gw, {
+      host: config.server.host,
+      port: config.server.port,
+      graceMs: config.server.shutdown_grace_ms,
+    });
+  } catch (err) {
+    // The open database pool (PostgreSQL) would otherwise keep a process that cannot listen alive.
+    await gw.close().catch(() => undefined);
+    throw err;
+  }
+  gw.log.info("seal-gateway listening", {
+    host: config.server.host,
+    port: server.port,
+    database: gw.store.dialect,
+  });
   const shutdown = (signal: string) => {
     gw.log.info("shutting down", { signal });
     server.stop().then(
@@ -104,12 +120,26 @@ async function migrate(argv: string[]) {
   }
 }
 
-async function withKeyring<T>(config: GatewayConfig, fn: (tokens: TokenAuthority, store: Awaited<ReturnType<typeof openStore>>, keyring: Awaited<ReturnType<typeof loadKeyring>>) => Promise<T>): Promise<T> {
+async function withKeyring<T>(
+  config: GatewayConfig,
+  fn: (
+    tokens: TokenAuthority,
+    store: Awaited<ReturnType<typeof openStore>>,
+    keyring: Awaited<ReturnType<typeof loadKeyring>>,
+  ) => Promise<T>,
+): Promise<T> {
   const log = createLogger("warn");
   const store = await openStore({ url: config.database.url, durability: config.audit.durability });
   try {
     await store.migrate();
-    const keyring = await loadKeyring(store, resolveMasterKey({ configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir }, log), log);
+    const keyring = await loadKeyring(
+      store,
+      resolveMasterKey(
+        { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
+        log,
+      ),
+      log,
+    );
     const tokens = new TokenAuthority(
       keyring,
       {
@@ -133,17 +163,30 @@ async function withKeyring<T>(config: GatewayConfig, fn: (tokens: TokenAuthority
 async function token(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
-    options: { role: { type: "string" }, tenant: { type: "string" }, ttl: { type: "string" }, sub: { type: "string" }, config: { type: "string" } },
+    options: {
+      role: { type: "string" },
+      tenant: { type: "string" },
+      ttl: { type: "string" },
+      sub: { type: "string" },
+      config: { type: "string" },
+    },
   });
   const role = OPERATOR_ROLES.find((r) => r === values.role);
   if (!role) throw new UsageError("--role must be one of admin, approver, operator, viewer");
   const ttl = parseDuration(values.ttl ?? "1h");
-  if (ttl === null || ttl <= 0 || ttl > 86_400) throw new UsageError("--ttl must be a duration such as 15m or 1h, at most 24h");
+  if (ttl === null || ttl <= 0 || ttl > 86_400)
+    throw new UsageError("--ttl must be a duration such as 15m or 1h, at most 24h");
   const tenant = values.tenant ?? "default";
   if (tenant === "*" && role !== "admin") throw new UsageError("only admin tokens may use --tenant '*'");
   const config = configOrExit(values.config);
   const jwt = await withKeyring(config, async (tokens) =>
-    tokens.mintOperatorToken({ sub: values.sub ?? `cli:${role}`, role: role as OperatorRole, tenant, ttlSeconds: ttl, nowSeconds: Math.floor(Date.now() / 1000) }),
+    tokens.mintOperatorToken({
+      sub: values.sub ?? `cli:${role}`,
+      role: role as OperatorRole,
+      tenant,
+      ttlSeconds: ttl,
+      nowSeconds: Math.floor(Date.now() / 1000),
+    }),
   );
   process.stdout.write(`${jwt}\n`);
 }
@@ -176,14 +219,29 @@ function commonCall(values: { tool?: string; token?: string; args?: string; meta
   if (!values.tool) throw new UsageError("--tool is required");
   const securityToken = values.token ?? process.env.SEAL_TOKEN;
   if (!securityToken) throw new UsageError("a security token is required (--token or SEAL_TOKEN)");
-  return { tool: values.tool, securityToken, args: jsonObject(values.args, "--args") ?? {}, meta: jsonObject(values.meta, "--meta") };
+  return {
+    tool: values.tool,
+    securityToken,
+    args: jsonObject(values.args, "--args") ?? {},
+    meta: jsonObject(values.meta, "--meta"),
+  };
 }
 
 function sign(argv: string[]) {
   const { values } = parseArgs({ args: argv, options: callOptions });
   const c = commonCall(values);
-  const payload = toolCallPayload({ name: c.tool, arguments: c.args, ...(values.id ? { id: values.id } : {}), ...(c.meta ? { meta: c.meta } : {}) });
-  const { body } = signEnvelope({ securityToken: c.securityToken, payload, privateKeyB64: privateKeyFrom(values), timestampFormat: values["unix-timestamp"] ? "unix" : "rfc3339" });
+  const payload = toolCallPayload({
+    name: c.tool,
+    arguments: c.args,
+    ...(values.id ? { id: values.id } : {}),
+    ...(c.meta ? { meta: c.meta } : {}),
+  });
+  const { body } = signEnvelope({
+    securityToken: c.securityToken,
+    payload,
+    privateKeyB64: privateKeyFrom(values),
+    timestampFormat: values["unix-timestamp"] ? "unix" : "rfc3339",
+  });
   process.stdout.write(`${body}\n`);
 }
 
@@ -206,9 +264,14 @@ async function call(argv: string[]): Promise<number> {
 async function audit(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== "verify") throw new UsageError("usage: seal-gateway audit verify [--config FILE]");
-  const { values } = parseArgs({ args: rest, options: { config: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: "string" }, json: { type: "boolean" } },
+  });
   const config = configOrExit(values.config);
-  const report = await withKeyring(config, async (_tokens, store, keyring) => verifyChain(store, keyring.publicKeys()));
+  const report = await withKeyring(config, async (_tokens, store, keyring) =>
+    verifyChain(store, keyring.publicKeys()),
+  );
   process.stdout.write(`${JSON.stringify(report, null, values.json ? 0 : 2)}\n`);
   return exitCodeFor(report);
 }

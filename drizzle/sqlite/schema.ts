@@ -92,6 +92,56 @@ export const securityContexts = sqliteTable(
   (t) => [primaryKey({ name: "security_contexts_pk", columns: [t.tenantId, t.name] })],
 );
 
+/**
+ * Fixed-window counters (rate limits, denial counts). One row per key and window, bumped by a
+ * single upsert so concurrent callers never lose an increment.
+ */
+export const counters = sqliteTable(
+  "counters",
+  {
+    key: text("key").notNull(),
+    windowStart: integer("window_start").notNull(),
+    tenantId: text("tenant_id").notNull().default(SYSTEM_TENANT),
+    count: integer("count").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "counters_pk", columns: [t.key, t.windowStart] }),
+    index("counters_expires_idx").on(t.expiresAt),
+  ],
+);
+
+const APPROVAL_STATUSES = ["pending", "approved", "denied", "used", "expired"] as const;
+
+export const approvals = sqliteTable(
+  "approvals",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    status: text("status", { enum: APPROVAL_STATUSES }).notNull(),
+    sub: text("sub").notNull(),
+    executionId: text("execution_id").notNull(),
+    securityContext: text("security_context").notNull(),
+    toolName: text("tool_name").notNull(),
+    argumentsDigest: text("arguments_digest").notNull(),
+    rule: text("rule").notNull(),
+    /** Redacted arguments as JSON text. */
+    summary: text("summary").notNull(),
+    requestId: text("request_id"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    decidedAt: integer("decided_at"),
+    decidedBy: text("decided_by"),
+    reason: text("reason"),
+    usedAt: integer("used_at"),
+  },
+  (t) => [
+    index("approvals_tenant_created_idx").on(t.tenantId, t.createdAt),
+    index("approvals_status_created_idx").on(t.status, t.createdAt),
+    check("approvals_status_ck", sql`${t.status} in ('pending', 'approved', 'denied', 'used', 'expired')`),
+  ],
+);
+
 export const gatewayEvents = sqliteTable(
   "gateway_events",
   {

@@ -1,4 +1,4 @@
-import { type KeyObject, createHash, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
+import { createHash, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import type { CheckpointRow, EventRow } from "../store/types.js";
 
 /**
@@ -32,9 +32,13 @@ export function rowHash(row: EventRow, chainSeq: number, prevHash: string): stri
   return createHash("sha256").update(prevHash).update("\n").update(content).digest("hex");
 }
 
-export function checkpointStatement(cp: Pick<CheckpointRow, "lastChainSeq" | "rowCount" | "headHash" | "createdAt" | "kid">): Buffer {
+export function checkpointStatement(
+  cp: Pick<CheckpointRow, "lastChainSeq" | "rowCount" | "headHash" | "createdAt" | "kid">,
+): Buffer {
   return Buffer.from(
-    ["seal-gateway/checkpoint/v1", cp.lastChainSeq, cp.rowCount, cp.headHash, cp.createdAt, cp.kid].join("\n"),
+    ["seal-gateway/checkpoint/v1", cp.lastChainSeq, cp.rowCount, cp.headHash, cp.createdAt, cp.kid].join(
+      "\n",
+    ),
     "utf8",
   );
 }

@@ -5,7 +5,9 @@ import type { NewEvent, Store } from "../store/types.js";
 
 export const SYSTEM_TENANT = "system";
 
-export type EventInput = Omit<NewEvent, "id" | "createdAt" | "payload"> & { payload?: Record<string, unknown> };
+export type EventInput = Omit<NewEvent, "id" | "createdAt" | "payload"> & {
+  payload?: Record<string, unknown>;
+};
 
 /**
  * Writes gateway_events rows. A failed write is a failed call ("no audit, no action"): the
@@ -16,7 +18,10 @@ export type EventInput = Omit<NewEvent, "id" | "createdAt" | "payload"> & { payl
  * counted and written as one EnvelopeRejectedSummary per address per interval.
  */
 export class AuditRecorder {
-  private readonly buckets = new Map<string, { windowStart: number; count: number; dropped: number; reasons: Record<string, number> }>();
+  private readonly buckets = new Map<
+    string,
+    { windowStart: number; count: number; dropped: number; reasons: Record<string, number> }
+  >();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -50,7 +55,9 @@ export class AuditRecorder {
       await this.store.appendEvent(event);
     } catch (err) {
       this.log.error("audit write failed", { error: err, event_type: input.eventType });
-      throw new GatewayError("UNAVAILABLE", "the audit store is unavailable; nothing was run", { reason: "unavailable" });
+      throw new GatewayError("UNAVAILABLE", "the audit store is unavailable; nothing was run", {
+        reason: "unavailable",
+      });
     }
     return id;
   }
@@ -77,7 +84,10 @@ export class AuditRecorder {
     return null;
   }
 
-  private async flushOne(source: string, b: { windowStart: number; dropped: number; reasons: Record<string, number> }) {
+  private async flushOne(
+    source: string,
+    b: { windowStart: number; dropped: number; reasons: Record<string, number> },
+  ) {
     const dropped = b.dropped;
     const reasons = { ...b.reasons };
     b.dropped = 0;
@@ -108,7 +118,9 @@ export class AuditRecorder {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.flushSummaries().catch((err: unknown) => this.log.warn("audit summary write failed", { error: err }));
+      this.flushSummaries().catch((err: unknown) =>
+        this.log.warn("audit summary write failed", { error: err }),
+      );
     }, this.opts.summaryIntervalMs);
     this.timer.unref();
   }

@@ -30,7 +30,9 @@ export class Sealer {
 
   start(intervalMs: number): void {
     this.timer = setInterval(() => {
-      this.sealNow().catch((err: unknown) => this.opts.log.warn("audit sealing failed; will retry", { error: err }));
+      this.sealNow().catch((err: unknown) =>
+        this.opts.log.warn("audit sealing failed; will retry", { error: err }),
+      );
     }, intervalMs);
     this.timer.unref();
   }
@@ -87,14 +89,25 @@ export class Sealer {
     });
     const key = this.opts.signingKey();
     const checkpoint = signCheckpoint(
-      { id: newId("ckp"), createdAt: now, lastChainSeq: chainSeq, rowCount: chainSeq, headHash: prev, kid: key.kid },
+      {
+        id: newId("ckp"),
+        createdAt: now,
+        lastChainSeq: chainSeq,
+        rowCount: chainSeq,
+        headHash: prev,
+        kid: key.kid,
+      },
       key.privateKey,
     );
     const ok = await store.sealBatch(updates, checkpoint, head?.chainSeq ?? 0);
     if (!ok) return -1;
     // The log line anchors the head outside the database: a rewrite of both rows and
     // checkpoints still disagrees with what was logged.
-    this.opts.log.info("audit checkpoint", { last_chain_seq: chainSeq, head_hash: prev, checkpoint_id: checkpoint.id });
+    this.opts.log.info("audit checkpoint", {
+      last_chain_seq: chainSeq,
+      head_hash: prev,
+      checkpoint_id: checkpoint.id,
+    });
     return rows.length;
   }
 }

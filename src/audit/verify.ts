@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { CheckpointRow, EventRow, Store } from "../store/types.js";
-import { GENESIS_HASH, checkpointSignatureValid, rowHash } from "./chain.js";
+import { checkpointSignatureValid, GENESIS_HASH, rowHash } from "./chain.js";
 
 /**
  * Verifies the audit chain. Outcomes (DESIGN §7 exit codes): intact (0), tampered or
@@ -27,31 +27,51 @@ export interface ChainSource {
   countEvents(): Promise<{ total: number; sealed: number }>;
 }
 
-export async function verifyChain(src: ChainSource | Store, keys: Map<string, KeyObject>): Promise<VerifyReport> {
-  const problems: string[] = [];
-  const hashes = new Map<number, string>();
-  let prev = GENESIS_HASH;
-  let expected = 1;
-  let sealed = 0;
-  for (;;) {
-    const rows = await src.chainAfter(expected - 1, 1000);
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      if (row.chainSeq !== expected) {
-        problems.push(`chain position ${expected} is missing (next row found at ${row.chainSeq}, event ${row.id})`);
-        expected = row.chainSeq ?? expected;
-      }
-      if (row.prevHash !== prev) problems.push(`event ${row.id} (position ${row.chainSeq}) does not link to the row before it`);
-      const h = rowHash(row, row.chainSeq ?? 0, row.prevHash ?? "");
-      if (h !== row.hash) problems.push(`event ${row.id} (position ${row.chainSeq}) was changed after it was sealed`);
-      hashes.set(expected, row.hash ?? "");
-      prev = row.hash ?? "";
-      expected += 1;
-      sealed += 1;
+/** Walks the chain in order, checking each row's link and hash; resumable at the end. */
+class ChainWalk {
+  readonly problems: string[] = [];
+  readonly hashes = new Map<number, string>();
+  prev = GENESIS_HASH;
+  expected = 1;
+  sealed = 0;
+
+  /** Reads and checks every sealed row past the last one seen; returns how many it read. */
+  async readFrom(src: ChainSource): Promise<number> {
+    let read = 0;
+    for (;;) {
+      const rows = await src.chainAfter(this.expected - 1, 1000);
+      if (rows.length === 0) return read;
+      for (const row of rows) this.check(row);
+      read += rows.length;
     }
   }
-  const lastSealed = expected - 1;
-  const checkpoints = await src.listCheckpoints();
+
+  private check(row: EventRow): void {
+    if (row.chainSeq !== this.expected) {
+      this.problems.push(
+        `chain position ${this.expected} is missing (next row found at ${row.chainSeq}, event ${row.id})`,
+      );
+      this.expected = row.chainSeq ?? this.expected;
+    }
+    if (row.prevHash !== this.prev)
+      this.problems.push(`event ${row.id} (position ${row.chainSeq}) does not link to the row before it`);
+    const h = rowHash(row, row.chainSeq ?? 0, row.prevHash ?? "");
+    if (h !== row.hash)
+      this.problems.push(`event ${row.id} (position ${row.chainSeq}) was changed after it was sealed`);
+    this.hashes.set(this.expected, row.hash ?? "");
+    this.prev = row.hash ?? "";
+    this.expected += 1;
+    this.sealed += 1;
+  }
+}
+
+function checkCheckpoints(
+  walk: ChainWalk,
+  checkpoints: CheckpointRow[],
+  keys: Map<string, KeyObject>,
+): string[] {
+  const problems: string[] = [];
+  const lastSealed = walk.expected - 1;
   let latest = 0;
   for (const cp of checkpoints) {
     const key = keys.get(cp.kid);
@@ -60,17 +80,51 @@ export async function verifyChain(src: ChainSource | Store, keys: Map<string, Ke
       continue;
     }
     if (cp.rowCount !== cp.lastChainSeq) problems.push(`checkpoint ${cp.id} is inconsistent`);
-    const at = hashes.get(cp.lastChainSeq);
-    if (at === undefined) problems.push(`checkpoint ${cp.id} covers ${cp.lastChainSeq} rows but the chain ends at ${lastSealed}: rows were removed`);
-    else if (at !== cp.headHash) problems.push(`checkpoint ${cp.id} does not match the chain at position ${cp.lastChainSeq}`);
+    const at = walk.hashes.get(cp.lastChainSeq);
+    if (at === undefined)
+      problems.push(
+        `checkpoint ${cp.id} covers ${cp.lastChainSeq} rows but the chain ends at ${lastSealed}: rows were removed`,
+      );
+    else if (at !== cp.headHash)
+      problems.push(`checkpoint ${cp.id} does not match the chain at position ${cp.lastChainSeq}`);
     latest = Math.max(latest, cp.lastChainSeq);
   }
   // Sealing writes its checkpoint in the same transaction, so sealed rows past the newest
   // checkpoint were not written by the sealer.
-  if (lastSealed > latest) problems.push(`rows ${latest + 1}..${lastSealed} are chained but no signed checkpoint covers them`);
-  const counts = await src.countEvents();
+  if (lastSealed > latest)
+    problems.push(`rows ${latest + 1}..${lastSealed} are chained but no signed checkpoint covers them`);
+  return problems;
+}
+
+/** Re-reads taken while a live gateway seals; it seals about once a second, so this settles. */
+const MAX_ROUNDS = 50;
+
+export async function verifyChain(
+  src: ChainSource | Store,
+  keys: Map<string, KeyObject>,
+): Promise<VerifyReport> {
+  const walk = new ChainWalk();
+  await walk.readFrom(src);
+  let checkpoints: CheckpointRow[] = [];
+  let counts = { total: 0, sealed: 0 };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    checkpoints = await src.listCheckpoints();
+    counts = await src.countEvents();
+    // A sealer that committed between the reads above (rows and checkpoint in one transaction)
+    // would look like removed rows; take its rows and read again, so verifying a running
+    // gateway never reports tampering that did not happen.
+    if ((await walk.readFrom(src)) === 0) break;
+  }
+  const problems = [...walk.problems, ...checkCheckpoints(walk, checkpoints, keys)];
   const unsealed = counts.total - counts.sealed;
-  if (counts.sealed !== sealed) problems.push(`${counts.sealed - sealed} sealed rows are outside the chain`);
+  if (counts.sealed !== walk.sealed)
+    problems.push(`${counts.sealed - walk.sealed} sealed rows are outside the chain`);
   const status = problems.length > 0 ? "tampered" : unsealed > 0 ? "unsealed_tail" : "intact";
-  return { status, sealedRows: sealed, unsealedRows: unsealed, checkpoints: checkpoints.length, problems };
+  return {
+    status,
+    sealedRows: walk.sealed,
+    unsealedRows: unsealed,
+    checkpoints: checkpoints.length,
+    problems,
+  };
 }

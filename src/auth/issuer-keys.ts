@@ -48,6 +48,9 @@ export function issuerKeys(cfg: IssuerConfig, opts: JwksOptions = {}): IssuerKey
   const doFetch = opts.fetchImpl ?? fetch;
   let keys = new Map<string, KeyObject>();
   let fetchedAt = 0;
+  // Failed attempts count too: during an outage every unknown kid (or every call once the cache
+  // is stale) would otherwise trigger its own fetch.
+  let attemptedAt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | null = null;
 
   const refresh = async () => {
@@ -68,9 +71,12 @@ export function issuerKeys(cfg: IssuerConfig, opts: JwksOptions = {}): IssuerKey
     fetchedAt = Date.now();
   };
   const refreshOnce = async () => {
-    inflight ??= refresh().finally(() => {
-      inflight = null;
-    });
+    if (!inflight) {
+      attemptedAt = Date.now();
+      inflight = refresh().finally(() => {
+        inflight = null;
+      });
+    }
     await inflight;
   };
 
@@ -79,12 +85,13 @@ export function issuerKeys(cfg: IssuerConfig, opts: JwksOptions = {}): IssuerKey
     async key(kid) {
       if (!kid) return null;
       const now = Date.now();
-      if (fetchedAt === 0 || now - fetchedAt > cacheMs || (!keys.has(kid) && now - fetchedAt > cooldownMs)) {
+      const wanted = fetchedAt === 0 || now - fetchedAt > cacheMs || !keys.has(kid);
+      // A fetch already under way is joined; a new one starts at most once per cooldown.
+      if (wanted && (inflight !== null || now - attemptedAt > cooldownMs)) {
         try {
           await refreshOnce();
         } catch {
           // Keep serving cached keys when the provider is briefly down; an unknown kid fails.
-          if (fetchedAt === 0) fetchedAt = now - cacheMs + cooldownMs;
         }
       }
       return keys.get(kid) ?? null;

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { newId } from "../ids.js";
 import type { Keyring } from "../keys/keyring.js";
-import { type DecodedJwt, type JwtAlg, type JwtClaims, type JwtFailure, checkClaims, decodeJwt, signJwt, verifySignature } from "../seal/jwt.js";
+import { type DecodedJwt, type JwtAlg, type JwtClaims, type JwtFailure, algAllowed, checkClaims, decodeJwt, signJwt, verifySignature } from "../seal/jwt.js";
 import type { IssuerKeys } from "./issuer-keys.js";
 
 /**
@@ -82,7 +82,7 @@ export class TokenAuthority {
     const decoded = decodeJwt(token);
     if (!decoded.ok) return decoded;
     const { jwt } = decoded;
-    if (!this.settings.algorithms.includes(jwt.header.alg as JwtAlg)) {
+    if (!algAllowed(jwt.header.alg, this.settings.algorithms)) {
       return { ok: false, reason: "alg_not_allowed", message: "token algorithm is not allowed" };
     }
     const found = await this.keyFor(jwt, issuers);
@@ -127,7 +127,11 @@ export class TokenAuthority {
     const role = readRole(claims[this.settings.roleClaim]);
     if (!role) return { ok: false, reason: "missing_claim:role", message: "token carries no known operator role" };
     const tenantRaw = claims[this.settings.tenantClaim];
-    const tenant = typeof tenantRaw === "string" && tenantRaw !== "" ? tenantRaw : DEFAULT_TENANT;
+    // An unreadable tenant claim is refused, never read as the default tenant.
+    if (tenantRaw !== undefined && (typeof tenantRaw !== "string" || tenantRaw === "")) {
+      return { ok: false, reason: "bad_token", message: "token tenant claim is not a tenant name" };
+    }
+    const tenant = tenantRaw ?? DEFAULT_TENANT;
     if (tenant === "*" && role !== "admin") return { ok: false, reason: "bad_token", message: "only admin tokens may span tenants" };
     return { ok: true, identity: { sub: String(claims.sub), role, tenant } };
   }

@@ -89,6 +89,11 @@ const Judge = z.strictObject({
   kind: z.enum(["openai", "plain"]).default("plain"),
 });
 
+const Approvals = z.strictObject({
+  // How long a pending or granted approval stays redeemable.
+  ttl_seconds: z.int().min(60).max(7 * 86_400).default(3600),
+});
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -106,6 +111,7 @@ export const GatewayConfigShape = z.strictObject({
   audit: Audit.prefault({}),
   cli: Cli.prefault({}),
   judge: Judge.prefault({}),
+  approvals: Approvals.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -8,6 +8,7 @@ import type { ServiceDeps } from "../services/context.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
+import { listToolsForAgent } from "../services/tools.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
 
@@ -24,7 +25,7 @@ export interface HttpDeps {
 }
 
 /** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
-export const PUBLIC_ROUTES = new Set(["POST /v1/invoke", "POST /v1/seal/invoke", "GET /health", "GET /ready"]);
+export const PUBLIC_ROUTES = new Set(["POST /v1/invoke", "POST /v1/seal/invoke", "GET /v1/tools", "GET /health", "GET /ready"]);
 
 function send(res: InvokeResponse) {
   return new Response(JSON.stringify(res.body), { status: res.status, headers: { "content-type": "application/json", ...res.headers } });
@@ -40,6 +41,13 @@ export function createHttpApp(deps: HttpDeps) {
   };
   app.post("/v1/invoke", invokeHandler);
   app.post("/v1/seal/invoke", invokeHandler);
+
+  // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
+  app.get("/v1/tools", async (c) => {
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header("authorization") ?? "");
+    if (!m?.[1]) throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", { reason: "missing_token" });
+    return c.json(await listToolsForAgent(deps.services, m[1]));
+  });
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {

@@ -1,9 +1,11 @@
 import { type Context, Hono } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors.js";
 import { JsonParseError, parseJson, toPlain } from "../seal/json.js";
 import * as agentKeys from "../services/agent-keys.js";
+import * as approvals from "../services/approvals.js";
+import * as contexts from "../services/security-contexts.js";
 import type { ServiceDeps } from "../services/context.js";
 import * as events from "../services/events.js";
 import * as sessions from "../services/sessions.js";
@@ -18,15 +20,21 @@ export interface ControlRouteOptions {
 }
 
 function issuesToProblems(issues: z.core.$ZodIssue[]) {
-  return issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  return issues.flatMap((i) => {
+    const base = i.path.map(String);
+    // One problem per unknown field at its own path, so the caller sees which field to drop.
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => ({ path: [...base, k].join("."), message: "unknown field" }));
+    return [{ path: base.join("."), message: i.message }];
+  });
 }
 
-export async function readJson<T>(c: Context, schema: z.ZodType<T>, opts: ControlRouteOptions): Promise<T> {
+export async function readJson<T>(c: Context, schema: z.ZodType<T>, opts: ControlRouteOptions & { allowEmpty?: boolean }): Promise<T> {
   const { body, tooLarge } = await readBodyLimited(c.req.raw, opts.bodyLimit);
   if (tooLarge || !body) throw new GatewayError("BODY_TOO_LARGE", "the request body is too large", { reason: "body_too_large" });
   let value: unknown;
   try {
-    value = toPlain(parseJson(body, { maxDepth: opts.maxDepth }));
+    // An empty body reads as {} where every field is optional (approve/deny without a reason).
+    value = opts.allowEmpty && body.byteLength === 0 ? {} : toPlain(parseJson(body, { maxDepth: opts.maxDepth }));
   } catch (err) {
     if (err instanceof JsonParseError) throw new GatewayError("BAD_REQUEST", `malformed JSON: ${err.message}`, { reason: err.reason });
     throw err;
@@ -46,22 +54,19 @@ export function parseQuery<T>(c: Context, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
+const TenantQuery = z.strictObject({ tenant_id: z.string().max(64).optional() });
+
 export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRouteOptions) {
   const app = new Hono<OperatorEnv>();
   const read = operatorAuth(deps.tokens, clock, "read");
   const write = operatorAuth(deps.tokens, clock, "write");
+  const approve = operatorAuth(deps.tokens, clock, "approve");
 
   app.post("/v1/seal/sessions", write, async (c) => {
     const input = await readJson(c, sessions.CreateSessionInput, opts);
     return c.json(await sessions.createSession(deps, c.get("actor"), input), 201);
   });
-  app.get("/v1/seal/sessions", read, async (c) => {
-    const status = c.req.query("status");
-    const allowed = ["Active", "Revoked", "Expired"] as const;
-    const s = allowed.find((a) => a === status);
-    if (status !== undefined && !s) throw new GatewayError("BAD_REQUEST", "status must be Active, Revoked or Expired", { reason: "invalid_query" });
-    return c.json(await sessions.listSessions(deps, c.get("actor"), s));
-  });
+  app.get("/v1/seal/sessions", read, async (c) => c.json(await sessions.listSessions(deps, c.get("actor"), parseQuery(c, sessions.SessionQuery))));
   app.get("/v1/seal/sessions/:id", read, async (c) => c.json(await sessions.getSession(deps, c.get("actor"), c.req.param("id"))));
   app.delete("/v1/seal/sessions/:id", write, async (c) => c.json(await sessions.revokeSession(deps, c.get("actor"), c.req.param("id"))));
 
@@ -69,16 +74,37 @@ export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRout
     const input = await readJson(c, agentKeys.RegisterAgentKeyInput, opts);
     return c.json(await agentKeys.registerAgentKey(deps, c.get("actor"), input), 201);
   });
-  app.get("/v1/agent-keys", read, async (c) => c.json(await agentKeys.listAgentKeys(deps, c.get("actor"), c.req.query("sub"))));
+  app.get("/v1/agent-keys", read, async (c) => c.json(await agentKeys.listAgentKeys(deps, c.get("actor"), parseQuery(c, agentKeys.AgentKeyQuery))));
   app.get("/v1/agent-keys/:id", read, async (c) => c.json(await agentKeys.getAgentKey(deps, c.get("actor"), c.req.param("id"))));
   app.delete("/v1/agent-keys/:id", write, async (c) => c.json(await agentKeys.revokeAgentKey(deps, c.get("actor"), c.req.param("id"))));
+
+  app.post("/v1/security-contexts", write, async (c) => c.json(await contexts.createContext(deps, c.get("actor"), await readJson(c, z.unknown(), opts)), 201));
+  app.get("/v1/security-contexts", read, async (c) => c.json(await contexts.listContexts(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)));
+  app.get("/v1/security-contexts/:name", read, async (c) => c.json(await contexts.getContext(deps, c.get("actor"), c.req.param("name"), parseQuery(c, TenantQuery).tenant_id)));
+  app.put("/v1/security-contexts/:name", write, async (c) => c.json(await contexts.updateContext(deps, c.get("actor"), c.req.param("name"), await readJson(c, z.unknown(), opts))));
+  app.delete("/v1/security-contexts/:name", write, async (c) => c.json(await contexts.deleteContext(deps, c.get("actor"), c.req.param("name"), parseQuery(c, TenantQuery).tenant_id)));
+  app.post("/v1/security-contexts/:name/evaluate", read, async (c) => {
+    const input = await readJson(c, contexts.EvaluateInput, opts);
+    return c.json(await contexts.evaluateContext(deps, c.get("actor"), c.req.param("name"), input));
+  });
+
+  app.get("/v1/approvals", read, async (c) => c.json(await approvals.listApprovals(deps, c.get("actor"), parseQuery(c, approvals.ApprovalQuery))));
+  app.get("/v1/approvals/:id", read, async (c) => c.json(await approvals.getApproval(deps, c.get("actor"), c.req.param("id"))));
+  app.post("/v1/approvals/:id/approve", approve, async (c) => {
+    const input = await readJson(c, approvals.DecisionInput, { ...opts, allowEmpty: true });
+    return c.json(await approvals.decideApproval(deps, c.get("actor"), c.req.param("id"), "approved", input));
+  });
+  app.post("/v1/approvals/:id/deny", approve, async (c) => {
+    const input = await readJson(c, approvals.DecisionInput, { ...opts, allowEmpty: true });
+    return c.json(await approvals.decideApproval(deps, c.get("actor"), c.req.param("id"), "denied", input));
+  });
 
   app.get("/v1/events", read, async (c) => c.json(await events.listEvents(deps, c.get("actor"), parseQuery(c, events.EventQuery))));
   return app;
 }
 
 /** Every protected route, for the shared auth-failure test matrix (test/http/auth-matrix). */
-export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; need: "read" | "write" }> = [
+export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; need: "read" | "write" | "approve" }> = [
   { method: "POST", path: "/v1/seal/sessions", need: "write" },
   { method: "GET", path: "/v1/seal/sessions", need: "read" },
   { method: "GET", path: "/v1/seal/sessions/x", need: "read" },
@@ -87,5 +113,15 @@ export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; nee
   { method: "GET", path: "/v1/agent-keys", need: "read" },
   { method: "GET", path: "/v1/agent-keys/x", need: "read" },
   { method: "DELETE", path: "/v1/agent-keys/x", need: "write" },
+  { method: "POST", path: "/v1/security-contexts", need: "write" },
+  { method: "GET", path: "/v1/security-contexts", need: "read" },
+  { method: "GET", path: "/v1/security-contexts/x", need: "read" },
+  { method: "PUT", path: "/v1/security-contexts/x", need: "write" },
+  { method: "DELETE", path: "/v1/security-contexts/x", need: "write" },
+  { method: "POST", path: "/v1/security-contexts/x/evaluate", need: "read" },
+  { method: "GET", path: "/v1/approvals", need: "read" },
+  { method: "GET", path: "/v1/approvals/x", need: "read" },
+  { method: "POST", path: "/v1/approvals/x/approve", need: "approve" },
+  { method: "POST", path: "/v1/approvals/x/deny", need: "approve" },
   { method: "GET", path: "/v1/events", need: "read" },
 ];

@@ -26,7 +26,8 @@ export type OperatorEnv = { Variables: { actor: OperatorIdentity } };
 export function operatorAuth(tokens: TokenAuthority, clock: Clock, need: Permission): MiddlewareHandler<OperatorEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
+    // The scheme name is case-insensitive (RFC 9110 §11.1); the token68 alphabet is fixed.
+    const m = /^[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)$/.exec(header);
     if (!m?.[1]) throw new GatewayError("UNAUTHENTICATED", "an operator bearer token is required", { reason: "missing_token" });
     const r = await tokens.verifyOperatorToken(m[1], Math.floor(clock.nowMs() / 1000));
     if (!r.ok) throw new GatewayError("UNAUTHENTICATED", r.message, { reason: r.reason });

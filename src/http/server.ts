@@ -6,9 +6,14 @@ import type { Gateway } from "../app.js";
  * Serves the gateway and shuts down gracefully: stop accepting, let in-flight calls finish
  * (up to the grace period), then seal the audit chain and close the store.
  */
-export async function serveGateway(gw: Gateway, opts: { host: string; port: number; graceMs: number }): Promise<{ port: number; stop(): Promise<void> }> {
+export async function serveGateway(
+  gw: Gateway,
+  opts: { host: string; port: number; graceMs: number },
+): Promise<{ port: number; stop(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () => resolve(s as Server));
+    const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () =>
+      resolve(s as Server),
+    );
     (s as Server).once("error", reject);
   });
   const address = server.address();
@@ -17,13 +22,19 @@ export async function serveGateway(gw: Gateway, opts: { host: string; port: numb
   const stop = () => {
     stopping ??= (async () => {
       await new Promise<void>((resolve) => {
+        // A keep-alive connection whose call was still running at close() turns idle only after
+        // its answer; close those as they go idle, or each would hold shutdown for its keep-alive.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        sweep.unref();
         const timer = setTimeout(() => {
+          clearInterval(sweep);
           server.closeAllConnections();
           resolve();
         }, opts.graceMs);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();

@@ -1,7 +1,8 @@
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { fingerprint, type MasterKey, open, SealedBoxError, seal } from "../crypto/sealed-box.js";
 import type { Logger } from "../log/logger.js";
-import { type MasterKey, fingerprint, open, seal } from "../crypto/sealed-box.js";
 import type { SigningKeyRow, Store } from "../store/types.js";
+import { MasterKeyError } from "./master-key.js";
 
 /**
  * The gateway's own signing keys (agent tokens, operator tokens, audit checkpoints). They live
@@ -18,11 +19,12 @@ export interface Keyring {
 }
 
 const aadFor = (kid: string) => `signing-key:${kid}`;
+const kidFor = (x: string) => `gk_${fingerprint(x, "kid")}`;
 
 function newKeyRow(master: MasterKey, now: number): SigningKeyRow {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const jwk = publicKey.export({ format: "jwk" });
-  const kid = `gk_${fingerprint(String(jwk.x), "kid")}`;
+  const kid = kidFor(String(jwk.x));
   const pkcs8 = privateKey.export({ format: "der", type: "pkcs8" });
   try {
     return {
@@ -39,12 +41,52 @@ function newKeyRow(master: MasterKey, now: number): SigningKeyRow {
   }
 }
 
-function publicFromRow(row: SigningKeyRow): KeyObject {
-  const jwk = JSON.parse(row.publicJwk) as { kty: string; crv: string; x: string };
-  return createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: "jwk" });
+function publicX(row: SigningKeyRow): string | undefined {
+  try {
+    const jwk = JSON.parse(row.publicJwk) as { x?: unknown };
+    return typeof jwk.x === "string" ? jwk.x : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-export async function loadKeyring(store: Store, master: MasterKey, log: Logger, now = Date.now()): Promise<Keyring> {
+/**
+ * Opens a key row. A row is trusted only when its private half opens under the master key
+ * (its kid is the AAD) and the kid and public_jwk name that very key; the public key is derived
+ * from the private one. Whoever can write to the database could otherwise plant a key pair of
+ * their own and sign operator tokens or audit checkpoints that every instance would accept.
+ */
+function openRow(
+  master: MasterKey,
+  row: SigningKeyRow,
+): { privateKey: KeyObject; publicKey: KeyObject } | null {
+  let der: Buffer;
+  try {
+    der = open(master, row.privateSealed, aadFor(row.kid));
+  } catch (err) {
+    if (err instanceof SealedBoxError) return null;
+    throw err;
+  }
+  try {
+    const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+    const publicKey = createPublicKey(privateKey);
+    const x = String(publicKey.export({ format: "jwk" }).x);
+    if (privateKey.asymmetricKeyType !== "ed25519" || kidFor(x) !== row.kid || publicX(row) !== x)
+      return null;
+    return { privateKey, publicKey };
+  } catch {
+    return null;
+  } finally {
+    der.fill(0);
+  }
+}
+
+export async function loadKeyring(
+  store: Store,
+  master: MasterKey,
+  log: Logger,
+  now = Date.now(),
+): Promise<Keyring> {
   let rows = await store.listSigningKeys();
   if (rows.length === 0) {
     const inserted = await store.insertFirstSigningKey(newKeyRow(master, now));
@@ -53,17 +95,24 @@ export async function loadKeyring(store: Store, master: MasterKey, log: Logger, 
   }
   const activeRow = rows.filter((r) => r.status === "active").sort((a, b) => b.createdAt - a.createdAt)[0];
   if (!activeRow) throw new Error("no active gateway signing key in the database");
-  const der = open(master, activeRow.privateSealed, aadFor(activeRow.kid));
-  const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  der.fill(0);
+  const active = openRow(master, activeRow);
+  if (!active) {
+    // Fail closed: a gateway that cannot prove its own key must not sign anything.
+    throw new MasterKeyError(
+      "the active gateway signing key does not open under this master key (set the SEAL_GATEWAY_MASTER_KEY this database was created with)",
+    );
+  }
   const publics = new Map<string, KeyObject>();
-  for (const row of rows) publics.set(row.kid, publicFromRow(row));
-  const activePublic = publics.get(activeRow.kid);
-  if (!activePublic) throw new Error("active key missing from its own key list");
+  const admit = (row: SigningKeyRow) => {
+    const opened = row.kid === activeRow.kid ? active : openRow(master, row);
+    if (opened) publics.set(row.kid, opened.publicKey);
+    else log.warn("ignoring a gateway signing key that does not open under the master key", { kid: row.kid });
+  };
+  for (const row of rows) admit(row);
   let lastReload = 0;
 
   return {
-    active: { kid: activeRow.kid, privateKey, publicKey: activePublic },
+    active: { kid: activeRow.kid, privateKey: active.privateKey, publicKey: active.publicKey },
     async publicKey(kid) {
       const hit = publics.get(kid);
       if (hit) return hit;
@@ -72,7 +121,7 @@ export async function loadKeyring(store: Store, master: MasterKey, log: Logger, 
       const t = Date.now();
       if (t - lastReload < 1000) return null;
       lastReload = t;
-      for (const row of await store.listSigningKeys()) if (!publics.has(row.kid)) publics.set(row.kid, publicFromRow(row));
+      for (const row of await store.listSigningKeys()) if (!publics.has(row.kid)) admit(row);
       return publics.get(kid) ?? null;
     },
     publicKeys: () => new Map(publics),

@@ -1,8 +1,18 @@
-import { constants, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync, closeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../log/logger.js";
+import { decodeMasterKey as decodeConfiguredKey } from "../config/master-key.js";
 import { type MasterKey, masterKeyFromBytes } from "../crypto/sealed-box.js";
+import type { Logger } from "../log/logger.js";
 
 export interface MasterKeySource {
   /** base64 of 32 bytes, from secrets.master_key / SEAL_GATEWAY_MASTER_KEY. */
@@ -18,14 +28,11 @@ export class MasterKeyError extends Error {
   }
 }
 
-export function decodeMasterKey(b64: string): MasterKey {
-  const text = b64.trim();
-  const bytes = Buffer.from(text, "base64");
-  if (bytes.length !== 32 || bytes.toString("base64").replace(/=+$/, "") !== text.replace(/=+$/, "")) {
-    // The value is never echoed: a master key in an error message is a leaked master key.
-    throw new MasterKeyError("secrets.master_key must be the base64 encoding of exactly 32 bytes");
-  }
-  return masterKeyFromBytes(bytes);
+export function decodeMasterKey(text: string): MasterKey {
+  const bytes = decodeConfiguredKey(text);
+  // The value is never echoed: a master key in an error message is a leaked master key.
+  if (!bytes) throw new MasterKeyError("secrets.master_key must be the base64 encoding of exactly 32 bytes");
+  return masterKeyFromBytes(Buffer.from(bytes));
 }
 
 /**
@@ -35,7 +42,10 @@ export function decodeMasterKey(b64: string): MasterKey {
  */
 export function resolveMasterKey(src: MasterKeySource, log: Logger): MasterKey {
   if (src.configured) return decodeMasterKey(src.configured);
-  if (!src.devMode) throw new MasterKeyError("no master key configured (set SEAL_GATEWAY_MASTER_KEY); refusing to start outside dev mode");
+  if (!src.devMode)
+    throw new MasterKeyError(
+      "no master key configured (set SEAL_GATEWAY_MASTER_KEY); refusing to start outside dev mode",
+    );
   mkdirSync(src.dataDir, { recursive: true, mode: 0o700 });
   const file = join(src.dataDir, "master.key");
   if (!existsSync(file)) {
@@ -53,6 +63,7 @@ export function resolveMasterKey(src: MasterKeySource, log: Logger): MasterKey {
     }
   }
   const mode = statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) throw new MasterKeyError(`${file} must be readable by its owner only (chmod 600)`);
+  if ((mode & 0o077) !== 0)
+    throw new MasterKeyError(`${file} must be readable by its owner only (chmod 600)`);
   return decodeMasterKey(readFileSync(file, "utf8").trim());
 }

@@ -5,12 +5,13 @@ import type { Clock } from "../clock.js";
 import { GatewayError, errorBody } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import { authorize } from "../policy/authorize.js";
 import { canonicalJson } from "../seal/canonical.js";
 import { type Envelope, envelopeFromDoc, parseBody, requestIdOf } from "../seal/envelope.js";
-import type { JsonValue } from "../seal/json.js";
+import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../seal/json.js";
 import type { Store } from "../store/types.js";
+import type { ToolRegistry } from "../tools/registry.js";
 import { AuthError, type AuthenticateSettings, type Authenticated, authenticate } from "./authenticate.js";
+import { type AuthorizeDeps, type CallFacts, authorizeCall } from "./authorize.js";
 
 /**
  * The spine: every call to POST /v1/invoke runs these stages in this order (DESIGN §1, §2).
@@ -18,9 +19,11 @@ import { AuthError, type AuthenticateSettings, type Authenticated, authenticate 
  *   1. size      body over the limit → 1000/413 (the transport measured it)
  *   2. parse     strict JSON, depth, envelope shape → 1000
  *   3–7. authenticate  freshness, token, key binding, signature, replay → 1001–1006
- *   8. authorize security context decision → 2xxx (recorded: PolicyDenied / ToolCallAuthorized)
- *   9. approval  escalate → 202 pending                      (policy issue)
- *  10. lookup, credentials, execute, redact/slice/cap        (engine issues) → 4xxx
+ *   8. authorize security context decision before any lookup, rate limit → 2xxx
+ *   9. approval  escalate → 202 pending, or redeem params._meta.approval_id → 4009
+ *  10. lookup    unknown tool → 4004; then the constraints that need the tool (hosts, mounts)
+ *  11. execute   the tool's engine (credentials are resolved inside, at the last moment)
+ *  12. cap       max_response_size on the final result → 4013
  *
  * Every outcome writes an audit row before the answer leaves; a failed audit write turns the
  * answer into 5030 and nothing runs. Rejections before the token verified go to the `system`
@@ -48,12 +51,15 @@ export interface PipelineDeps {
   clock: Clock;
   log: Logger;
   settings: AuthenticateSettings & { maxDepth: number };
+  authz: AuthorizeDeps;
+  tools: ToolRegistry;
 }
 
-function errorResponse(err: GatewayError, requestId: unknown, extraHeaders: Record<string, string> = {}): InvokeResponse {
+/** `nowMs` comes from the gateway clock, so answers and audit rows tell the same time. */
+function errorResponse(err: GatewayError, requestId: unknown, nowMs: number, extraHeaders: Record<string, string> = {}): InvokeResponse {
   const headers: Record<string, string> = { ...extraHeaders };
   if (err.retryAfter !== undefined) headers["retry-after"] = String(err.retryAfter);
-  return { status: err.httpStatus, body: errorBody(err, requestId), headers };
+  return { status: err.httpStatus, body: errorBody(err, requestId, new Date(nowMs)), headers };
 }
 
 export function argumentsDigest(args: JsonValue): string {
@@ -82,10 +88,10 @@ export function createInvokePipeline(deps: PipelineDeps) {
       if (claims) await audit.record({ ...event, tenantId: ctx.auth?.tenantId ?? claims.tenant_id ?? "default" });
       else await audit.recordPreauth(ctx.req.source, { ...event, tenantId: SYSTEM_TENANT });
     } catch (auditErr) {
-      if (auditErr instanceof GatewayError) return errorResponse(auditErr, ctx.requestId);
+      if (auditErr instanceof GatewayError) return errorResponse(auditErr, ctx.requestId, deps.clock.nowMs());
       throw auditErr;
     }
-    return errorResponse(err, ctx.requestId);
+    return errorResponse(err, ctx.requestId, deps.clock.nowMs());
   }
 
   return async function invoke(req: InvokeRequest): Promise<InvokeResponse> {
@@ -102,35 +108,99 @@ export function createInvokePipeline(deps: PipelineDeps) {
       ctx.stage = "authenticate";
       ctx.auth = await authenticate(ctx.env, { store: deps.store, tokens: deps.tokens, settings: deps.settings, nowMs: deps.clock.nowMs() });
       const { auth, env } = ctx;
+      const facts: CallFacts = {
+        auth,
+        env,
+        callId,
+        argumentsDigest: argumentsDigest(env.arguments),
+        args: toPlain(env.arguments) as { [key: string]: PlainJson },
+        nowMs: deps.clock.nowMs(),
+      };
 
-      // 8. authorization, decided before any lookup so a denied caller learns nothing
+      // 8–9. authorization before any lookup (a denied caller learns nothing), rate limit,
+      // approval (202 pending until an approver decides)
       ctx.stage = "authorize";
-      const decision = await authorize(deps.store, { tenantId: auth.tenantId, contextName: auth.claims.scp, toolName: env.toolName, sub: auth.claims.sub });
-      const common = {
+      const pre = await authorizeCall(deps.authz, facts, "pre-lookup");
+      if (pre.kind === "pending") return pendingResponse(pre.approvalId, pre.expiresAt, env.requestId);
+      const base = {
         tenantId: auth.tenantId,
         executionId: auth.executionId,
         callId,
         agentId: auth.claims.sub,
         toolName: env.toolName,
-        stage: "authorize",
         requestId: env.requestId === null ? null : String(env.requestId),
       };
-      const digest = argumentsDigest(env.arguments);
-      if (decision.decision === "reject") {
-        const err = new GatewayError(decision.code, `call denied by security context ${JSON.stringify(auth.claims.scp)}`, { reason: decision.reason, rule: decision.rule });
-        await audit.record({ ...common, eventType: "PolicyDenied", decision: "reject", code: err.sealCode, payload: { rule: decision.rule, reason: decision.reason, arguments_digest: digest, binding: auth.binding } });
-        return errorResponse(err, env.requestId);
-      }
-      await audit.record({ ...common, eventType: "ToolCallAuthorized", decision: decision.decision, code: null, payload: { rule: decision.rule, arguments_digest: digest, binding: auth.binding } });
+      await audit.record({ ...base, eventType: "ToolCallAuthorized", decision: "allow", stage: "authorize", code: null, payload: { rule: pre.rule, arguments_digest: facts.argumentsDigest, binding: auth.binding, approval_id: pre.approvalId } });
 
-      // 9–10. approvals, lookup and execution come with the policy and engine stages.
+      // 10. lookup, then the constraints that need the tool's registration
       ctx.stage = "lookup";
-      throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, { reason: "tool_not_found" });
+      const tool = await deps.tools.lookup(auth.tenantId, env.toolName);
+      if (!tool) throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, { reason: "tool_not_found" });
+      ctx.stage = "authorize";
+      const post = await authorizeCall(deps.authz, facts, "post-lookup", tool.info, pre.approvalId);
+      if (post.kind === "pending") return pendingResponse(post.approvalId, post.expiresAt, env.requestId);
+
+      // 11. execute; 12. size cap on the final result
+      ctx.stage = "execute";
+      const strictArgs = strictArguments(env);
+      const started = deps.clock.nowMs();
+      const out = await tool.run({ tenantId: auth.tenantId, executionId: auth.executionId, callId, sub: auth.claims.sub, arguments: strictArgs, signal: AbortSignal.timeout(300_000) });
+      const resultText = JSON.stringify(out.result);
+      const bytes = Buffer.byteLength(resultText);
+      const cap = post.capability.max_response_size;
+      if (cap !== null && cap !== undefined && bytes > cap) {
+        throw new GatewayError("RESPONSE_TOO_LARGE", `the tool result (${bytes} bytes) exceeds max_response_size (${cap})`, { reason: "response_too_large", bytes, max_response_size: cap });
+      }
+      const eventId = await audit.record({ ...base, eventType: "ToolCallCompleted", decision: "allow", stage: "execute", code: null, payload: { definition_hash: tool.definitionHash, duration_ms: deps.clock.nowMs() - started, bytes, is_error: out.isError } });
+      return { status: 200, headers: {}, body: successBody(out.result, out.isError, resultText, env.requestId, callId, eventId) };
     } catch (err) {
-      if (err instanceof GatewayError) return await reject(err, ctx);
+      if (err instanceof GatewayError) {
+        // Authorization denials were recorded (PolicyDenied) where they were decided.
+        if (ctx.stage === "authorize" && isPolicyCode(err)) return errorResponse(err, ctx.requestId, deps.clock.nowMs());
+        return await reject(err, ctx);
+      }
       log.error("unclassified error in the call pipeline", { call_id: callId, error: err });
       const internal = new GatewayError("INTERNAL", `internal error (request id ${callId})`, { reason: "internal" });
       return await reject(internal, ctx);
     }
+  };
+}
+
+function isPolicyCode(err: GatewayError): boolean {
+  return (err.sealCode >= 2000 && err.sealCode < 3000) || err.code === "APPROVAL_INVALID";
+}
+
+function strictArguments(env: Envelope): { [key: string]: PlainJson } {
+  try {
+    return toPlain(env.arguments, { rejectLossyNumbers: true }) as { [key: string]: PlainJson };
+  } catch (err) {
+    // A number the tool would receive changed (e.g. beyond 2^53): acting on a value other
+    // than the signed one is refused.
+    if (err instanceof LossyNumberError) throw new GatewayError("INVALID_ARGUMENTS", "an argument number cannot be passed on without changing its value", { reason: "lossy_number" });
+    throw err;
+  }
+}
+
+function pendingResponse(approvalId: string, expiresAt: number, requestId: string | number | null): InvokeResponse {
+  return {
+    status: 202,
+    headers: {},
+    body: { protocol: "seal/v1", status: "pending", approval_id: approvalId, request_id: requestId, expires_at: new Date(expiresAt).toISOString() },
+  };
+}
+
+function successBody(result: PlainJson, isError: boolean, resultText: string, requestId: string | number | null, callId: string, eventId: string) {
+  return {
+    protocol: "seal/v1",
+    status: "success",
+    result,
+    payload: {
+      jsonrpc: "2.0",
+      id: requestId,
+      result: { content: [{ type: "text", text: resultText }], structuredContent: result, isError },
+    },
+    request_id: requestId,
+    call_id: callId,
+    event_id: eventId,
   };
 }

@@ -4,7 +4,7 @@
  * byte-identical to Python's `json.dumps(sort_keys=True, separators=(",", ":"),
  * ensure_ascii=False)`, which is what the reference SDKs sign.
  */
-import { JsonNumber } from "./json.js";
+import { hasPlainPrototype, JsonNumber } from "./json.js";
 
 /** Deeper input is a bug (or a cycle) in the caller; parsed bodies are capped far lower. */
 const MAX_CANONICAL_DEPTH = 1024;
@@ -84,10 +84,7 @@ function emitArray(items: unknown[], depth: number): string {
 }
 
 function emitObject(obj: object, depth: number): string {
-  const proto = Object.getPrototypeOf(obj);
-  if (proto !== Object.prototype && proto !== null) {
-    throw new TypeError("only plain objects have a canonical form");
-  }
+  if (!hasPlainPrototype(obj)) throw new TypeError("only plain objects have a canonical form");
   const record = obj as Record<string, unknown>;
   const keys = sortKeys(Object.keys(record));
   let out = "{";
@@ -112,7 +109,21 @@ function sortKeys(keys: string[]): string[] {
   for (const key of keys) {
     if (hasSurrogate(key)) return keys.sort(compareCodePoints);
   }
-  return keys.sort();
+  return keys.length > 16 ? keys.sort() : insertionSort(keys);
+}
+
+/** Objects in a tool call have a handful of keys; this beats `Array.prototype.sort` there. */
+function insertionSort(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }
 
 function hasSurrogate(s: string): boolean {
@@ -135,7 +146,7 @@ function compareCodePoints(a: string, b: string): number {
 /** Moves surrogates above U+E000–U+FFFF so unit order agrees with code-point order. */
 function codePointRank(unit: number): number {
   if (unit < 0xd800) return unit;
-  return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
 }
 
 /** A JSON string with minimal escaping; everything else, DEL and U+0080 upward, stays raw. */

@@ -25,6 +25,7 @@ export interface Envelope {
 const TOP_LEVEL = new Set(["protocol", "security_token", "signature", "payload", "timestamp"]);
 const MAX_TOKEN_LENGTH = 16_384;
 const MAX_TOOL_NAME = 256;
+const MAX_REQUEST_ID = 256;
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 const malformed = (reason: string, message: string) => new GatewayError("MALFORMED_ENVELOPE", message, { reason });
@@ -72,9 +73,18 @@ function parseTimestamp(v: JsonValue | undefined): number {
 /** Best-effort payload.id for the error body, even when the envelope is otherwise invalid. */
 export function requestIdOf(doc: JsonValue | undefined): string | number | null {
   if (!isJsonObject(doc) || !isJsonObject(doc.payload)) return null;
-  const id = doc.payload.id;
-  if (typeof id === "string") return id;
-  if (id instanceof JsonNumber) return id.value;
+  return validRequestId(doc.payload.id);
+}
+
+/**
+ * payload.id when it is a usable JSON-RPC id (a string of at most 256 characters or an integer
+ * that survives as a number), else null. Only such ids are echoed in answers and written to
+ * audit rows: an unauthenticated caller must not get a megabyte of its own text stored, and a
+ * rounded big integer would not be the id "as sent".
+ */
+function validRequestId(id: JsonValue | undefined): string | number | null {
+  if (typeof id === "string" && id.length <= MAX_REQUEST_ID) return id;
+  if (id instanceof JsonNumber && /^-?\d{1,15}$/.test(id.raw)) return id.value;
   return null;
 }
 
@@ -93,7 +103,8 @@ export function parseBody(body: Uint8Array, maxDepth: number): JsonValue {
 
 export function envelopeFromDoc(doc: JsonValue, expectedMethod: "tools/call" | "tools/list" = "tools/call"): Envelope {
   if (!isJsonObject(doc)) throw malformed("malformed_json", "the envelope must be a JSON object");
-  for (const key of Object.keys(doc)) if (!TOP_LEVEL.has(key)) throw badField(key, `unknown envelope field ${JSON.stringify(key.slice(0, 64))}`);
+  // The name is the caller's text: capped so a huge key is neither echoed nor audited in full.
+  for (const key of Object.keys(doc)) if (!TOP_LEVEL.has(key)) throw badField(key.slice(0, 64), `unknown envelope field ${JSON.stringify(key.slice(0, 64))}`);
   if (typeof doc.protocol !== "string") throw badField("protocol", "protocol must be a string");
   if (doc.protocol !== "seal/v1") throw malformed("bad_protocol", "protocol must be \"seal/v1\"");
   const token = doc.security_token;
@@ -106,11 +117,8 @@ export function envelopeFromDoc(doc: JsonValue, expectedMethod: "tools/call" | "
   const payload = doc.payload;
   if (!isJsonObject(payload)) throw badField("payload", "payload must be a JSON-RPC object");
   if (payload.jsonrpc !== "2.0") throw badField("payload.jsonrpc", "payload.jsonrpc must be \"2.0\"");
-  const id = payload.id;
-  let requestId: string | number | null;
-  if (typeof id === "string" && id.length <= 256) requestId = id;
-  else if (id instanceof JsonNumber && /^-?\d{1,15}$/.test(id.raw)) requestId = id.value;
-  else throw badField("payload.id", "payload.id must be a string (at most 256 characters) or an integer");
+  const requestId = validRequestId(payload.id);
+  if (requestId === null) throw badField("payload.id", "payload.id must be a string (at most 256 characters) or an integer");
   if (typeof payload.method !== "string") throw badField("payload.method", "payload.method must be a string");
   if (payload.method !== expectedMethod) throw malformed("bad_method", `payload.method must be ${expectedMethod}`);
   const params = payload.params ?? (expectedMethod === "tools/list" ? Object.create(null) : undefined);

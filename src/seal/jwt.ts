@@ -93,9 +93,20 @@ function keyMatchesAlg(key: KeyObject, alg: JwtAlg): boolean {
   return t === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1";
 }
 
+/**
+ * True when `alg` is on the allow-list. "EdDSA" and "Ed25519" (RFC 9864) name the same
+ * algorithm for an Ed25519 key, so allowing either spelling allows both; otherwise a list
+ * naming only "Ed25519" would refuse the gateway's own EdDSA tokens.
+ */
+export function algAllowed(alg: unknown, allowed: readonly JwtAlg[]): alg is JwtAlg {
+  if (alg === "EdDSA" || alg === "Ed25519") return allowed.includes("EdDSA") || allowed.includes("Ed25519");
+  return typeof alg === "string" && allowed.includes(alg as JwtAlg);
+}
+
 export function verifySignature(jwt: DecodedJwt, key: KeyObject, allowed: readonly JwtAlg[]): JwtFailure | null {
-  const alg = jwt.header.alg as JwtAlg;
-  if (!allowed.includes(alg)) return bad("alg_not_allowed", `token algorithm ${JSON.stringify(jwt.header.alg)} is not allowed`);
+  const alg = jwt.header.alg;
+  // The alg is unverified caller text: echoed only in short form (answers and audit rows).
+  if (!algAllowed(alg, allowed)) return bad("alg_not_allowed", `token algorithm ${JSON.stringify(String(alg).slice(0, 32))} is not allowed`);
   if (key.type !== "public" || !keyMatchesAlg(key, alg)) return bad("bad_token", "token algorithm does not match the issuer's key");
   let ok = false;
   try {
@@ -121,6 +132,14 @@ const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFin
 
 /** Claim checks, in the order DESIGN §2 reports them. Expiry is reported separately (1003). */
 export function checkClaims(c: JwtClaims, rules: ClaimRules): JwtFailure | null {
+  // Issuer and audience first: a token minted for another plane or service is simply not a
+  // token for this one (bad_token), whatever claims it happens to lack.
+  if (rules.issuer !== undefined && c.iss !== rules.issuer) return bad("bad_token", "token issuer is not accepted here");
+  if (rules.audience !== undefined) {
+    const aud = c.aud;
+    const list = Array.isArray(aud) ? aud : [aud];
+    if (!list.includes(rules.audience)) return bad("bad_token", "token audience is not accepted here");
+  }
   for (const name of rules.required) {
     const v = c[name];
     if (v === undefined || v === null || v === "") return bad(`missing_claim:${name}`, `token has no ${name} claim`);
@@ -131,14 +150,9 @@ export function checkClaims(c: JwtClaims, rules: ClaimRules): JwtFailure | null 
   for (const name of ["sub", "jti", "iss"] as const) {
     if (c[name] !== undefined && typeof c[name] !== "string") return bad("bad_token", `token claim ${name} is not a string`);
   }
-  if (rules.issuer !== undefined && c.iss !== rules.issuer) return bad("bad_token", "token issuer is not accepted here");
-  if (rules.audience !== undefined) {
-    const aud = c.aud;
-    const list = Array.isArray(aud) ? aud : [aud];
-    if (!list.includes(rules.audience)) return bad("bad_token", "token audience is not accepted here");
-  }
   const { nowSeconds: now, toleranceSeconds: tol } = rules;
-  if (isNum(c.exp) && isNum(c.iat) && c.exp - c.iat > rules.maxLifetimeSeconds) {
+  // Capped from iat and from now: a token without iat cannot escape the 24 h limit.
+  if (isNum(c.exp) && ((isNum(c.iat) && c.exp - c.iat > rules.maxLifetimeSeconds) || c.exp - now > rules.maxLifetimeSeconds + tol)) {
     return bad("lifetime_too_long", "token lifetime exceeds the allowed maximum");
   }
   if (isNum(c.nbf) && c.nbf > now + tol) return bad("not_yet_valid", "token is not valid yet");

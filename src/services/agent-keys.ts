@@ -3,7 +3,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { AgentKeyRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, notFound } from "./context.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 
 /**
  * Registered agent keys: the `authorized_keys` of CI jobs and scripts without an identity
@@ -70,8 +70,14 @@ export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: R
   return agentKeyView(row);
 }
 
-export async function listAgentKeys(deps: ServiceDeps, actor: Actor, sub?: string) {
-  const rows = await deps.store.listAgentKeys(actor.tenant, sub);
+export const AgentKeyQuery = z.strictObject({
+  sub: z.string().min(1).max(256).optional(),
+  tenant_id: z.string().max(64).optional(),
+});
+export type AgentKeyQuery = z.infer<typeof AgentKeyQuery>;
+
+export async function listAgentKeys(deps: ServiceDeps, actor: Actor, q: AgentKeyQuery = {}) {
+  const rows = await deps.store.listAgentKeys(listingTenant(actor, q.tenant_id), q.sub);
   return { agent_keys: rows.map(agentKeyView) };
 }
 

@@ -3,7 +3,9 @@ import type { OperatorIdentity, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
+import type { ToolRegistry } from "../tools/registry.js";
 
 /** What every service verb receives: its dependencies, built once by the composition root. */
 export interface ServiceDeps {
@@ -13,6 +15,8 @@ export interface ServiceDeps {
   clock: Clock;
   log: Logger;
   agentTokenTtlSeconds: number;
+  tools: ToolRegistry;
+  contexts: ContextCache;
 }
 
 /** The operator on whose behalf a control-plane verb runs. */
@@ -30,6 +34,20 @@ export function actingTenant(actor: Actor, requested: string | undefined): strin
     return actor.tenant;
   }
   return requested ?? "default";
+}
+
+/**
+ * The tenant a listing reads: a tenant-bound token reads its own tenant only; an admin with
+ * tenant "*" reads the named tenant, or every tenant ("*") when none is named.
+ */
+export function listingTenant(actor: Actor, requested: string | undefined): string {
+  if (actor.tenant !== "*") {
+    if (requested !== undefined && requested !== actor.tenant) {
+      throw new GatewayError("FORBIDDEN", "this token cannot read another tenant", { reason: "wrong_tenant" });
+    }
+    return actor.tenant;
+  }
+  return requested ?? "*";
 }
 
 /** True when the actor may see rows of `tenantId`. */

@@ -3,7 +3,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { SessionRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, notFound } from "./context.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
 
@@ -108,10 +108,18 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
   return { status: "success", ...sessionView(row, nowMs), security_token: token, session_status: "Active" };
 }
 
-export async function listSessions(deps: ServiceDeps, actor: Actor, status?: SessionRow["status"]) {
-  const rows = await deps.store.listSessions(actor.tenant, status);
+export const SessionQuery = z.strictObject({
+  status: z.enum(["Active", "Revoked", "Expired"]).optional(),
+  tenant_id: z.string().max(64).optional(),
+});
+export type SessionQuery = z.infer<typeof SessionQuery>;
+
+export async function listSessions(deps: ServiceDeps, actor: Actor, q: SessionQuery = {}) {
+  const rows = await deps.store.listSessions(listingTenant(actor, q.tenant_id));
   const now = deps.clock.nowMs();
-  return { sessions: rows.map((r) => sessionView(r, now)) };
+  // Expiry is computed at read time (the stored status stays Active), so filter on the view.
+  const views = rows.map((r) => sessionView(r, now));
+  return { sessions: q.status ? views.filter((v) => v.session_status === q.status) : views };
 }
 
 export async function getSession(deps: ServiceDeps, actor: Actor, executionId: string) {

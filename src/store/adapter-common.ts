@@ -2,11 +2,11 @@
  * Pieces both store adapters share: the error they throw and the decoding of stored rows.
  *
  * Why a wrapper error: drizzle's own query error puts every bound parameter into its message
- * (`params: …`), and those can be session keys, replay keys or audit payloads. Messages built
- * here carry the operation, the driver's error code and — for SQLite, whose messages name only
- * tables and columns — the driver text; never a value. The driver error is kept as `cause` for
- * the operator log (PostgreSQL's `detail` field there may echo key values).
+ * (`params: …`), and postgres.js errors carry them as properties (`parameters`, and `detail`
+ * echoes key values). A StoreError therefore keeps no reference to the driver's error object:
+ * only the operation, the driver code and a message known not to hold values.
  */
+import { DrizzleQueryError } from "drizzle-orm";
 import type { SessionRow } from "./types.js";
 
 export class StoreError extends Error {
@@ -17,10 +17,8 @@ export class StoreError extends Error {
   /** True for a unique/primary-key violation (the caller may answer 409 instead of 503). */
   readonly conflict: boolean;
 
-  constructor(operation: string, driverCode: string | undefined, detail: string, cause: unknown) {
-    super(`store ${operation} failed${driverCode ? ` (${driverCode})` : ""}${detail ? `: ${detail}` : ""}`, {
-      cause,
-    });
+  constructor(operation: string, driverCode: string | undefined, detail: string) {
+    super(`store ${operation} failed${driverCode ? ` (${driverCode})` : ""}${detail ? `: ${detail}` : ""}`);
     this.name = "StoreError";
     this.operation = operation;
     this.driverCode = driverCode;
@@ -47,21 +45,28 @@ function driverError(err: unknown): unknown {
   return current;
 }
 
+/** A caller passed an impossible argument: a programming error, not a store failure. */
+export class StoreUsageError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreUsageError";
+  }
+}
+
 /** Re-throws `err` as a StoreError whose message holds no bound value. */
-export function storeFailure(operation: string, err: unknown): StoreError {
-  if (err instanceof StoreError) return err;
+export function storeFailure(operation: string, err: unknown): Error {
+  if (err instanceof StoreError || err instanceof StoreUsageError) return err;
   const cause = driverError(err);
   const code = field(cause, "code");
   const driverCode = typeof code === "string" ? code : undefined;
-  let detail = "";
-  if (driverCode?.startsWith("SQLITE_")) {
-    const message = field(cause, "message");
-    if (typeof message === "string") detail = message;
-  } else {
-    const constraint = field(cause, "constraint_name");
-    if (typeof constraint === "string") detail = `constraint ${constraint}`;
-  }
-  return new StoreError(operation, driverCode, detail, cause);
+  const message = field(cause, "message");
+  // SQLite messages name tables, columns and constraints only. PostgreSQL's do too, except data
+  // exceptions (class 22: "invalid input syntax for type bigint: \"…\"") which quote the value.
+  // drizzle's wrapper (reached only when it has no cause) lists every parameter.
+  const safe =
+    typeof message === "string" && !(cause instanceof DrizzleQueryError) && !driverCode?.startsWith("22");
+  const detail = safe ? message : "";
+  return new StoreError(operation, driverCode, detail);
 }
 
 /** Runs one store operation, translating any failure into a StoreError. */
@@ -103,8 +108,19 @@ export const MIGRATE_LOCK_KEY = 0x5ea1_0002;
 
 /** Row limits come from callers that already validated them; a bad one is a programming error. */
 export function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError("limit must be a non-negative integer");
+  if (!Number.isSafeInteger(limit) || limit < 0)
+    throw new StoreUsageError("limit must be a non-negative integer");
   return limit;
+}
+
+/**
+ * Deciding moves an approval out of "pending" to approved or denied only: a caller bug passing
+ * "used" (or "expired") must not skip the approver or burn the approval.
+ */
+export function checkDecision(status: string): "approved" | "denied" {
+  if (status !== "approved" && status !== "denied")
+    throw new StoreUsageError("an approval decision must be approved or denied");
+  return status;
 }
 
 export type StoreLog = (msg: string, fields?: Record<string, unknown>) => void;

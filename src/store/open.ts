@@ -56,11 +56,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     return store;
   }
   if (kind === "postgres" || kind === "postgresql") {
-    const store = openPgStore({ url: opts.url, durability: opts.durability, log: opts.log });
+    const store = openPgStore({ url: opts.url, durability: opts.durability });
     opts.log?.("store opened", { dialect: "postgres", ...describePg(opts.url), durability: opts.durability });
     return store;
   }
   throw new Error(
-    kind === "" ? "database URL has no scheme" : `unsupported database URL scheme "${kind}" (use sqlite:// or postgres://)`,
+    kind === ""
+      ? "database URL has no scheme"
+      : `unsupported database URL scheme "${kind}" (use sqlite:// or postgres://)`,
   );
 }

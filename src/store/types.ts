@@ -120,6 +120,31 @@ export interface SecurityContextRow {
   updatedAt: number;
 }
 
+export type ApprovalStatus = "pending" | "approved" | "denied" | "used" | "expired";
+
+export interface ApprovalRow {
+  id: string;
+  tenantId: string;
+  status: ApprovalStatus;
+  sub: string;
+  executionId: string;
+  securityContext: string;
+  toolName: string;
+  /** sha256 hex of the canonical arguments: the approval covers exactly these. */
+  argumentsDigest: string;
+  /** The deciding rule (e.g. "capabilities[2]"). */
+  rule: string;
+  /** Redacted arguments for the approver to read (JSON text). */
+  summary: string;
+  requestId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  reason: string | null;
+  usedAt: number | null;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   /** Applies pending migrations from drizzle/<dialect>/migrations. Idempotent. */
@@ -140,6 +165,7 @@ export interface Store {
   insertSession(row: SessionRow): Promise<void>;
   /** By execution id across all tenants (the binding step compares the tenant itself). */
   getSession(executionId: string): Promise<SessionRow | null>;
+  /** A tenant, or "*" for all tenants. */
   listSessions(tenantId: string, status?: SessionStatus): Promise<SessionRow[]>;
   /** Sets Revoked if Active; returns the row after the change, or null if absent. */
   revokeSession(executionId: string, at: number): Promise<SessionRow | null>;
@@ -147,6 +173,7 @@ export interface Store {
   // Registered agent keys.
   insertAgentKey(row: AgentKeyRow): Promise<void>;
   getAgentKey(id: string): Promise<AgentKeyRow | null>;
+  /** A tenant, or "*" for all tenants. */
   listAgentKeys(tenantId: string, sub?: string): Promise<AgentKeyRow[]>;
   /** Every key (active and revoked) of one sub in one tenant. */
   agentKeysFor(tenantId: string, sub: string): Promise<AgentKeyRow[]>;
@@ -159,7 +186,35 @@ export interface Store {
 
   // Security contexts (authorization reads them; CRUD comes with the policy issue).
   getSecurityContext(tenantId: string, name: string): Promise<SecurityContextRow | null>;
+  /** Upsert (keeps the first createdAt). */
   putSecurityContext(row: SecurityContextRow): Promise<void>;
+  /** Insert only; false when (tenant, name) already exists. */
+  insertSecurityContext(row: SecurityContextRow): Promise<boolean>;
+  /** Update only; false when absent. */
+  updateSecurityContext(tenantId: string, name: string, document: string, updatedAt: number): Promise<boolean>;
+  /** A tenant, or "*" for all; ordered by tenant, name. */
+  listSecurityContexts(tenantId: string): Promise<SecurityContextRow[]>;
+  deleteSecurityContext(tenantId: string, name: string): Promise<boolean>;
+  /** Sessions with status Active and expiresAt > now that name this context. */
+  countActiveSessionsForContext(tenantId: string, name: string, now: number): Promise<number>;
+
+  // Fixed-window counters (rate limits, denial counts), shared by every instance.
+  /**
+   * Atomically adds 1 to the counter (key, windowStart), creating it with count 1, and
+   * returns the new count. `expiresAt` lets the sweeper remove old windows.
+   */
+  incrementCounter(key: string, windowStart: number, expiresAt: number): Promise<number>;
+  sweepCounters(now: number, limit: number): Promise<number>;
+
+  // Approvals (escalated calls).
+  insertApproval(row: ApprovalRow): Promise<void>;
+  getApproval(id: string): Promise<ApprovalRow | null>;
+  /** A tenant or "*"; newest first; optional status filter; at most limit. */
+  listApprovals(tenantId: string, status: ApprovalStatus | undefined, limit: number): Promise<ApprovalRow[]>;
+  /** pending → approved|denied, only while pending; returns the row after, or null if it was not pending. */
+  decideApproval(id: string, status: "approved" | "denied", decidedBy: string, reason: string | null, at: number): Promise<ApprovalRow | null>;
+  /** approved → used, atomically and only once; false if it was not approved (or already used). */
+  consumeApproval(id: string, at: number): Promise<boolean>;
 
   // Audit events.
   appendEvent(event: NewEvent): Promise<number>;

@@ -107,7 +107,10 @@ describe("readEnvOverrides", () => {
   it("refuses a short and a long name disagreeing, and accepts them agreeing", () => {
     const conflict = readEnvOverrides({ SEAL_GATEWAY_PORT: "1", SEAL_GATEWAY_SERVER_PORT: "2" }, table);
     expect(conflict.problems).toEqual([
-      { path: "server.port", message: "set by both SEAL_GATEWAY_PORT and SEAL_GATEWAY_SERVER_PORT with different values" },
+      {
+        path: "server.port",
+        message: "set by both SEAL_GATEWAY_PORT and SEAL_GATEWAY_SERVER_PORT with different values",
+      },
     ]);
     const agree = readEnvOverrides({ SEAL_GATEWAY_PORT: "1", SEAL_GATEWAY_SERVER_PORT: "1" }, table);
     expect(agree.problems).toEqual([]);

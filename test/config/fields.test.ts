@@ -111,7 +111,8 @@ describe("database urls", () => {
 
 describe("token algorithms", () => {
   it("accepts the allow-list", () => {
-    for (const alg of ["EdDSA", "Ed25519", "RS256", "ES256"]) expect(TokenAlgorithmSchema.parse(alg)).toBe(alg);
+    for (const alg of ["EdDSA", "Ed25519", "RS256", "ES256"])
+      expect(TokenAlgorithmSchema.parse(alg)).toBe(alg);
   });
 
   it.each(["none", "NONE", "None"])("refuses %s with a message about unsigned tokens", (alg) => {
@@ -125,22 +126,36 @@ describe("token algorithms", () => {
     expect(result.error?.issues[0]?.message).toMatch(/HMAC .*never allowed/);
   });
 
-  it.each(["RS512", "PS256", "ES384", "eddsa", ""])("refuses unsupported %j and lists the allowed ones", (alg) => {
-    const result = TokenAlgorithmSchema.safeParse(alg);
-    expect(result.error?.issues[0]?.message).toBe("unsupported algorithm; allowed: EdDSA, Ed25519, RS256, ES256");
-  });
+  it.each(["RS512", "PS256", "ES384", "eddsa", ""])(
+    "refuses unsupported %j and lists the allowed ones",
+    (alg) => {
+      const result = TokenAlgorithmSchema.safeParse(alg);
+      expect(result.error?.issues[0]?.message).toBe(
+        "unsupported algorithm; allowed: EdDSA, Ed25519, RS256, ES256",
+      );
+    },
+  );
 });
 
-const PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
+const PEM =
+  "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----";
 
 describe("trusted issuers", () => {
   it("accepts a JWKS URL or a public key", () => {
-    expect(TrustedIssuer.parse({ issuer: "https://kc/realms/x", jwks_url: "https://kc/certs" })).toMatchObject({
+    expect(
+      TrustedIssuer.parse({ issuer: "https://kc/realms/x", jwks_url: "https://kc/certs" }),
+    ).toMatchObject({
       issuer: "https://kc/realms/x",
     });
     expect(TrustedIssuer.safeParse({ issuer: "ci", public_key: PEM }).success).toBe(true);
-    const jwk = JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE" });
-    expect(TrustedIssuer.safeParse({ issuer: "ci", public_key: jwk, algorithms: ["EdDSA"] }).success).toBe(true);
+    const jwk = JSON.stringify({
+      kty: "OKP",
+      crv: "Ed25519",
+      x: "Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE",
+    });
+    expect(TrustedIssuer.safeParse({ issuer: "ci", public_key: jwk, algorithms: ["EdDSA"] }).success).toBe(
+      true,
+    );
   });
 
   it("requires exactly one key source, reported at a path", () => {
@@ -154,11 +169,19 @@ describe("trusted issuers", () => {
 
   it("still reports the missing key source when another field is also wrong", () => {
     const result = TrustedIssuer.safeParse({ issuer: "", algorithms: ["none"] });
-    expect(result.error?.issues.map((i) => i.path.join(".")).sort()).toEqual(["algorithms.0", "issuer", "jwks_url"]);
+    expect(result.error?.issues.map((i) => i.path.join(".")).sort()).toEqual([
+      "algorithms.0",
+      "issuer",
+      "jwks_url",
+    ]);
   });
 
   it.each([
-    ["a private PEM", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", /private key was given/],
+    [
+      "a private PEM",
+      "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+      /private key was given/,
+    ],
     ["a private JWK", JSON.stringify({ kty: "OKP", crv: "Ed25519", x: "a", d: "b" }), /private JWK/],
     ["garbage", "hello", /PEM public key/],
     ["JSON without kty", "{}", /kty/],

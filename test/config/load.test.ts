@@ -62,14 +62,18 @@ describe("loadConfig: sources", () => {
 
   it("treats a named file that does not exist as a problem", () => {
     const problems = failed(loadConfig({ env: {}, cwd: dir, configPath: "missing.yaml" }));
-    expect(problems).toEqual([{ path: "(config file)", message: `${join(dir, "missing.yaml")}: file not found` }]);
+    expect(problems).toEqual([
+      { path: "(config file)", message: `${join(dir, "missing.yaml")}: file not found` },
+    ]);
     const viaEnv = failed(loadConfig({ env: { SEAL_GATEWAY_CONFIG: join(dir, "nope.yaml") }, cwd: dir }));
     expect(viaEnv[0]?.message).toMatch(/nope\.yaml: file not found$/);
   });
 
   it("refuses a directory given as the config file", () => {
     mkdirSync(join(dir, "sub"));
-    expect(failed(loadConfig({ env: {}, cwd: dir, configPath: "sub" }))[0]?.message).toMatch(/is not a file$/);
+    expect(failed(loadConfig({ env: {}, cwd: dir, configPath: "sub" }))[0]?.message).toMatch(
+      /is not a file$/,
+    );
   });
 
   it("reads an empty file as defaults", () => {
@@ -85,6 +89,22 @@ describe("loadConfig: YAML problems", () => {
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]?.path).toBe("(config file)");
     expect(problems[0]?.message).toMatch(/^YAML syntax error at line \d+, column \d+: /);
+  });
+
+  it("still reports variable typos when the file does not parse", () => {
+    write("broken.yaml", "server: [\n");
+    const problems = failed(
+      loadConfig({ env: { SEAL_GATEWAY_SERVR_PORT: "1" }, cwd: dir, configPath: "broken.yaml" }),
+    );
+    expect(problems.map((p) => p.path)).toEqual(["(config file)", "SEAL_GATEWAY_SERVR_PORT"]);
+  });
+
+  it("locates a missing key at the nearest enclosing value in the file", () => {
+    const file = write("issuer.yaml", "seal:\n  issuers:\n    - issuer: kc\n");
+    const problems = failed(loadConfig({ env: {}, cwd: dir, configPath: "issuer.yaml" }));
+    expect(problems).toEqual([
+      { path: "seal.issuers.0.jwks_url", message: "set one of jwks_url or public_key", source: `${file}:3` },
+    ]);
   });
 
   it("reports duplicate keys", () => {
@@ -123,7 +143,9 @@ describe("loadConfig: every problem at once", () => {
   it("reports three bad fields as three problems with paths and file lines", () => {
     write(
       "three.yaml",
-      ["server:", "  port: 70000", "seal:", "  freshness_seconds: 61", "log:", "  level: loud", ""].join("\n"),
+      ["server:", "  port: 70000", "seal:", "  freshness_seconds: 61", "log:", "  level: loud", ""].join(
+        "\n",
+      ),
     );
     const problems = failed(loadConfig({ env: {}, cwd: dir, configPath: "three.yaml" }));
     expect(problems.map((p) => [p.path, p.source])).toEqual([
@@ -200,7 +222,10 @@ describe("loadConfig: environment", () => {
 
   it("validates overridden values and attributes the problem to the variable", () => {
     const problems = failed(
-      loadConfig({ env: { SEAL_GATEWAY_SEAL_ALGORITHMS: "EdDSA,none", SEAL_GATEWAY_PORT: "99999" }, cwd: dir }),
+      loadConfig({
+        env: { SEAL_GATEWAY_SEAL_ALGORITHMS: "EdDSA,none", SEAL_GATEWAY_PORT: "99999" },
+        cwd: dir,
+      }),
     );
     expect(problems.map((p) => [p.path, p.source])).toEqual([
       ["server.port", "env SEAL_GATEWAY_PORT"],
@@ -259,9 +284,16 @@ describe("loadConfig: env:VAR interpolation", () => {
     const result = loadConfig({ env, cwd: dir, configPath: "interp.yaml" });
     // "not-env:JUDGE" is not a reference and is not a URL either.
     expect(failed(result).map((p) => p.path)).toEqual(["judge.url"]);
-    writeFileSync(join(dir, "interp.yaml"), "judge:\n  url: env:JUDGE\ndev_mode: env:DEV\nserver:\n  port: env:PORT\n");
+    writeFileSync(
+      join(dir, "interp.yaml"),
+      "judge:\n  url: env:JUDGE\ndev_mode: env:DEV\nserver:\n  port: env:PORT\n",
+    );
     const { config } = ok(
-      loadConfig({ env: { ...env, JUDGE: "http://judge:8080/v1", SEAL_GATEWAY_MASTER_KEY: MASTER_KEY }, cwd: dir, configPath: "interp.yaml" }),
+      loadConfig({
+        env: { ...env, JUDGE: "http://judge:8080/v1", SEAL_GATEWAY_MASTER_KEY: MASTER_KEY },
+        cwd: dir,
+        configPath: "interp.yaml",
+      }),
     );
     expect(config.judge.url).toBe("http://judge:8080/v1");
     expect(config.dev_mode).toBe(false);
@@ -285,7 +317,9 @@ describe("loadConfig: env:VAR interpolation", () => {
   it("never puts an interpolated or master-key value into a message", () => {
     const secret = Buffer.alloc(31, 0x42).toString("base64");
     write("secret.yaml", "dev_mode: false\nsecrets:\n  master_key: env:MK\nserver:\n  port: env:P\n");
-    const problems = failed(loadConfig({ env: { MK: secret, P: "not-a-port-secret" }, cwd: dir, configPath: "secret.yaml" }));
+    const problems = failed(
+      loadConfig({ env: { MK: secret, P: "not-a-port-secret" }, cwd: dir, configPath: "secret.yaml" }),
+    );
     const text = formatProblems(problems);
     expect(problems.map((p) => p.path)).toEqual(["server.port", "secrets.master_key"]);
     expect(text).toMatch(/secrets\.master_key: must be base64 of exactly 32 bytes/);

@@ -125,7 +125,10 @@ describe("GatewayConfig refusals", () => {
     [{ judge: { kind: "anthropic" } }, "judge.kind"],
     [{ secrets: { backends: [] } }, "secrets.backends"],
     [{ seal: { issuers: [{ issuer: "x" }] } }, "seal.issuers.0.jwks_url"],
-    [{ operator: { issuers: [{ issuer: "x", jwks_url: "https://a", public_key: "{}" }] } }, "operator.issuers.0.public_key"],
+    [
+      { operator: { issuers: [{ issuer: "x", jwks_url: "https://a", public_key: "{}" }] } },
+      "operator.issuers.0.public_key",
+    ],
     [{ dev_mode: "false" }, "dev_mode"],
     [[], ""],
     [null, ""],
@@ -163,7 +166,9 @@ describe("production mode (dev_mode: false)", () => {
     expect(problems({ dev_mode: false })).toEqual([
       "secrets.master_key: required when dev_mode is false (set it here, as env:VAR, or via SEAL_GATEWAY_MASTER_KEY)",
     ]);
-    expect(GatewayConfig.safeParse({ dev_mode: false, secrets: { master_key: MASTER_KEY } }).success).toBe(true);
+    expect(GatewayConfig.safeParse({ dev_mode: false, secrets: { master_key: MASTER_KEY } }).success).toBe(
+      true,
+    );
   });
 
   it("reports the missing master key alongside unrelated problems", () => {
@@ -178,9 +183,9 @@ describe("production mode (dev_mode: false)", () => {
   it("requires https JWKS URLs outside dev mode only", () => {
     const issuers = [{ issuer: "kc", jwks_url: "http://keycloak:8080/certs" }];
     expect(GatewayConfig.safeParse({ seal: { issuers } }).success).toBe(true);
-    expect(problems({ dev_mode: false, secrets: { master_key: MASTER_KEY }, operator: { issuers } })).toEqual([
-      "operator.issuers.0.jwks_url: must use https:// when dev_mode is false",
-    ]);
+    expect(problems({ dev_mode: false, secrets: { master_key: MASTER_KEY }, operator: { issuers } })).toEqual(
+      ["operator.issuers.0.jwks_url: must use https:// when dev_mode is false"],
+    );
   });
 
   it("never echoes a wrong-length master key", () => {

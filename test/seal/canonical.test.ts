@@ -69,7 +69,10 @@ describe("shared SEAL canonical vectors", () => {
       it("still verifies after re-serializing the body (order, spacing, escapes)", () => {
         const body = reserialize(parseStrict(vector.request_body));
         expect(body).not.toBe(vector.request_body);
-        expect(gatewayCheck(body, fixture.public_key_b64)).toEqual({ canonical: vector.canonical_utf8, ok: true });
+        expect(gatewayCheck(body, fixture.public_key_b64)).toEqual({
+          canonical: vector.canonical_utf8,
+          ok: true,
+        });
       });
 
       it("any single changed byte is rejected or breaks the signature", () => {
@@ -152,7 +155,9 @@ function reserialize(value: JsonValue): string {
   if (value instanceof JsonNumber) return value.raw;
   if (typeof value === "string") {
     return `"${Array.from(value, (ch) => {
-      const units = ch.split("").map((u) => `\\u${u.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
+      const units = ch
+        .split("")
+        .map((u) => `\\u${u.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`);
       return /[A-Za-z0-9 .]/.test(ch) ? ch : ch === "/" ? "\\/" : units.join("");
     }).join("")}"`;
   }
@@ -181,7 +186,9 @@ describe("canonical form matches Python json.dumps(sort_keys, compact, ensure_as
     const doc = parseStrict(
       '{"s": "\\u0000\\u0001\\u001f\\u007f\\u0080\\u2028\\u2029\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00"}',
     );
-    expect(canonicalJson(doc)).toBe('{"s":"\\u0000\\u0001\\u001f\x7f\x80\u2028\u2029\\"\\\\/\\b\\f\\n\\r\\té😀"}');
+    expect(canonicalJson(doc)).toBe(
+      '{"s":"\\u0000\\u0001\\u001f\x7f\x80\u2028\u2029\\"\\\\/\\b\\f\\n\\r\\té😀"}',
+    );
   });
 
   it("writes numbers exactly as their literals", () => {
@@ -197,7 +204,9 @@ describe("canonical form matches Python json.dumps(sort_keys, compact, ensure_as
       '{"payload":{"a":"é","b":1},"security_token":"tok\\"en","timestamp":1767225600}',
     );
     expect(bytes).toBeInstanceOf(Uint8Array);
-    expect(bytes.length).toBe(Buffer.byteLength('{"payload":{"a":"é","b":1},"security_token":"tok\\"en","timestamp":1767225600}'));
+    expect(bytes.length).toBe(
+      Buffer.byteLength('{"payload":{"a":"é","b":1},"security_token":"tok\\"en","timestamp":1767225600}'),
+    );
   });
 
   it("refuses a timestamp that is not an integer", () => {
@@ -258,8 +267,16 @@ describe("cross-check with the independent signer", () => {
   for (const payload of payloads) {
     for (const timestamp of timestamps) {
       it(`${payload.slice(0, 40)}… at ${timestamp}`, () => {
-        const signed = independentSign({ securityToken: "a.b.c", payload, timestamp, privateKeyB64: keys.privateKeyB64 });
-        expect(gatewayCheck(signed.body, keys.publicKeyB64)).toEqual({ canonical: signed.signedText, ok: true });
+        const signed = independentSign({
+          securityToken: "a.b.c",
+          payload,
+          timestamp,
+          privateKeyB64: keys.privateKeyB64,
+        });
+        expect(gatewayCheck(signed.body, keys.publicKeyB64)).toEqual({
+          canonical: signed.signedText,
+          ok: true,
+        });
         const other = independentKeyPair();
         expect(gatewayCheck(signed.body, other.publicKeyB64).ok).toBe(false);
       });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import {
   DEFAULT_MAX_DEPTH,
   isJsonObject,
@@ -36,7 +37,7 @@ describe("parseJson accepts RFC 8259 documents", () => {
     "null",
     "[]",
     "{}",
-    " \t\r\n[ 1 , { \"a\" : [ ] } ]\n",
+    ' \t\r\n[ 1 , { "a" : [ ] } ]\n',
     '{"a":{"b":{"c":[1,2,{"d":null}]}}}',
     '"\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u0000 \\u001F \\u00e9 \\uD83D\\uDE00"',
     '"caf\u00e9 \u2603 \ud83d\ude00 \u007f \u2028"',
@@ -56,7 +57,17 @@ describe("parseJson accepts RFC 8259 documents", () => {
 });
 
 describe("numbers keep their literal", () => {
-  const literals = ["1.0", "1e-07", "1e+16", "-0.5", "3.14", "18446744073709551616", "-9007199254740993", "-0", "0E0"];
+  const literals = [
+    "1.0",
+    "1e-07",
+    "1e+16",
+    "-0.5",
+    "3.14",
+    "18446744073709551616",
+    "-9007199254740993",
+    "-0",
+    "0E0",
+  ];
   for (const raw of literals) {
     it(raw, () => {
       const value = parseStrict(`[${raw}]`) as JsonValue[];
@@ -69,7 +80,18 @@ describe("numbers keep their literal", () => {
 
   it("says whether the JS number reproduces the literal", () => {
     const roundTrips = (raw: string) => (parseStrict(raw) as JsonNumber).roundTrips;
-    for (const raw of ["1.0", "1e+16", "0.1", "-0", "0.0", "100", "1E2", "123.4500", "1e-07", "9007199254740991"]) {
+    for (const raw of [
+      "1.0",
+      "1e+16",
+      "0.1",
+      "-0",
+      "0.0",
+      "100",
+      "1E2",
+      "123.4500",
+      "1e-07",
+      "9007199254740991",
+    ]) {
       expect(roundTrips(raw), raw).toBe(true);
     }
     for (const raw of ["18446744073709551616", "-9007199254740993", "0.1000000000000000000001", "1e-400"]) {
@@ -79,7 +101,9 @@ describe("numbers keep their literal", () => {
 
   it("toPlain rounds like JSON.parse, or refuses when asked", () => {
     const tree = parseStrict('{"big":18446744073709551616,"ok":1.0}');
-    expect(JSON.stringify(toPlain(tree))).toBe(JSON.stringify(JSON.parse('{"big":18446744073709551616,"ok":1}')));
+    expect(JSON.stringify(toPlain(tree))).toBe(
+      JSON.stringify(JSON.parse('{"big":18446744073709551616,"ok":1}')),
+    );
     expect(() => toPlain(tree, { rejectLossyNumbers: true })).toThrow(LossyNumberError);
     expect(toPlain(parseStrict("[1.0, 2.5]"), { rejectLossyNumbers: true })).toEqual([1, 2.5]);
   });
@@ -122,7 +146,7 @@ describe("parseJson rejects malformed input", () => {
     "raw newline in string": '"a\nb"',
     "raw NUL in string": '"a\u0000b"',
     "unknown escape": '"\\x"',
-    "escaped single quote": "\"\\'\"",
+    "escaped single quote": '"\\\'"',
     "short unicode escape": '"\\u12"',
     "non-hex unicode escape": '"\\uZZZZ"',
     "unterminated string": '"abc',
@@ -175,7 +199,14 @@ describe("duplicate keys", () => {
 });
 
 describe("lone surrogates", () => {
-  const escaped = ['"\\ud800"', '"\\udc00"', '"\\ud800\\u0041"', '"\\ud800x"', '"\\udc00\\ud800"', '"\\ud800\\ud800"'];
+  const escaped = [
+    '"\\ud800"',
+    '"\\udc00"',
+    '"\\ud800\\u0041"',
+    '"\\ud800x"',
+    '"\\udc00\\ud800"',
+    '"\\ud800\\ud800"',
+  ];
   for (const doc of escaped) {
     it(`rejects escaped ${doc}`, () => expect(failure(bytes(doc)).reason).toBe("malformed_json"));
   }
@@ -241,6 +272,12 @@ describe("nesting depth", () => {
     expect(failure(bytes('{"a":'.repeat(200_000))).reason).toBe("too_deep");
   });
 
+  it("parses at the largest allowed maxDepth without exhausting the stack", () => {
+    const doc = `${'{"a":['.repeat(512)}${"]}".repeat(512)}`;
+    expect(() => parseStrict(doc, { maxDepth: 1024 })).not.toThrow();
+    expect(failure(`[${doc}]`, 1024).reason).toBe("too_deep");
+  });
+
   it("refuses a maxDepth that could exhaust the stack", () => {
     expect(() => parseStrict("1", { maxDepth: 0 })).toThrow(RangeError);
     expect(() => parseStrict("1", { maxDepth: 100_000 })).toThrow(RangeError);
@@ -248,18 +285,42 @@ describe("nesting depth", () => {
   });
 });
 
+/** Whatever the object's prototype is, it must contribute nothing and be unchangeable. */
+function expectNothingInherited(value: object): void {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null) return;
+  expect(Object.getPrototypeOf(proto)).toBeNull();
+  expect(Reflect.ownKeys(proto)).toEqual([]);
+  expect(Object.isFrozen(proto)).toBe(true);
+}
+
 describe("prototype-sensitive keys", () => {
   it("keeps __proto__, constructor and prototype as own data and pollutes nothing", () => {
-    const value = parseJson(bytes('{"__proto__":{"polluted":true},"constructor":{"prototype":{"p":1}},"prototype":2}'));
+    const value = parseJson(
+      bytes('{"__proto__":{"polluted":true},"constructor":{"prototype":{"p":1}},"prototype":2}'),
+    );
     if (!isJsonObject(value)) throw new Error("expected an object");
-    expect(Object.getPrototypeOf(value)).toBeNull();
+    expectNothingInherited(value);
     expect(Object.keys(value)).toEqual(["__proto__", "constructor", "prototype"]);
-    expect(isJsonObject(value.__proto__)).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(value, "__proto__")?.value).toEqual({
+      polluted: expect.any(Boolean),
+    });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const plain = toPlain(value) as Record<string, unknown>;
-    expect(Object.getPrototypeOf(plain)).toBeNull();
+    expectNothingInherited(plain);
     expect(Object.hasOwn(plain, "__proto__")).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("works with zod's object and record schemas", () => {
+    const tree = parseStrict('{"a":1,"b":{"c":"x"}}');
+    const plain = toPlain(tree);
+    expect(z.object({ a: z.number(), b: z.object({ c: z.string() }) }).parse(plain)).toEqual({
+      a: 1,
+      b: { c: "x" },
+    });
+    expect(z.record(z.string(), z.unknown()).safeParse(plain).success).toBe(true);
+    expect(z.record(z.string(), z.unknown()).safeParse(tree).success).toBe(true);
   });
 
   it("has no inherited members a consumer could mistake for input", () => {
@@ -282,7 +343,8 @@ describe("differential against JSON.parse", () => {
   const randomDoc = (depth: number): string => {
     const pick = rand(depth > 3 ? 4 : 6);
     if (pick === 0) return ["true", "false", "null"][rand(3)] as string;
-    if (pick === 1) return ["0", "-1.5", "1e+16", "2E-3", "123456789012345678901234567890", "-0.0"][rand(6)] as string;
+    if (pick === 1)
+      return ["0", "-1.5", "1e+16", "2E-3", "123456789012345678901234567890", "-0.0"][rand(6)] as string;
     if (pick === 2 || pick === 3) {
       return `"${Array.from({ length: rand(5) }, () => alphabet[rand(alphabet.length)]).join("")}"`;
     }

@@ -55,7 +55,8 @@ export function recordsContract(ctx: ContractContext): void {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(StoreError);
-      const storeErr = err as StoreError;
+      if (!(err instanceof StoreError)) return;
+      const storeErr = err;
       expect(storeErr.conflict).toBe(true);
       expect(storeErr.operation).toBe("insertSession");
       for (const value of [s.executionId, dup.publicKeyB64, dup.tokenJti]) {
@@ -187,7 +188,13 @@ export function recordsContract(ctx: ContractContext): void {
       const store = ctx.store();
       expect(await store.getSecurityContext("default", "ctx")).toBeNull();
       const doc = '{"name":"ctx","rules":[{"tool":"wf:*"}],"note":"ünïcødé ✓ \\u2028"}';
-      await store.putSecurityContext({ tenantId: "default", name: "ctx", document: doc, createdAt: T0, updatedAt: T0 });
+      await store.putSecurityContext({
+        tenantId: "default",
+        name: "ctx",
+        document: doc,
+        createdAt: T0,
+        updatedAt: T0,
+      });
       await store.putSecurityContext({
         tenantId: "other",
         name: "ctx",

@@ -4,7 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/types.js";
+import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
+import { contextsContract } from "./contract-contexts.js";
 import { recordsContract } from "./contract-records.js";
 
 export interface ContractContext {
@@ -51,6 +53,8 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     });
 
     recordsContract(ctx);
+    contextsContract(ctx);
+    approvalsContract(ctx);
     auditContract(ctx);
   });
 }

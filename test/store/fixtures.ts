@@ -2,8 +2,10 @@
 import { randomBytes } from "node:crypto";
 import type {
   AgentKeyRow,
+  ApprovalRow,
   CheckpointRow,
   NewEvent,
+  SecurityContextRow,
   SessionRow,
   SigningKeyRow,
 } from "../../src/store/types.js";
@@ -54,6 +56,40 @@ export function agentKey(over: Partial<AgentKeyRow> = {}): AgentKeyRow {
     status: "active",
     createdAt: T0,
     revokedAt: null,
+    ...over,
+  };
+}
+
+export function securityContext(over: Partial<SecurityContextRow> = {}): SecurityContextRow {
+  return {
+    tenantId: "default",
+    name: uid("ctx").replace("_", "-"),
+    document: '{"capabilities":[{"tool_pattern":"wf:*"}]}',
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function approval(over: Partial<ApprovalRow> = {}): ApprovalRow {
+  return {
+    id: uid("apr"),
+    tenantId: "default",
+    status: "pending",
+    sub: "agent-1",
+    executionId: uid("exe"),
+    securityContext: "ctx-default",
+    toolName: "wf:deploy",
+    argumentsDigest: randomBytes(32).toString("hex"),
+    rule: "capabilities[0]",
+    summary: '{"env":"prod","token":"[redacted]"}',
+    requestId: uid("req"),
+    createdAt: T0,
+    expiresAt: T0 + 900_000,
+    decidedAt: null,
+    decidedBy: null,
+    reason: null,
+    usedAt: null,
     ...over,
   };
 }

@@ -2,10 +2,11 @@
  * Builds real gateways for tests, on SQLite (a temp file) and on PostgreSQL (a fresh
  * database per gateway), so one behaviour suite runs against both dialects.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { stringify as toYaml } from "yaml";
 import { type Gateway, buildGateway } from "../../src/app.js";
 import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
@@ -32,9 +33,19 @@ export interface TestGateway {
 
 export const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 
+export interface TestGatewayOptions {
+  /**
+   * Raw configuration written to a YAML file in the gateway's data dir and passed as
+   * `--config` (for settings environment variables cannot express, such as issuer lists).
+   * Environment overrides still apply on top of it.
+   */
+  config?: Record<string, unknown>;
+}
+
 export async function startTestGateway(
   backend: Backend,
   overrides: Record<string, string> = {},
+  options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "seal-gw-"));
   let drop: (() => Promise<void>) | null = null;
@@ -44,7 +55,13 @@ export async function startTestGateway(
     url = db.url;
     drop = db.drop;
   }
+  let configPath: string | undefined;
+  if (options.config) {
+    configPath = join(dataDir, "test-config.yaml");
+    writeFileSync(configPath, toYaml(options.config), { mode: 0o600 });
+  }
   const r = loadConfig({
+    ...(configPath ? { configPath } : {}),
     env: {
       SEAL_GATEWAY_DATA_DIR: dataDir,
       SEAL_GATEWAY_DATABASE_URL: url,

@@ -12,5 +12,12 @@ export default async function setup({ provide }: { provide: (key: string, value:
   const url = await pgUrl();
   process.env.SEAL_GATEWAY_TEST_PG_URL = url;
   provide("pgUrl", url);
-  execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+  try {
+    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+  } catch (err) {
+    // tsc still emits on type errors; locally the suite goes on (others may be mid-edit),
+    // in CI a type error fails the run.
+    if (process.env.CI) throw err;
+    process.stderr.write("global setup: tsc reported type errors (ignored outside CI)\n");
+  }
 }

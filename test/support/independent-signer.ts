@@ -41,7 +41,10 @@ export function readLiteralJson(text: string): Tree {
     const t = next();
     if (t === "{") {
       const map = new Map<string, Tree>();
-      if (tokens[i] === "}") return i++, map;
+      if (tokens[i] === "}") {
+        i++;
+        return map;
+      }
       for (;;) {
         const key = JSON.parse(next()) as string;
         if (next() !== ":") throw new Error("independent reader: expected ':'");
@@ -51,7 +54,10 @@ export function readLiteralJson(text: string): Tree {
     }
     if (t === "[") {
       const list: Tree[] = [];
-      if (tokens[i] === "]") return i++, list;
+      if (tokens[i] === "]") {
+        i++;
+        return list;
+      }
       for (;;) {
         list.push(value());
         if (next() === "]") return list;
@@ -91,7 +97,9 @@ function emit(tree: Tree): string {
   if (typeof tree === "string") return escapeString(tree);
   if (tree instanceof NumberLiteral) return tree.text;
   if (Array.isArray(tree)) return `[${tree.map(emit).join(",")}]`;
-  const keys = [...tree.keys()].sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+  const keys = [...tree.keys()].sort((a, b) =>
+    Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")),
+  );
   return `{${keys.map((k) => `${escapeString(k)}:${emit(tree.get(k) as Tree)}`).join(",")}}`;
 }
 
@@ -108,7 +116,11 @@ export function timestampSeconds(timestamp: string | number): number {
 }
 
 /** The signed text for (payload JSON text, token, timestamp). */
-export function independentSignedText(payloadJson: string, token: string, timestamp: string | number): string {
+export function independentSignedText(
+  payloadJson: string,
+  token: string,
+  timestamp: string | number,
+): string {
   return `{"payload":${independentCanonical(payloadJson)},"security_token":${escapeString(token)},"timestamp":${timestampSeconds(timestamp)}}`;
 }
 
@@ -154,9 +166,11 @@ export function independentSign(input: IndependentSignInput): {
 } {
   const payloadJson = typeof input.payload === "string" ? input.payload : JSON.stringify(input.payload.json);
   const signedText = independentSignedText(payloadJson, input.securityToken, input.timestamp);
-  const signatureB64 = sign(null, Buffer.from(signedText, "utf8"), privateKeyFromSeed(input.privateKeyB64)).toString(
-    "base64",
-  );
+  const signatureB64 = sign(
+    null,
+    Buffer.from(signedText, "utf8"),
+    privateKeyFromSeed(input.privateKeyB64),
+  ).toString("base64");
   const body =
     `{"protocol": "seal/v1", "security_token": ${JSON.stringify(input.securityToken)}, ` +
     `"signature": "${signatureB64}", "payload": ${payloadJson}, "timestamp": ${JSON.stringify(input.timestamp)}}`;

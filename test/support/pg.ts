@@ -26,7 +26,9 @@ async function startLocal(): Promise<string> {
   } catch (err) {
     const stderr = typeof err === "object" && err !== null ? Reflect.get(err, "stderr") : undefined;
     const tail = typeof stderr === "string" ? stderr.trim().split("\n").slice(-15).join("\n") : "";
-    throw new Error(`PostgreSQL is required for this test and could not be started:\n${tail}`, { cause: err });
+    throw new Error(`PostgreSQL is required for this test and could not be started:\n${tail}`, {
+      cause: err,
+    });
   }
 }
 
@@ -44,10 +46,11 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-async function admin<T>(run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+/** Runs one statement on the server's maintenance connection (database names cannot be bound). */
+async function admin(statement: string): Promise<void> {
   const sql = postgres(await pgUrl(), { max: 1, onnotice: () => {}, connect_timeout: 10 });
   try {
-    return await run(sql);
+    await sql.unsafe(statement);
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -61,10 +64,10 @@ export interface FreshPgDatabase {
 /** A new, empty database (test_<random>) so test files never see each other's rows. */
 export async function freshPgDatabase(): Promise<FreshPgDatabase> {
   const name = `test_${randomBytes(8).toString("hex")}`;
-  await admin((sql) => sql.unsafe(`create database "${name}"`));
+  await admin(`create database "${name}"`);
   const url = withDatabase(await pgUrl(), name);
   return {
     url,
-    drop: () => admin(async (sql) => void (await sql.unsafe(`drop database if exists "${name}" with (force)`))),
+    drop: () => admin(`drop database if exists "${name}" with (force)`),
   };
 }

@@ -121,7 +121,12 @@ export function pgAudit(db: PostgresJsDatabase): AuditPart {
 
     chainHead: () =>
       guard("chainHead", async () => {
-        const [row] = await db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1);
+        const [row] = await db
+          .select()
+          .from(e)
+          .where(isNotNull(e.chainSeq))
+          .orderBy(desc(e.chainSeq))
+          .limit(1);
         return row ?? null;
       }),
 

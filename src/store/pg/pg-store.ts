@@ -1,33 +1,33 @@
 /**
  * The PostgreSQL adapter (postgres.js). Several gateway instances may share one database:
  * uniqueness (replay keys, the first signing key) is enforced by constraints with
- * ON CONFLICT DO NOTHING, never by read-then-write.
+ * ON CONFLICT DO NOTHING, and state changes (counters, approvals) by single conditional
+ * statements, never by read-then-write.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
-import { agentKeys, replayRecords, securityContexts, sessions, signingKeys } from "../../../drizzle/pg/schema.js";
+import { agentKeys, replayRecords, sessions, signingKeys } from "../../../drizzle/pg/schema.js";
 import { migrationsFolder } from "../../paths.js";
-import {
-  checkLimit,
-  fromSessionRow,
-  guard,
-  MIGRATE_LOCK_KEY,
-  type StoreLog,
-  toSessionRow,
-} from "../adapter-common.js";
+import { checkLimit, fromSessionRow, guard, MIGRATE_LOCK_KEY, toSessionRow } from "../adapter-common.js";
 import type { Store } from "../types.js";
 import { pgAudit } from "./pg-audit.js";
+import { pgAuthorization } from "./pg-authorization.js";
 
 export interface PgStoreOptions {
   url: string;
   durability: "normal" | "full";
-  log?: StoreLog;
 }
 
 const POOL_SIZE = 10;
 const CONNECT_TIMEOUT_S = 10;
+/**
+ * A stuck statement or lock wait must end as an error (the caller answers 5030 and runs nothing)
+ * rather than hold a request, and a pool connection, forever.
+ */
+const STATEMENT_TIMEOUT_MS = 30_000;
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 const ignoreNotice = () => {};
 
 const signingKeyColumns = {
@@ -63,6 +63,8 @@ export function openPgStore(opts: PgStoreOptions): Store {
     connect_timeout: CONNECT_TIMEOUT_S,
     connection: {
       application_name: "seal-gateway",
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
       // "full" must not depend on the server's default; "normal" keeps it (on, unless an
       // operator relaxed it knowingly).
       ...(opts.durability === "full" ? { synchronous_commit: "on" } : {}),
@@ -121,7 +123,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
         const rows = await db
           .select()
           .from(sessions)
-          .where(and(eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .where(and(tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
           .orderBy(sessions.createdAt, sessions.executionId);
         return rows.map(toSessionRow);
       }),
@@ -144,7 +146,9 @@ export function openPgStore(opts: PgStoreOptions): Store {
         db
           .select()
           .from(agentKeys)
-          .where(and(eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)))
+          .where(
+            and(tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)),
+          )
           .orderBy(agentKeys.createdAt, agentKeys.id),
       ),
     agentKeysFor: (tenantId, sub) =>
@@ -175,26 +179,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
         return result.count;
       }),
 
-    getSecurityContext: (tenantId, name) =>
-      guard("getSecurityContext", async () => {
-        const [row] = await db
-          .select()
-          .from(securityContexts)
-          .where(and(eq(securityContexts.tenantId, tenantId), eq(securityContexts.name, name)));
-        return row ?? null;
-      }),
-    putSecurityContext: (row) =>
-      guard("putSecurityContext", async () => {
-        // created_at keeps its first value; a put replaces the document and stamps updated_at.
-        await db
-          .insert(securityContexts)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [securityContexts.tenantId, securityContexts.name],
-            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
-          });
-      }),
-
+    ...pgAuthorization(db),
     ...audit,
   };
 }

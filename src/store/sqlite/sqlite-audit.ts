@@ -111,7 +111,8 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
     chainHead: () =>
       guard(
         "chainHead",
-        () => db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1).get() ?? null,
+        () =>
+          db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1).get() ?? null,
       ),
 
     sealBatch: (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) =>
@@ -119,7 +120,10 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
         try {
           return db.transaction(
             (tx) => {
-              const head = tx.select({ value: max(e.chainSeq) }).from(e).get();
+              const head = tx
+                .select({ value: max(e.chainSeq) })
+                .from(e)
+                .get();
               if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
               for (const u of updates) {
                 // Only a still-unsealed row may take a chain position; anything else means another
@@ -167,7 +171,10 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
 
     countEvents: () =>
       guard("countEvents", () => {
-        const row = db.select({ total: count(), sealed: count(e.chainSeq) }).from(e).get();
+        const row = db
+          .select({ total: count(), sealed: count(e.chainSeq) })
+          .from(e)
+          .get();
         return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
       }),
   };

@@ -9,13 +9,7 @@ import Database from "better-sqlite3";
 import { and, eq, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import {
-  agentKeys,
-  replayRecords,
-  securityContexts,
-  sessions,
-  signingKeys,
-} from "../../../drizzle/sqlite/schema.js";
+import { agentKeys, replayRecords, sessions, signingKeys } from "../../../drizzle/sqlite/schema.js";
 import { migrationsFolder } from "../../paths.js";
 import {
   checkLimit,
@@ -27,6 +21,7 @@ import {
 } from "../adapter-common.js";
 import type { Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
+import { sqliteAuthorization } from "./sqlite-authorization.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -50,20 +45,25 @@ const signingKeyColumns = {
 };
 
 function openDatabase(opts: SqliteStoreOptions): Database.Database {
-  if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
-  const raw = new Database(opts.path);
+  let raw: Database.Database | undefined;
   try {
-    raw.pragma("journal_mode = WAL");
+    if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+    raw = new Database(opts.path);
+    const mode: unknown = raw.pragma("journal_mode = WAL", { simple: true });
+    if (mode !== "wal" && opts.path !== ":memory:") {
+      // Some filesystems (network mounts) refuse WAL; the store still works, with more locking.
+      opts.log?.("sqlite did not switch to WAL journal mode", { mode: String(mode) });
+    }
     // NORMAL in WAL mode loses no committed transaction when the process dies, only on power
     // loss; FULL also fsyncs every commit (audit.durability: full).
     raw.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);
     raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     raw.pragma("foreign_keys = ON");
+    return raw;
   } catch (err) {
-    raw.close();
+    raw?.close();
     throw storeFailure("open", err);
   }
-  return raw;
 }
 
 function runMigrations(db: BetterSQLite3Database, log: StoreLog | undefined): void {
@@ -78,16 +78,15 @@ function runMigrations(db: BetterSQLite3Database, log: StoreLog | undefined): vo
   }
 }
 
-function prepareStatements(raw: Database.Database, db: BetterSQLite3Database) {
+function prepareStatements(db: BetterSQLite3Database) {
   return {
-    // The replay insert is the hot path: prepared once on the raw handle, skipping drizzle's
-    // per-call parameter mapping (measured in the store timings; see test/store/hot-path.bench).
-    insertReplay: raw.prepare<[string, number]>(
-      "INSERT INTO replay_records (key, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-    ),
-    sweep: raw.prepare<[number, number]>(
-      "DELETE FROM replay_records WHERE rowid IN (SELECT rowid FROM replay_records WHERE expires_at < ? LIMIT ?)",
-    ),
+    // Hot path, prepared once. A drizzle prepared statement measured the same as a raw
+    // better-sqlite3 one (within 2 µs of ~28 µs per insert), so drizzle is used throughout.
+    insertReplay: db
+      .insert(replayRecords)
+      .values({ key: sql.placeholder("key"), expiresAt: sql.placeholder("expiresAt") })
+      .onConflictDoNothing()
+      .prepare(),
     audit: sqliteAudit(db),
   };
 }
@@ -98,7 +97,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   // Statements are prepared on first use: preparing needs the tables, i.e. a migrated database.
   let prepared: ReturnType<typeof prepareStatements> | undefined;
   const stmts = () => {
-    prepared ??= prepareStatements(raw, db);
+    prepared ??= prepareStatements(db);
     return prepared;
   };
 
@@ -106,7 +105,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     const row = db.select().from(sessions).where(eq(sessions.executionId, executionId)).get();
     return row ? toSessionRow(row) : null;
   };
-  const getAgentKeyRow = (id: string) => db.select().from(agentKeys).where(eq(agentKeys.id, id)).get() ?? null;
+  const getAgentKeyRow = (id: string) =>
+    db.select().from(agentKeys).where(eq(agentKeys.id, id)).get() ?? null;
 
   return {
     dialect: "sqlite",
@@ -126,7 +126,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     insertFirstSigningKey: (row) =>
       guard(
         "insertFirstSigningKey",
-        () => db.insert(signingKeys).values({ ...row, generation: 1 }).onConflictDoNothing().run().changes === 1,
+        () =>
+          db
+            .insert(signingKeys)
+            .values({ ...row, generation: 1 })
+            .onConflictDoNothing()
+            .run().changes === 1,
       ),
 
     insertSession: (row) =>
@@ -139,7 +144,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         db
           .select()
           .from(sessions)
-          .where(and(eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .where(and(tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
           .orderBy(sessions.createdAt, sessions.executionId)
           .all()
           .map(toSessionRow),
@@ -163,7 +168,9 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         db
           .select()
           .from(agentKeys)
-          .where(and(eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)))
+          .where(
+            and(tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)),
+          )
           .orderBy(agentKeys.createdAt, agentKeys.id)
           .all(),
       ),
@@ -185,40 +192,30 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         return getAgentKeyRow(id);
       }),
 
-    recordReplay: (key, expiresAt) => guard("recordReplay", () => stmts().insertReplay.run(key, expiresAt).changes === 1),
-    sweepReplay: (now, limit) => guard("sweepReplay", () => stmts().sweep.run(now, checkLimit(limit)).changes),
-
-    getSecurityContext: (tenantId, name) =>
-      guard(
-        "getSecurityContext",
-        () =>
-          db
-            .select()
-            .from(securityContexts)
-            .where(and(eq(securityContexts.tenantId, tenantId), eq(securityContexts.name, name)))
-            .get() ?? null,
-      ),
-    putSecurityContext: (row) =>
-      guard("putSecurityContext", () => {
-        // created_at keeps its first value; a put replaces the document and stamps updated_at.
-        db.insert(securityContexts)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [securityContexts.tenantId, securityContexts.name],
-            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
-          })
-          .run();
+    recordReplay: (key, expiresAt) =>
+      guard("recordReplay", () => stmts().insertReplay.run({ key, expiresAt }).changes === 1),
+    sweepReplay: (now, limit) =>
+      guard("sweepReplay", () => {
+        const r = replayRecords;
+        // Bounded: one sweep never holds the write lock for more than `limit` deletions.
+        return db.run(
+          sql`delete from ${r} where rowid in (select rowid from ${r} where ${r.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+        ).changes;
       }),
+
+    ...sqliteAuthorization(db),
 
     appendEvent: (event) => guard("appendEvent", () => stmts().audit.appendEvent(event)),
     listEvents: (filter) => guard("listEvents", () => stmts().audit.listEvents(filter)),
     eventsAfter: (afterSeq, limit) => guard("eventsAfter", () => stmts().audit.eventsAfter(afterSeq, limit)),
     unsealedEvents: (limit) => guard("unsealedEvents", () => stmts().audit.unsealedEvents(limit)),
     chainHead: () => guard("chainHead", () => stmts().audit.chainHead()),
-    sealBatch: (updates, checkpoint, expected) => guard("sealBatch", () => stmts().audit.sealBatch(updates, checkpoint, expected)),
+    sealBatch: (updates, checkpoint, expected) =>
+      guard("sealBatch", () => stmts().audit.sealBatch(updates, checkpoint, expected)),
     latestCheckpoint: () => guard("latestCheckpoint", () => stmts().audit.latestCheckpoint()),
     listCheckpoints: () => guard("listCheckpoints", () => stmts().audit.listCheckpoints()),
-    chainAfter: (afterChainSeq, limit) => guard("chainAfter", () => stmts().audit.chainAfter(afterChainSeq, limit)),
+    chainAfter: (afterChainSeq, limit) =>
+      guard("chainAfter", () => stmts().audit.chainAfter(afterChainSeq, limit)),
     countEvents: () => guard("countEvents", () => stmts().audit.countEvents()),
   };
 }

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { ERROR_TABLE, GatewayError } from "../errors.js";
+import { type SecurityContext, parseSecurityContext } from "../policy/context-schema.js";
+import { evaluate } from "../policy/evaluate.js";
+import type { SecurityContextRow } from "../store/types.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+
+/** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
+
+const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function invalid(problems: { path: string; message: string }[]) {
+  return new GatewayError("BAD_REQUEST", "the security context is invalid", { reason: "invalid_body", problems });
+}
+
+/** Validates a context document; a `tenant_id` member (admin "*" only) is taken out first. */
+function readDocument(body: unknown): { context: SecurityContext; tenantId: string | undefined } {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid([{ path: "", message: "must be a JSON object" }]);
+  const { tenant_id, ...doc } = body as Record<string, unknown>;
+  if (tenant_id !== undefined && (typeof tenant_id !== "string" || !TENANT.test(tenant_id))) {
+    throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
+  }
+  const parsed = parseSecurityContext(doc);
+  if (!parsed.ok) throw invalid(parsed.problems);
+  return { context: parsed.context, tenantId: tenant_id as string | undefined };
+}
+
+export function contextView(row: SecurityContextRow) {
+  return { ...(JSON.parse(row.document) as object), tenant_id: row.tenantId, created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
+}
+
+async function recordChange(deps: ServiceDeps, actor: Actor, tenantId: string, action: string, name: string, document?: string) {
+  await deps.audit.record({
+    eventType: "ConfigChanged",
+    tenantId,
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, object: "security_context", action, name, ...(document ? { document: JSON.parse(document) as unknown } : {}) },
+  });
+}
+
+export async function createContext(deps: ServiceDeps, actor: Actor, body: unknown) {
+  const { context, tenantId: requested } = readDocument(body);
+  const tenantId = actingTenant(actor, requested);
+  const now = deps.clock.nowMs();
+  const document = JSON.stringify(context);
+  if (await deps.store.getSecurityContext(tenantId, context.name)) {
+    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(context.name)} already exists (use PUT)`, { reason: "exists" });
+  }
+  await recordChange(deps, actor, tenantId, "create", context.name, document);
+  const row = { tenantId, name: context.name, document, createdAt: now, updatedAt: now };
+  if (!(await deps.store.insertSecurityContext(row))) {
+    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(context.name)} already exists (use PUT)`, { reason: "exists" });
+  }
+  return contextView(row);
+}
+
+export async function listContexts(deps: ServiceDeps, actor: Actor, tenant?: string) {
+  const rows = await deps.store.listSecurityContexts(listingTenant(actor, tenant));
+  return { security_contexts: rows.map(contextView) };
+}
+
+async function visibleRow(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+  const tenantId = actingTenant(actor, tenant);
+  const row = await deps.store.getSecurityContext(tenantId, name);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("security context");
+  return row;
+}
+
+export async function getContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+  return contextView(await visibleRow(deps, actor, name, tenant));
+}
+
+export async function updateContext(deps: ServiceDeps, actor: Actor, name: string, body: unknown) {
+  const { context, tenantId: requested } = readDocument(body);
+  if (context.name !== name) throw invalid([{ path: "name", message: "must equal the name in the path (a context cannot be renamed)" }]);
+  const existing = await visibleRow(deps, actor, name, requested);
+  const document = JSON.stringify(context);
+  const now = deps.clock.nowMs();
+  await recordChange(deps, actor, existing.tenantId, "update", name, document);
+  if (!(await deps.store.updateSecurityContext(existing.tenantId, name, document, now))) throw notFound("security context");
+  return contextView({ ...existing, document, updatedAt: now });
+}
+
+export async function deleteContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+  const existing = await visibleRow(deps, actor, name, tenant);
+  const inUse = await deps.store.countActiveSessionsForContext(existing.tenantId, name, deps.clock.nowMs());
+  if (inUse > 0) {
+    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(name)} is used by ${inUse} active session(s)`, { reason: "in_use", sessions: inUse });
+  }
+  await recordChange(deps, actor, existing.tenantId, "delete", name);
+  await deps.store.deleteSecurityContext(existing.tenantId, name);
+  return { status: "success", name, tenant_id: existing.tenantId };
+}
+
+export const EvaluateInput = z.strictObject({
+  tool: z.string().min(1).max(256),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+  sub: z.string().min(1).max(256).optional(),
+  tenant_id: z.string().regex(TENANT).optional(),
+});
+export type EvaluateInput = z.infer<typeof EvaluateInput>;
+
+/** Dry run: the decision a call would get, with the deciding rule; nothing runs or counts. */
+export async function evaluateContext(deps: ServiceDeps, actor: Actor, name: string, input: EvaluateInput) {
+  const row = await visibleRow(deps, actor, name, input.tenant_id);
+  const parsed = parseSecurityContext(JSON.parse(row.document));
+  if (!parsed.ok) throw new GatewayError("INTERNAL", "the stored security context no longer validates", { reason: "invalid_stored_context" });
+  const tool = await deps.tools.lookup(row.tenantId, input.tool);
+  const decision = evaluate(parsed.context, { toolName: input.tool, arguments: input.arguments, ...(tool ? { tool: tool.info } : {}) }, { phase: tool ? "post-lookup" : "pre-lookup" });
+  return {
+    decision: decision.decision,
+    code: decision.code ? ERROR_TABLE[decision.code].seal : null,
+    rule: decision.rule,
+    reason: decision.reason,
+    tool_registered: tool !== null,
+    ...(input.sub ? { sub: input.sub } : {}),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Authorization state on SQLite: security contexts, fixed-window counters and approvals. Every
+ * state change is one conditional statement (upsert, or UPDATE … WHERE <expected state>), so
+ * the database decides who wins; nothing reads a row and then writes on what it saw.
+ */
+import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { approvals, counters, securityContexts, sessions } from "../../../drizzle/sqlite/schema.js";
+import { checkDecision, checkLimit, guard } from "../adapter-common.js";
+import type { Store } from "../types.js";
+
+type AuthorizationPart = Pick<
+  Store,
+  | "getSecurityContext"
+  | "putSecurityContext"
+  | "insertSecurityContext"
+  | "updateSecurityContext"
+  | "listSecurityContexts"
+  | "deleteSecurityContext"
+  | "countActiveSessionsForContext"
+  | "incrementCounter"
+  | "sweepCounters"
+  | "insertApproval"
+  | "getApproval"
+  | "listApprovals"
+  | "decideApproval"
+  | "consumeApproval"
+>;
+
+function prepareStatements(db: BetterSQLite3Database) {
+  const c = counters;
+  const a = approvals;
+  const ctx = securityContexts;
+  return {
+    // Read on every authorized call.
+    getContext: db
+      .select()
+      .from(ctx)
+      .where(and(eq(ctx.tenantId, sql.placeholder("tenantId")), eq(ctx.name, sql.placeholder("name"))))
+      .prepare(),
+    // Every rate-limited call: one upsert that creates the window or bumps it, and reports the
+    // count it produced, so two callers can never both see "under the limit" for one slot.
+    increment: db
+      .insert(c)
+      .values({
+        key: sql.placeholder("key"),
+        windowStart: sql.placeholder("windowStart"),
+        count: 1,
+        expiresAt: sql.placeholder("expiresAt"),
+      })
+      .onConflictDoUpdate({
+        target: [c.key, c.windowStart],
+        // The later expiry wins, so the sweeper never removes a window still being counted.
+        set: { count: sql`${c.count} + 1`, expiresAt: sql`max(${c.expiresAt}, excluded.expires_at)` },
+      })
+      .returning({ count: c.count })
+      .prepare(),
+    // An approval authorizes one call: only the statement that flips it to "used" may run it.
+    consume: db
+      .update(a)
+      .set({ status: "used", usedAt: sql`${sql.placeholder("at")}` })
+      .where(and(eq(a.id, sql.placeholder("id")), eq(a.status, "approved"), isNull(a.usedAt)))
+      .prepare(),
+  };
+}
+
+export function sqliteAuthorization(db: BetterSQLite3Database): AuthorizationPart {
+  const ctx = securityContexts;
+  const a = approvals;
+  // Prepared on first use: preparing needs the tables, i.e. a migrated database.
+  let prepared: ReturnType<typeof prepareStatements> | undefined;
+  const stmts = () => {
+    prepared ??= prepareStatements(db);
+    return prepared;
+  };
+  const ofContext = (tenantId: string, name: string) => and(eq(ctx.tenantId, tenantId), eq(ctx.name, name));
+
+  return {
+    getSecurityContext: (tenantId, name) =>
+      guard("getSecurityContext", () => stmts().getContext.get({ tenantId, name }) ?? null),
+    putSecurityContext: (row) =>
+      guard("putSecurityContext", () => {
+        // created_at keeps its first value; a put replaces the document and stamps updated_at.
+        db.insert(ctx)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [ctx.tenantId, ctx.name],
+            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
+          })
+          .run();
+      }),
+    insertSecurityContext: (row) =>
+      guard(
+        "insertSecurityContext",
+        () => db.insert(ctx).values(row).onConflictDoNothing().run().changes === 1,
+      ),
+    updateSecurityContext: (tenantId, name, document, updatedAt) =>
+      guard(
+        "updateSecurityContext",
+        () =>
+          db.update(ctx).set({ document, updatedAt }).where(ofContext(tenantId, name)).run().changes === 1,
+      ),
+    listSecurityContexts: (tenantId) =>
+      guard("listSecurityContexts", () =>
+        db
+          .select()
+          .from(ctx)
+          .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
+          .orderBy(ctx.tenantId, ctx.name)
+          .all(),
+      ),
+    deleteSecurityContext: (tenantId, name) =>
+      guard(
+        "deleteSecurityContext",
+        () => db.delete(ctx).where(ofContext(tenantId, name)).run().changes === 1,
+      ),
+    countActiveSessionsForContext: (tenantId, name, now) =>
+      guard("countActiveSessionsForContext", () => {
+        const s = sessions;
+        const row = db
+          .select({ n: count() })
+          .from(s)
+          .where(
+            and(
+              eq(s.tenantId, tenantId),
+              eq(s.securityContext, name),
+              eq(s.status, "Active"),
+              gt(s.expiresAt, now),
+            ),
+          )
+          .get();
+        return row?.n ?? 0;
+      }),
+
+    incrementCounter: (key, windowStart, expiresAt) =>
+      guard("incrementCounter", () => {
+        const row = stmts().increment.get({ key, windowStart, expiresAt });
+        if (row === undefined) throw new Error("counter upsert returned no row");
+        return row.count;
+      }),
+    sweepCounters: (now, limit) =>
+      guard("sweepCounters", () => {
+        const c = counters;
+        // Bounded: one sweep never holds the write lock for more than `limit` deletions.
+        return db.run(
+          sql`delete from ${c} where rowid in (select rowid from ${c} where ${c.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+        ).changes;
+      }),
+
+    insertApproval: (row) =>
+      guard("insertApproval", () => {
+        db.insert(a).values(row).run();
+      }),
+    getApproval: (id) => guard("getApproval", () => db.select().from(a).where(eq(a.id, id)).get() ?? null),
+    listApprovals: (tenantId, status, limit) =>
+      guard("listApprovals", () =>
+        db
+          .select()
+          .from(a)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
+              status === undefined ? undefined : eq(a.status, status),
+            ),
+          )
+          .orderBy(desc(a.createdAt), desc(a.id))
+          .limit(checkLimit(limit))
+          .all(),
+      ),
+    decideApproval: (id, status, decidedBy, reason, at) =>
+      guard(
+        "decideApproval",
+        () =>
+          db
+            .update(a)
+            .set({ status: checkDecision(status), decidedAt: at, decidedBy, reason })
+            .where(and(eq(a.id, id), eq(a.status, "pending")))
+            .returning()
+            .get() ?? null,
+      ),
+    consumeApproval: (id, at) =>
+      guard("consumeApproval", () => stmts().consume.run({ id, at }).changes === 1),
+  };
+}

@@ -1,0 +1,76 @@
+import type { ToolInfo } from "../policy/constraints.js";
+import type { PlainJson } from "../seal/json.js";
+
+/**
+ * The tool registry port: what the pipeline needs to find and run a tool, whatever its
+ * engine (REST workflow, CLI container, explorer). Engines register their tools through
+ * `ToolSource`s; the pipeline sees one registry.
+ */
+
+export interface ToolRunContext {
+  tenantId: string;
+  executionId: string;
+  callId: string;
+  sub: string;
+  /** Arguments as plain JSON (numbers that would change value were refused before). */
+  arguments: { [key: string]: PlainJson };
+  signal: AbortSignal;
+}
+
+export interface ToolResult {
+  /** The tool result (DESIGN §2: workflow, CLI or explorer shape). */
+  result: PlainJson;
+  /** True for a CLI tool's non-zero exit (a result, not an error). */
+  isError: boolean;
+}
+
+export interface RegisteredTool {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments, as shown by tools/list. */
+  inputSchema: PlainJson;
+  /** What authorization needs to know about the tool (hosts, mounts, command). */
+  info: ToolInfo;
+  /** A hash naming the exact definition that runs (recorded in invocation events). */
+  definitionHash: string;
+  run(ctx: ToolRunContext): Promise<ToolResult>;
+}
+
+export interface ToolSource {
+  lookup(tenantId: string, name: string): Promise<RegisteredTool | null>;
+  list(tenantId: string): Promise<RegisteredTool[]>;
+}
+
+export class ToolRegistry {
+  constructor(private readonly sources: readonly ToolSource[]) {}
+
+  async lookup(tenantId: string, name: string): Promise<RegisteredTool | null> {
+    for (const source of this.sources) {
+      const tool = await source.lookup(tenantId, name);
+      if (tool) return tool;
+    }
+    return null;
+  }
+
+  async list(tenantId: string): Promise<RegisteredTool[]> {
+    const seen = new Set<string>();
+    const out: RegisteredTool[] = [];
+    for (const source of this.sources) {
+      for (const tool of await source.list(tenantId)) {
+        if (seen.has(tool.name)) continue;
+        seen.add(tool.name);
+        out.push(tool);
+      }
+    }
+    return out;
+  }
+}
+
+/** A fixed set of tools for every tenant (built-ins, and tests that need a tool to run). */
+export function staticTools(tools: readonly RegisteredTool[]): ToolSource {
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  return {
+    lookup: async (_tenant, name) => byName.get(name) ?? null,
+    list: async () => [...tools],
+  };
+}

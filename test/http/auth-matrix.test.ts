@@ -1,0 +1,429 @@
+/**
+ * The one authentication/authorization matrix for the control plane. It enumerates every route
+ * registered on the app, so a route added later without operator auth, without a declared
+ * role, or without tenant scoping fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OperatorRole } from "../../src/auth/tokens.js";
+import { PUBLIC_ROUTES } from "../../src/http/app.js";
+import { PROTECTED_ROUTES } from "../../src/http/control-routes.js";
+import { allows, type Permission } from "../../src/http/operator-auth.js";
+import { generateKeyPair } from "../../src/sdk/keys.js";
+import {
+  BACKENDS,
+  createSessionAgent,
+  jsonInit,
+  startTestGateway,
+  type TestGateway,
+} from "../support/gateway.js";
+import {
+  AGENT_AUDIENCE,
+  bearer,
+  expectError,
+  expectJson,
+  nowSeconds,
+  operatorClaims,
+  signAsGateway,
+  signWithStrangerKey,
+} from "./support.js";
+
+const DUMMY_ID = "x";
+const ROLES: readonly OperatorRole[] = ["viewer", "operator", "approver", "admin"];
+
+/** Routes DESIGN §7 lets callers reach without an operator token (agent plane, operations). */
+const DESIGN_PUBLIC = new Set([
+  "POST /v1/invoke",
+  "POST /v1/seal/invoke",
+  "POST /v1/seal/attest",
+  "GET /v1/tools",
+  "POST /mcp",
+  "GET /health",
+  "GET /ready",
+]);
+
+interface Route {
+  method: string;
+  /** As registered, e.g. /v1/seal/sessions/:id */
+  pattern: string;
+  /** With every path parameter replaced by DUMMY_ID. */
+  path: string;
+}
+
+function concrete(pattern: string, id: string): string {
+  return pattern.replace(/:[A-Za-z0-9_]+(\{[^}]*\})?\??/g, id);
+}
+
+function registeredRoutes(t: TestGateway): Route[] {
+  const seen = new Map<string, Route>();
+  for (const r of t.gw.app.routes) {
+    // Middleware mounted with app.use() on a wildcard is not a route of its own.
+    if (r.method === "ALL" && r.path.includes("*")) continue;
+    const method = r.method === "ALL" ? "GET" : r.method;
+    const key = `${method} ${r.path}`;
+    if (!seen.has(key)) seen.set(key, { method, pattern: r.path, path: concrete(r.path, DUMMY_ID) });
+  }
+  return [...seen.values()];
+}
+
+function protectedRoutes(t: TestGateway): Route[] {
+  return registeredRoutes(t).filter((r) => !PUBLIC_ROUTES.has(`${r.method} ${r.pattern}`));
+}
+
+function declaredNeed(route: Route): Permission | undefined {
+  return PROTECTED_ROUTES.find((p) => p.method === route.method && p.path === route.path)?.need;
+}
+
+function send(
+  t: TestGateway,
+  route: Route,
+  headers: Record<string, string>,
+  path = route.path,
+): Promise<Response> {
+  const hasBody = route.method !== "GET" && route.method !== "DELETE" && route.method !== "HEAD";
+  return t.request(path, {
+    method: route.method,
+    headers: { "content-type": "application/json", ...headers },
+    ...(hasBody ? { body: "{}" } : {}),
+  });
+}
+
+describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
+  let t: TestGateway;
+  let agentToken: string;
+  /** Objects of tenant "tenant-b", by route pattern, for the cross-tenant checks. */
+  const foreign = new Map<string, string>();
+
+  beforeAll(async () => {
+    t = await startTestGateway(backend);
+    agentToken = (await createSessionAgent(t, { sub: "matrix-agent" })).token;
+    const admin = t.adminToken();
+    const s = await expectJson<{ execution_id: string }>(
+      await t.request(
+        "/v1/seal/sessions",
+        jsonInit(
+          "POST",
+          {
+            execution_id: "exec-tenant-b",
+            sub: "b-agent",
+            security_context_name: "default",
+            public_key_b64: generateKeyPair().publicKeyB64,
+            tenant_id: "tenant-b",
+          },
+          admin,
+        ),
+      ),
+      201,
+    );
+    foreign.set("/v1/seal/sessions/:id", s.execution_id);
+    const k = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/agent-keys",
+        jsonInit(
+          "POST",
+          { sub: "b-agent", public_key_b64: generateKeyPair().publicKeyB64, tenant_id: "tenant-b" },
+          admin,
+        ),
+      ),
+      201,
+    );
+    foreign.set("/v1/agent-keys/:id", k.id);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("finds the control-plane routes and declares the least role of each", () => {
+    const routes = protectedRoutes(t);
+    expect(routes.length).toBeGreaterThanOrEqual(PROTECTED_ROUTES.length);
+    const undeclared = routes
+      .filter((r) => declaredNeed(r) === undefined)
+      .map((r) => `${r.method} ${r.pattern}`);
+    expect(undeclared, "add these routes to PROTECTED_ROUTES with the role they need").toEqual([]);
+    const registered = new Set(routes.map((r) => `${r.method} ${r.path}`));
+    const stale = PROTECTED_ROUTES.filter((p) => !registered.has(`${p.method} ${p.path}`));
+    expect(stale, "PROTECTED_ROUTES lists routes the app does not register").toEqual([]);
+  });
+
+  it("makes only design-sanctioned routes public", () => {
+    const extra = [...PUBLIC_ROUTES].filter((r) => !DESIGN_PUBLIC.has(r));
+    expect(extra, "a route was made public; DESIGN §7 does not allow it").toEqual([]);
+  });
+
+  const CASES: Array<{ name: string; headers: (t: TestGateway) => Record<string, string>; reason?: string }> =
+    [
+      { name: "no token", headers: () => ({}), reason: "missing_token" },
+      { name: "empty bearer", headers: () => ({ authorization: "Bearer " }), reason: "missing_token" },
+      {
+        name: "other scheme",
+        headers: (g) => ({
+          authorization: `Basic ${Buffer.from(`admin:${g.adminToken()}`).toString("base64")}`,
+        }),
+        reason: "missing_token",
+      },
+      { name: "garbage token", headers: () => bearer("garbage"), reason: "bad_token" },
+      { name: "three garbage segments", headers: () => bearer("a.b.c") },
+      {
+        name: "expired operator token",
+        headers: (g) =>
+          bearer(
+            signAsGateway(g, operatorClaims(g, { iat: nowSeconds(g) - 7200, exp: nowSeconds(g) - 3600 })),
+          ),
+        reason: "token_expired",
+      },
+      {
+        name: "operator token not valid yet",
+        headers: (g) =>
+          bearer(
+            signAsGateway(g, operatorClaims(g, { iat: nowSeconds(g) + 3600, exp: nowSeconds(g) + 7200 })),
+          ),
+      },
+      {
+        name: "operator token living over 24 h",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { exp: nowSeconds(g) + 86_401 }))),
+      },
+      {
+        // Without iat the lifetime cannot be measured from it; the 24 h cap must still hold.
+        name: "operator token without iat expiring in 30 days",
+        headers: (g) =>
+          bearer(signAsGateway(g, operatorClaims(g, { iat: undefined, exp: nowSeconds(g) + 30 * 86_400 }))),
+      },
+      {
+        // A tenant claim the gateway cannot read must not fall back to the default tenant.
+        name: "tenant claim that is a number",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { role: "viewer", tenant_id: 42 }))),
+      },
+      {
+        name: "tenant claim that is a list",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { role: "viewer", tenant_id: ["acme"] }))),
+      },
+      { name: "agent security token from a session", headers: () => bearer(agentToken) },
+      {
+        name: "unknown signing key claiming the gateway's kid",
+        headers: (g) => bearer(signWithStrangerKey(g, g.gw.services.tokens.signingKey.kid)),
+      },
+      {
+        name: "unknown signing key and kid",
+        headers: (g) => bearer(signWithStrangerKey(g, "kid-nobody-knows")),
+      },
+      {
+        name: "wrong audience",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { aud: AGENT_AUDIENCE }))),
+        reason: "bad_token",
+      },
+      {
+        name: "no audience",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { aud: undefined }))),
+      },
+      {
+        name: "gateway-signed token whose typ is not operator+jwt",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g), { typ: "JWT" })),
+      },
+      {
+        name: "unknown issuer",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { iss: "https://evil.example" }))),
+      },
+      {
+        name: "no role claim",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { role: undefined }))),
+        reason: "missing_claim:role",
+      },
+      {
+        name: "unknown role",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { role: "root" }))),
+        reason: "missing_claim:role",
+      },
+      {
+        name: "non-admin with tenant *",
+        headers: (g) => bearer(signAsGateway(g, operatorClaims(g, { role: "operator", tenant_id: "*" }))),
+      },
+      { name: "alg none", headers: (g) => bearer(unsigned(operatorClaims(g))) },
+      {
+        name: "valid token with a tampered role",
+        headers: (g) => bearer(tamper(g.operatorToken("viewer"), { role: "admin" })),
+      },
+    ];
+
+  for (const c of CASES) {
+    it(`401 on every protected route: ${c.name}`, async () => {
+      for (const route of protectedRoutes(t)) {
+        const res = await send(t, route, c.headers(t));
+        const err = await expectError(res, 401, c.reason);
+        expect(err.error.code, `${route.method} ${route.path}`).toBe(1004);
+      }
+    });
+  }
+
+  it("treats the Bearer scheme name case-insensitively (RFC 9110 §11.1)", async () => {
+    for (const scheme of ["bearer", "BEARER", "Bearer"]) {
+      const res = await t.request("/v1/events", {
+        headers: { authorization: `${scheme} ${t.adminToken()}` },
+      });
+      expect(res.status, scheme).toBe(200);
+    }
+  });
+
+  it("a valid admin token passes authentication on every protected route (the matrix has teeth)", async () => {
+    for (const route of protectedRoutes(t)) {
+      const res = await send(t, route, bearer(t.adminToken()));
+      expect([401, 403], `${route.method} ${route.path} answered ${res.status}`).not.toContain(res.status);
+    }
+  });
+
+  for (const role of ROLES) {
+    it(`role ${role}: 403 exactly where its role lacks the declared permission`, async () => {
+      const token = t.operatorToken(role, "default");
+      for (const route of protectedRoutes(t)) {
+        const need = declaredNeed(route);
+        expect(need, `${route.method} ${route.pattern} has no declared role`).toBeDefined();
+        const res = await send(t, route, bearer(token));
+        if (need && allows(role, need)) {
+          expect([401, 403], `${role} on ${route.method} ${route.path}`).not.toContain(res.status);
+        } else {
+          await expectError(res, 403, "wrong_role");
+        }
+      }
+    });
+  }
+
+  it("every mutating route needs more than viewer", () => {
+    for (const route of protectedRoutes(t)) {
+      if (route.method !== "GET")
+        expect(declaredNeed(route), `${route.method} ${route.pattern}`).not.toBe("read");
+    }
+  });
+
+  it("a denied role changes nothing", async () => {
+    const viewer = t.operatorToken("viewer");
+    const approver = t.operatorToken("approver");
+    await expectError(
+      await t.request("/v1/seal/sessions/exec-tenant-b", { method: "DELETE", headers: bearer(viewer) }),
+      403,
+      "wrong_role",
+    );
+    const body = {
+      execution_id: "exec-denied",
+      sub: "x",
+      security_context_name: "default",
+      public_key_b64: generateKeyPair().publicKeyB64,
+    };
+    await expectError(
+      await t.request("/v1/seal/sessions", jsonInit("POST", body, approver)),
+      403,
+      "wrong_role",
+    );
+    await expectError(
+      await t.request("/v1/seal/sessions/exec-denied", { headers: bearer(t.adminToken()) }),
+      404,
+      "not_found",
+    );
+    const s = await expectJson<{ session_status: string }>(
+      await t.request("/v1/seal/sessions/exec-tenant-b", { headers: bearer(t.adminToken()) }),
+      200,
+    );
+    expect(s.session_status).toBe("Active");
+  });
+
+  it("another tenant's objects are 404 on every parametric route, never 200, and stay intact", async () => {
+    const tokenA = t.operatorToken("admin", "tenant-a");
+    for (const route of protectedRoutes(t)) {
+      if (route.pattern === route.path) continue;
+      const id = foreign.get(route.pattern);
+      expect(id, `add a tenant-b fixture for ${route.pattern} to this test`).toBeDefined();
+      const res = await send(t, route, bearer(tokenA), concrete(route.pattern, id ?? DUMMY_ID));
+      await expectError(res, 404, "not_found");
+    }
+    const admin = t.adminToken();
+    const s = await expectJson<{ session_status: string }>(
+      await t.request("/v1/seal/sessions/exec-tenant-b", { headers: bearer(admin) }),
+      200,
+    );
+    expect(s.session_status).toBe("Active");
+    const k = await expectJson<{ status: string }>(
+      await t.request(`/v1/agent-keys/${foreign.get("/v1/agent-keys/:id")}`, { headers: bearer(admin) }),
+      200,
+    );
+    expect(k.status).toBe("active");
+  });
+
+  it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {
+    const tokenB = t.operatorToken("viewer", "tenant-b");
+    for (const [pattern, id] of foreign) {
+      await expectJson(await t.request(concrete(pattern, id), { headers: bearer(tokenB) }), 200);
+    }
+  });
+});
+
+describe.each(BACKENDS)("configurable operator claims (%s)", (backend) => {
+  let t: TestGateway;
+  beforeAll(async () => {
+    t = await startTestGateway(backend, {
+      SEAL_GATEWAY_OPERATOR_ROLE_CLAIM: "roles",
+      SEAL_GATEWAY_OPERATOR_TENANT_CLAIM: "org",
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const token = (extra: Record<string, unknown>) =>
+    signAsGateway(t, operatorClaims(t, { role: undefined, tenant_id: undefined, ...extra }));
+
+  it("reads the role from the configured claim, as a list or a string", async () => {
+    await expectJson(
+      await t.request("/v1/events", { headers: bearer(token({ roles: ["admin"], org: "*" })) }),
+      200,
+    );
+    await expectJson(await t.request("/v1/events", { headers: bearer(token({ roles: "viewer" })) }), 200);
+    await expectJson(await t.request("/v1/events", { headers: bearer(t.operatorToken("viewer")) }), 200);
+    const strongest = token({ roles: ["viewer", "operator"], org: "acme" });
+    const created = await expectJson<{ tenant_id: string }>(
+      await t.request(
+        "/v1/seal/sessions",
+        jsonInit(
+          "POST",
+          { sub: "a", security_context_name: "default", public_key_b64: generateKeyPair().publicKeyB64 },
+          strongest,
+        ),
+      ),
+      201,
+    );
+    expect(created.tenant_id).toBe("acme");
+  });
+
+  it("ignores the default claim names once others are configured", async () => {
+    await expectError(
+      await t.request("/v1/events", { headers: bearer(token({ role: "admin" })) }),
+      401,
+      "missing_claim:role",
+    );
+    await expectError(
+      await t.request("/v1/events", { headers: bearer(token({ roles: ["ADMIN"] })) }),
+      401,
+      "missing_claim:role",
+    );
+    await expectError(
+      await t.request("/v1/events", { headers: bearer(token({ roles: [["admin"]] })) }),
+      401,
+      "missing_claim:role",
+    );
+    const viewer = token({ roles: ["viewer"] });
+    await expectError(await t.request("/v1/seal/sessions", jsonInit("POST", {}, viewer)), 403, "wrong_role");
+    // tenant_id is no longer the tenant claim: this viewer is in "default", not "*".
+    const scoped = token({ roles: ["admin"], tenant_id: "*" });
+    await expectError(
+      await t.request("/v1/events?tenant_id=other", { headers: bearer(scoped) }),
+      403,
+      "wrong_tenant",
+    );
+  });
+});
+
+function unsigned(claims: Record<string, unknown>): string {
+  const h = Buffer.from(JSON.stringify({ alg: "none", typ: "operator+jwt" })).toString("base64url");
+  return `${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`;
+}
+
+function tamper(token: string, extra: Record<string, unknown>): string {
+  const [h, p, s] = token.split(".");
+  const claims = { ...JSON.parse(Buffer.from(p ?? "", "base64url").toString("utf8")), ...extra };
+  return `${h}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${s}`;
+}

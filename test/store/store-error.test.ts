@@ -1,0 +1,100 @@
+import { DrizzleQueryError } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import {
+  checkLimit,
+  decodeStringArray,
+  StoreError,
+  StoreUsageError,
+  storeFailure,
+} from "../../src/store/adapter-common.js";
+
+const SECRET = "sk_live_DO_NOT_LEAK";
+
+function pgError(code: string, message: string): Error {
+  return Object.assign(new Error(message), {
+    code,
+    detail: `Key (key)=(${SECRET}) already exists.`,
+    parameters: [SECRET],
+    constraint_name: "replay_records_pkey",
+  });
+}
+
+describe("storeFailure", () => {
+  it("unwraps drizzle's error, keeps the code and drops every bound value", () => {
+    const wrapped = new DrizzleQueryError(
+      "insert into t values ($1)",
+      [SECRET],
+      pgError("23505", "duplicate key"),
+    );
+    expect(wrapped.message).toContain(SECRET); // the reason this wrapper exists
+    const err = storeFailure("recordReplay", wrapped);
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ operation: "recordReplay", driverCode: "23505", conflict: true });
+    expect(err.message).toBe("store recordReplay failed (23505): duplicate key");
+    expect(JSON.stringify(err)).not.toContain(SECRET);
+    expect(err.cause).toBeUndefined();
+  });
+
+  it("says nothing more when drizzle's error has no driver cause", () => {
+    const err = storeFailure("appendEvent", new DrizzleQueryError("insert …", [SECRET], undefined));
+    expect(err.message).toBe("store appendEvent failed");
+  });
+
+  it("omits PostgreSQL data-exception messages, which quote the offending value", () => {
+    const err = storeFailure(
+      "listEvents",
+      pgError("22P02", `invalid input syntax for type bigint: "${SECRET}"`),
+    );
+    expect(err.message).toBe("store listEvents failed (22P02)");
+  });
+
+  it("keeps SQLite's message (names only) and flags unique violations as conflicts", () => {
+    const sqlite = Object.assign(new Error("UNIQUE constraint failed: sessions.execution_id"), {
+      code: "SQLITE_CONSTRAINT_PRIMARYKEY",
+    });
+    const err = storeFailure("insertSession", sqlite);
+    expect(err).toMatchObject({ conflict: true, driverCode: "SQLITE_CONSTRAINT_PRIMARYKEY" });
+    expect(err.message).toContain("sessions.execution_id");
+    const busy = storeFailure(
+      "appendEvent",
+      Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" }),
+    );
+    expect(busy).toMatchObject({ conflict: false, driverCode: "SQLITE_BUSY" });
+  });
+
+  it("passes usage errors and existing StoreErrors through unchanged", () => {
+    const usage = new StoreUsageError("limit must be a non-negative integer");
+    expect(storeFailure("x", usage)).toBe(usage);
+    const store = new StoreError("y", undefined, "");
+    expect(storeFailure("x", store)).toBe(store);
+  });
+
+  it("copes with thrown non-errors", () => {
+    expect(storeFailure("ping", "boom").message).toBe("store ping failed");
+    expect(storeFailure("ping", null).message).toBe("store ping failed");
+  });
+});
+
+describe("checkLimit", () => {
+  it("accepts non-negative integers and refuses anything else", () => {
+    expect(checkLimit(0)).toBe(0);
+    expect(checkLimit(500)).toBe(500);
+    for (const bad of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
+      expect(() => checkLimit(bad)).toThrow(StoreUsageError);
+    }
+  });
+});
+
+describe("decodeStringArray", () => {
+  it("decodes a stored string array", () => {
+    expect(decodeStringArray('["a","ツ"]', "c")).toEqual(["a", "ツ"]);
+    expect(decodeStringArray("[]", "c")).toEqual([]);
+  });
+
+  it.each(["", "not json", "{}", '"a"', "[1]", '["a",null]', "null", '[["a"]]'])(
+    "refuses a corrupted value %j",
+    (text) => {
+      expect(() => decodeStringArray(text, "allowed_tool_patterns")).toThrow(/allowed_tool_patterns/);
+    },
+  );
+});
