@@ -100,7 +100,13 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       bodyLimit: config.server.body_limit_bytes,
       maxDepth: config.server.max_depth,
-      remoteAddress: (c) => (c.env as PeerEnv | undefined)?.incoming?.socket?.remoteAddress ?? "unknown",
+      remoteAddress: (c) => {
+        const peer = (c.env as PeerEnv | undefined)?.incoming?.socket?.remoteAddress ?? "unknown";
+        if (!config.server.trust_proxy) return peer;
+        // Behind a trusted proxy the client is the last address the proxy appended.
+        const forwarded = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
+        return forwarded || peer;
+      },
     });
 
     let sweeper: NodeJS.Timeout | null = null;

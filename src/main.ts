@@ -30,7 +30,7 @@ const USAGE = `usage: seal-gateway <command> [options]
   keygen  [--out FILE]                          new Ed25519 key pair
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
-  audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail)
+  audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
 Environment for sign/call: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL.`;
 
 class UsageError extends Error {}
@@ -269,14 +269,21 @@ async function audit(argv: string[]): Promise<number> {
     options: { config: { type: "string" }, json: { type: "boolean" } },
   });
   const config = configOrExit(values.config);
-  const report = await withKeyring(config, async (_tokens, store, keyring) =>
-    verifyChain(store, keyring.publicKeys()),
-  );
+  let report: Awaited<ReturnType<typeof verifyChain>>;
+  try {
+    report = await withKeyring(config, async (_tokens, store, keyring) => verifyChain(store, keyring.publicKeys()));
+  } catch (err) {
+    // Not being able to look is not the same finding as tampering: its own exit code.
+    process.stderr.write(`seal-gateway: could not verify the audit chain: ${(err as Error).message}\n`);
+    return 4;
+  }
   process.stdout.write(`${JSON.stringify(report, null, values.json ? 0 : 2)}\n`);
   return exitCodeFor(report);
 }
 
 async function main(argv: string[]): Promise<number | undefined> {
+  // Everything the gateway writes (database, WAL, dev master key, key files) is owner-only.
+  process.umask(0o077);
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "start":

@@ -192,3 +192,50 @@ export const auditCheckpoints = sqliteTable(
   },
   (t) => [uniqueIndex("audit_checkpoints_id_uq").on(t.id)],
 );
+
+/**
+ * Registered OpenAPI specs (REST tools). `document` is the whole spec as JSON text (up to
+ * ~15 MB), kept verbatim so `hash` keeps naming the exact version invocation events cite.
+ */
+export const apiSpecs = sqliteTable(
+  "api_specs",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    document: text("document").notNull(),
+    hash: text("hash").notNull(),
+    baseUrl: text("base_url"),
+    /** JSON array of strings: the only hosts the egress guard lets this spec's calls reach. */
+    allowedHosts: text("allowed_hosts").notNull(),
+    credentialPath: text("credential_path"),
+    sourceUrl: text("source_url"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  // Also the conflict target of insert: two registrations racing for one name, one wins.
+  (t) => [uniqueIndex("api_specs_tenant_name_uq").on(t.tenantId, t.name)],
+);
+
+export const workflows = sqliteTable(
+  "workflows",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    // RESTRICT: a spec still in use cannot vanish from under a workflow, whatever the caller
+    // checked first (a workflow may be registered between the check and the delete).
+    apiSpecId: text("api_spec_id")
+      .notNull()
+      .references(() => apiSpecs.id, { onDelete: "restrict", onUpdate: "restrict" }),
+    document: text("document").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("workflows_tenant_name_uq").on(t.tenantId, t.name),
+    index("workflows_api_spec_idx").on(t.apiSpecId),
+  ],
+);

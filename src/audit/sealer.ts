@@ -13,6 +13,8 @@ import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
  * window is not lost: it is chained in a later batch (chain order, not seq order, is what the
  * chain proves).
  */
+const DEFAULT_BATCH = 200;
+
 export interface SealerOptions {
   store: Store;
   signingKey: () => { kid: string; privateKey: KeyObject };
@@ -60,14 +62,16 @@ export class Sealer {
       const n = await this.sealOnce(all);
       if (n < 0) continue; // lost a race with another instance: re-read the head
       total += n;
-      if (n < (this.opts.batchSize ?? 500)) return total;
+      if (n < (this.opts.batchSize ?? DEFAULT_BATCH)) return total;
+      // Let calls run between batches: sealing shares the event loop with the hot path.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return total;
   }
 
   private async sealOnce(all: boolean): Promise<number> {
     const { store } = this.opts;
-    const batch = this.opts.batchSize ?? 500;
+    const batch = this.opts.batchSize ?? DEFAULT_BATCH;
     const now = (this.opts.now ?? Date.now)();
     const head = await store.chainHead();
     const candidates = await store.unsealedEvents(batch);

@@ -1,4 +1,4 @@
-import type { KeyObject } from "node:crypto";
+import { type KeyObject, createHash } from "node:crypto";
 import { newId } from "../ids.js";
 import type { Keyring } from "../keys/keyring.js";
 import { type DecodedJwt, type JwtAlg, type JwtClaims, type JwtFailure, algAllowed, checkClaims, decodeJwt, signJwt, verifySignature } from "../seal/jwt.js";
@@ -39,6 +39,8 @@ export interface TokenSettings {
 export type Verified<T> = { ok: true; claims: T; header: DecodedJwt["header"] } | JwtFailure;
 
 const AGENT_REQUIRED = ["sub", "scp", "wid", "jti", "iat", "exp"] as const;
+const VERIFIED_CACHE_MAX = 10_000;
+const VERIFIED_CACHE_SECONDS = 300;
 
 export type OperatorRole = "admin" | "approver" | "operator" | "viewer";
 export const OPERATOR_ROLES: readonly OperatorRole[] = ["admin", "approver", "operator", "viewer"];
@@ -100,7 +102,47 @@ export class TokenAuthority {
     return claimFail ?? { ok: true, jwt };
   }
 
+  /**
+   * Agent tokens are reused for many calls, so a token whose signature verified is
+   * remembered (by its SHA-256, bounded) and later uses skip the signature — never the
+   * time checks, which are re-run on every call (RFC §6.3.3's fast path).
+   */
+  private readonly verified = new Map<string, { claims: JwtClaims; header: DecodedJwt["header"]; audience: string; at: number }>();
+
   async verifyAgentToken(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
+    const digest = createHash("sha256").update(token).digest("base64url");
+    const hit = this.verified.get(digest);
+    // An issuer may drop a key from its JWKS: a remembered verification lasts 5 minutes.
+    if (hit && nowSeconds - hit.at > VERIFIED_CACHE_SECONDS) this.verified.delete(digest);
+    else if (hit) {
+      const timeFail = checkClaims(hit.claims, {
+        nowSeconds,
+        toleranceSeconds: this.settings.toleranceSeconds,
+        maxLifetimeSeconds: MAX_LIFETIME_SECONDS,
+        required: AGENT_REQUIRED,
+        audience: hit.audience,
+      });
+      if (timeFail) return timeFail;
+      return { ok: true, claims: hit.claims as unknown as AgentClaims, header: hit.header };
+    }
+    const result = await this.verifyAgentTokenUncached(token, nowSeconds);
+    if (result.ok) {
+      if (this.verified.size >= VERIFIED_CACHE_MAX) {
+        const oldest = this.verified.keys().next();
+        if (!oldest.done) this.verified.delete(oldest.value);
+      }
+      const aud = result.claims as unknown as JwtClaims;
+      this.verified.set(digest, { claims: aud, header: result.header, audience: this.audienceFor(aud), at: nowSeconds });
+    }
+    return result;
+  }
+
+  private audienceFor(claims: JwtClaims): string {
+    if (claims.iss === this.settings.issuer) return this.settings.agentAudience;
+    return this.agentIssuers.find((i) => i.issuer === claims.iss)?.audience ?? this.settings.agentAudience;
+  }
+
+  private async verifyAgentTokenUncached(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
     const r = await this.verify(token, nowSeconds, this.agentIssuers, this.settings.agentAudience, AGENT_REQUIRED);
     if (!r.ok) return r;
     const c = r.jwt.claims;

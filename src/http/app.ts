@@ -21,14 +21,19 @@ export interface HttpDeps {
   bodyLimit: number;
   maxDepth: number;
   /** Address of the peer (the node adapter provides it); "unknown" when absent. */
-  remoteAddress: (c: { env: unknown }) => string;
+  remoteAddress: (c: Context) => string;
 }
 
 /** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
 export const PUBLIC_ROUTES = new Set(["POST /v1/invoke", "POST /v1/seal/invoke", "GET /v1/tools", "GET /health", "GET /ready"]);
 
+/** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
+function closeIf413(status: number): Record<string, string> {
+  return status === 413 ? { connection: "close" } : {};
+}
+
 function send(res: InvokeResponse) {
-  return new Response(JSON.stringify(res.body), { status: res.status, headers: { "content-type": "application/json", ...res.headers } });
+  return new Response(JSON.stringify(res.body), { status: res.status, headers: { "content-type": "application/json", ...closeIf413(res.status), ...res.headers } });
 }
 
 export function createHttpApp(deps: HttpDeps) {
@@ -64,7 +69,7 @@ export function createHttpApp(deps: HttpDeps) {
   app.notFound((c) => c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404));
   app.onError((err, c) => {
     if (err instanceof GatewayError) {
-      return c.json(errorBody(err, null), err.httpStatus as 400);
+      return c.json(errorBody(err, null, new Date(deps.clock.nowMs())), err.httpStatus as 400, closeIf413(err.httpStatus));
     }
     const id = newId("req");
     log.error("unhandled error", { request_id: id, error: err, path: c.req.path });

@@ -71,7 +71,9 @@ async function deny(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityContext | nu
   const session = f.auth.session;
   if (limit && session) {
     const { count } = await countInWindow(deps.store, `denials|${session.executionId}`, limit.per_seconds, f.nowMs);
-    if (count >= limit.count) {
+    // The counter is atomic, so exactly one denial per window reaches the count: concurrent
+    // denials past it revoke (and record the revocation) once, not once each.
+    if (count === limit.count) {
       await deps.audit.record({
         ...eventBase(f),
         eventType: "SessionRevoked",
@@ -89,6 +91,18 @@ async function deny(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityContext | nu
 function decisionError(d: PolicyDecision): GatewayError {
   const code = REJECT_CODES[d.code ?? "CONTEXT_DENIED"] ?? "CONTEXT_DENIED";
   return new GatewayError(code, d.reason, { reason: d.reason, rule: d.rule });
+}
+
+/** Rate-limit windows already counted for a call (both phases see the same CallFacts). */
+const countedRateKeys = new WeakMap<CallFacts, Set<string>>();
+
+/** True the first time a call meets a window: the capability counted before lookup is not counted again after. */
+function firstCountThisCall(f: CallFacts, key: string): boolean {
+  const counted = countedRateKeys.get(f) ?? new Set<string>();
+  countedRateKeys.set(f, counted);
+  if (counted.has(key)) return false;
+  counted.add(key);
+  return true;
 }
 
 /** Evaluates the context; throws the (already audited) GatewayError on reject. */
@@ -121,10 +135,12 @@ export async function authorizeCall(
     if (redeemed.kind === "pending") return redeemed;
     approvalId = redeemed.approvalId;
   }
-  if (phase === "pre-lookup" && capability.rate_limit) {
+  // After lookup another capability may decide (its constraints need the tool): its limit
+  // must hold too, or a tool whose host fails an earlier capability escapes every limit.
+  const rateKey = `rate|${f.auth.tenantId}|${claims.sub}|${ctx.name}|${decision.rule}|${capability.tool_pattern}`;
+  if (capability.rate_limit && firstCountThisCall(f, rateKey)) {
     const { calls, per_seconds } = capability.rate_limit;
-    const key = `rate|${f.auth.tenantId}|${claims.sub}|${ctx.name}|${decision.rule}|${capability.tool_pattern}`;
-    const { count, retryAfterSeconds } = await countInWindow(deps.store, key, per_seconds, f.nowMs);
+    const { count, retryAfterSeconds } = await countInWindow(deps.store, rateKey, per_seconds, f.nowMs);
     if (count > calls) {
       const err = new GatewayError("RATE_LIMITED", `rate limit of ${calls} calls per ${per_seconds} s reached`, { reason: "rate_limited", rule: `${decision.rule}.rate_limit` }, retryAfterSeconds);
       throw await deny(deps, f, ctx, err, `${decision.rule}.rate_limit`);
@@ -159,7 +175,18 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
     if (row.sub !== f.auth.claims.sub || row.toolName !== f.env.toolName || row.argumentsDigest !== f.argumentsDigest) {
       throw await invalid("approval_mismatch", "the approval was granted for another agent, tool or arguments", requested);
     }
-    if (row.status === "pending" && row.expiresAt > f.nowMs) return { kind: "pending", approvalId: row.id, expiresAt: row.expiresAt };
+    if (row.status === "pending" && row.expiresAt > f.nowMs) {
+      // Every call records its decision, a re-send while the approver has not decided too.
+      await deps.audit.record({
+        ...eventBase(f),
+        eventType: "ApprovalPending",
+        decision: "escalate",
+        code: null,
+        stage: "approval",
+        payload: { approval_id: row.id, rule: decision.rule, arguments_digest: f.argumentsDigest, expires_at: new Date(row.expiresAt).toISOString() },
+      });
+      return { kind: "pending", approvalId: row.id, expiresAt: row.expiresAt };
+    }
     if (row.status === "denied") throw await invalid("approval_denied", "the approval was denied", requested);
     if (row.status === "used") throw await invalid("approval_used", "the approval was already used", requested);
     if (row.expiresAt <= f.nowMs || row.status === "expired") throw await invalid("approval_expired", "the approval has expired", requested);

@@ -42,7 +42,8 @@ export function rfc3339ToSeconds(s: string): number | null {
   const hour = Number(h);
   const minute = Number(mi);
   const second = Number(se);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
+  // Years below 1000 are never fresh; refusing them also avoids Date.UTC's 0–99 → 19xx rule.
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return null;
   let offset = 0;

@@ -83,6 +83,25 @@ export async function decideApproval(deps: ServiceDeps, actor: Actor, id: string
     payload: { approval_id: id, actor: actor.sub, reason: input.reason ?? null },
   });
   const after = await deps.store.decideApproval(id, decision, actor.sub, input.reason ?? null, now);
-  if (!after) throw new GatewayError("CONFLICT", "the approval was decided concurrently", { reason: "already_decided" });
+  if (!after) {
+    // The decision row above was written first (no audit, no action) but another decision
+    // won the race: a later row says this one did not take effect, so the trail never shows
+    // an approval as both granted and denied without saying which held.
+    const current = await deps.store.getApproval(id);
+    await deps.audit.record({
+      eventType: "ApprovalDecisionFailed",
+      tenantId: row.tenantId,
+      executionId: row.executionId,
+      callId: null,
+      agentId: row.sub,
+      toolName: row.toolName,
+      decision: null,
+      stage: "approval",
+      code: null,
+      requestId: row.requestId,
+      payload: { approval_id: id, actor: actor.sub, attempted: decision, reason: "already_decided", status: current?.status ?? null },
+    });
+    throw new GatewayError("CONFLICT", "the approval was decided concurrently", { reason: "already_decided" });
+  }
   return approvalView(after, now);
 }

@@ -56,6 +56,8 @@ export async function createContext(deps: ServiceDeps, actor: Actor, body: unkno
   await recordChange(deps, actor, tenantId, "create", context.name, document);
   const row = { tenantId, name: context.name, document, createdAt: now, updatedAt: now };
   if (!(await deps.store.insertSecurityContext(row))) {
+    // A concurrent create won after the row above was written: say this one did not happen.
+    await recordChange(deps, actor, tenantId, "create_failed", context.name);
     throw new GatewayError("CONFLICT", `security context ${JSON.stringify(context.name)} already exists (use PUT)`, { reason: "exists" });
   }
   return contextView(row);
@@ -84,7 +86,10 @@ export async function updateContext(deps: ServiceDeps, actor: Actor, name: strin
   const document = JSON.stringify(context);
   const now = deps.clock.nowMs();
   await recordChange(deps, actor, existing.tenantId, "update", name, document);
-  if (!(await deps.store.updateSecurityContext(existing.tenantId, name, document, now))) throw notFound("security context");
+  if (!(await deps.store.updateSecurityContext(existing.tenantId, name, document, now))) {
+    await recordChange(deps, actor, existing.tenantId, "update_failed", name);
+    throw notFound("security context");
+  }
   return contextView({ ...existing, document, updatedAt: now });
 }
 
@@ -95,7 +100,10 @@ export async function deleteContext(deps: ServiceDeps, actor: Actor, name: strin
     throw new GatewayError("CONFLICT", `security context ${JSON.stringify(name)} is used by ${inUse} active session(s)`, { reason: "in_use", sessions: inUse });
   }
   await recordChange(deps, actor, existing.tenantId, "delete", name);
-  await deps.store.deleteSecurityContext(existing.tenantId, name);
+  if (!(await deps.store.deleteSecurityContext(existing.tenantId, name))) {
+    await recordChange(deps, actor, existing.tenantId, "delete_failed", name);
+    throw notFound("security context");
+  }
   return { status: "success", name, tenant_id: existing.tenantId };
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { SessionRow } from "../store/types.js";
 import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
@@ -16,7 +17,7 @@ export const CreateSessionInput = z
     security_context_name: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
     security_context: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
     public_key_b64: z.string().max(512),
-    allowed_tool_patterns: z.array(z.string().min(1).max(256)).max(256).optional(),
+    allowed_tool_patterns: z.array(ToolPattern).min(1).max(256).optional(),
     workload_id: z.string().min(1).max(512).optional(),
     tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
     ttl_seconds: z.int().min(60).max(86_400).optional(),

@@ -7,26 +7,54 @@
  * only the operation, the driver code and a message known not to hold values.
  */
 import { DrizzleQueryError } from "drizzle-orm";
-import type { SessionRow } from "./types.js";
+import type { ApiSpecRow, SessionRow } from "./types.js";
 
 export class StoreError extends Error {
   /** Store method that failed, e.g. "insertSession". */
   readonly operation: string;
   /** Driver code: a PostgreSQL SQLSTATE, a SQLITE_* code or a socket errno. */
   readonly driverCode: string | undefined;
-  /** True for a unique/primary-key violation (the caller may answer 409 instead of 503). */
+  /**
+   * True when the row clashes with what the store already holds, so the caller may answer 409
+   * instead of 503: a unique/primary-key violation, or a foreign-key one (deleting a spec that
+   * workflows still use, or naming a spec that is gone).
+   */
   readonly conflict: boolean;
 
-  constructor(operation: string, driverCode: string | undefined, detail: string) {
+  constructor(
+    operation: string,
+    driverCode: string | undefined,
+    detail: string,
+    conflict: boolean = isConflictCode(driverCode),
+  ) {
     super(`store ${operation} failed${driverCode ? ` (${driverCode})` : ""}${detail ? `: ${detail}` : ""}`);
     this.name = "StoreError";
     this.operation = operation;
     this.driverCode = driverCode;
-    this.conflict =
-      driverCode === "23505" ||
-      driverCode === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
-      driverCode === "SQLITE_CONSTRAINT_UNIQUE";
+    this.conflict = conflict;
   }
+}
+
+const CONFLICT_CODES = new Set([
+  "23505", // unique_violation
+  "23503", // foreign_key_violation
+  "SQLITE_CONSTRAINT_PRIMARYKEY",
+  "SQLITE_CONSTRAINT_UNIQUE",
+  "SQLITE_CONSTRAINT_FOREIGNKEY",
+]);
+
+function isConflictCode(driverCode: string | undefined): boolean {
+  return driverCode !== undefined && CONFLICT_CODES.has(driverCode);
+}
+
+/**
+ * SQLite enforces ON DELETE RESTRICT with an internal trigger and reports it as
+ * SQLITE_CONSTRAINT_TRIGGER, not …_FOREIGNKEY; its fixed message tells it apart from a RAISE()
+ * in a schema trigger (the schema has none).
+ */
+function isConflict(driverCode: string | undefined, message: unknown): boolean {
+  if (driverCode === "SQLITE_CONSTRAINT_TRIGGER") return message === "FOREIGN KEY constraint failed";
+  return isConflictCode(driverCode);
 }
 
 function field(value: unknown, name: string): unknown {
@@ -66,7 +94,7 @@ export function storeFailure(operation: string, err: unknown): Error {
   const safe =
     typeof message === "string" && !(cause instanceof DrizzleQueryError) && !driverCode?.startsWith("22");
   const detail = safe ? message : "";
-  return new StoreError(operation, driverCode, detail);
+  return new StoreError(operation, driverCode, detail, isConflict(driverCode, message));
 }
 
 /** Runs one store operation, translating any failure into a StoreError. */
@@ -100,6 +128,17 @@ export function toSessionRow(row: StoredSession): SessionRow {
 
 export function fromSessionRow(row: SessionRow): StoredSession {
   return { ...row, allowedToolPatterns: JSON.stringify(row.allowedToolPatterns) };
+}
+
+type StoredSpec = Omit<ApiSpecRow, "allowedHosts"> & { allowedHosts: string };
+
+/** Checked on the way out: a corrupted allowed_hosts must fail, never widen the egress guard. */
+export function toSpecRow(row: StoredSpec): ApiSpecRow {
+  return { ...row, allowedHosts: decodeStringArray(row.allowedHosts, "allowed_hosts") };
+}
+
+export function fromSpecRow(row: ApiSpecRow): StoredSpec {
+  return { ...row, allowedHosts: JSON.stringify(row.allowedHosts) };
 }
 
 /** Advisory-lock keys (PostgreSQL): one for sealing the audit chain, one for migrations. */

@@ -145,6 +145,38 @@ export interface ApprovalRow {
   usedAt: number | null;
 }
 
+export interface ApiSpecRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  /** The spec as registered (JSON text, YAML converted), for re-indexing on load. */
+  document: string;
+  /** sha256 hex of `document`: names the exact spec version in invocation events. */
+  hash: string;
+  baseUrl: string | null;
+  allowedHosts: string[];
+  /** AEGIS externally-tagged credential path as JSON text, or null. */
+  credentialPath: string | null;
+  sourceUrl: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WorkflowRow {
+  id: string;
+  tenantId: string;
+  /** Also the tool name agents call. */
+  name: string;
+  description: string;
+  apiSpecId: string;
+  /** The validated workflow definition (input_schema, steps) as JSON text. */
+  document: string;
+  /** sha256 hex of `document`. */
+  hash: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   /** Applies pending migrations from drizzle/<dialect>/migrations. Idempotent. */
@@ -215,6 +247,25 @@ export interface Store {
   decideApproval(id: string, status: "approved" | "denied", decidedBy: string, reason: string | null, at: number): Promise<ApprovalRow | null>;
   /** approved → used, atomically and only once; false if it was not approved (or already used). */
   consumeApproval(id: string, at: number): Promise<boolean>;
+
+  // OpenAPI specs and workflows (REST tools). Names are unique per tenant.
+  /** Insert only; false when (tenant, name) already exists. */
+  insertSpec(row: ApiSpecRow): Promise<boolean>;
+  getSpec(id: string): Promise<ApiSpecRow | null>;
+  getSpecByName(tenantId: string, name: string): Promise<ApiSpecRow | null>;
+  /** A tenant, or "*"; ordered by tenant, name. */
+  listSpecs(tenantId: string): Promise<ApiSpecRow[]>;
+  deleteSpec(id: string): Promise<boolean>;
+  countWorkflowsForSpec(specId: string): Promise<number>;
+  /** Insert only; false when (tenant, name) already exists. */
+  insertWorkflow(row: WorkflowRow): Promise<boolean>;
+  getWorkflow(id: string): Promise<WorkflowRow | null>;
+  getWorkflowByName(tenantId: string, name: string): Promise<WorkflowRow | null>;
+  /** A tenant, or "*"; ordered by tenant, name. */
+  listWorkflows(tenantId: string): Promise<WorkflowRow[]>;
+  /** Replaces description, spec, document and hash; false when absent. */
+  updateWorkflow(id: string, patch: Pick<WorkflowRow, "description" | "apiSpecId" | "document" | "hash" | "updatedAt">): Promise<boolean>;
+  deleteWorkflow(id: string): Promise<boolean>;
 
   // Audit events.
   appendEvent(event: NewEvent): Promise<number>;

@@ -12,6 +12,8 @@ import { generateKeyPair } from "../../src/sdk/keys.js";
 import {
   BACKENDS,
   createSessionAgent,
+  envelopeBody,
+  invoke,
   jsonInit,
   startTestGateway,
   type TestGateway,
@@ -28,6 +30,20 @@ import {
 } from "./support.js";
 
 const DUMMY_ID = "x";
+
+/** POST routes that change nothing (a dry run), so reading is enough. */
+const READ_ONLY_POSTS = new Set(["POST /v1/security-contexts/:name/evaluate"]);
+
+/**
+ * Bodies that pass validation on the parametric write routes, so a 404 for another tenant's
+ * object comes from tenancy and not from a refused body.
+ */
+const VALID_BODIES: Record<string, (id: string) => unknown> = {
+  "PUT /v1/security-contexts/:name": (id) => ({ name: id, capabilities: [{ tool_pattern: "*" }] }),
+  "POST /v1/security-contexts/:name/evaluate": () => ({ tool: "demo.tool", arguments: {} }),
+  "POST /v1/approvals/:id/approve": () => ({ reason: "cross-tenant" }),
+  "POST /v1/approvals/:id/deny": () => ({ reason: "cross-tenant" }),
+};
 const ROLES: readonly OperatorRole[] = ["viewer", "operator", "approver", "admin"];
 
 /** Routes DESIGN §7 lets callers reach without an operator token (agent plane, operations). */
@@ -78,12 +94,13 @@ function send(
   route: Route,
   headers: Record<string, string>,
   path = route.path,
+  body = "{}",
 ): Promise<Response> {
   const hasBody = route.method !== "GET" && route.method !== "DELETE" && route.method !== "HEAD";
   return t.request(path, {
     method: route.method,
     headers: { "content-type": "application/json", ...headers },
-    ...(hasBody ? { body: "{}" } : {}),
+    ...(hasBody ? { body } : {}),
   });
 }
 
@@ -127,6 +144,30 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       201,
     );
     foreign.set("/v1/agent-keys/:id", k.id);
+    await expectJson(
+      await t.request(
+        "/v1/security-contexts",
+        jsonInit(
+          "POST",
+          {
+            name: "ctx-b",
+            capabilities: [{ tool_pattern: "demo.*", approval: "required" }],
+            tenant_id: "tenant-b",
+          },
+          admin,
+        ),
+      ),
+      201,
+    );
+    foreign.set("/v1/security-contexts/:name", "ctx-b");
+    foreign.set("/v1/security-contexts/:name/evaluate", "ctx-b");
+    // A real escalated call of a tenant-b agent leaves a pending tenant-b approval.
+    const bAgent = await createSessionAgent(t, { sub: "b-caller", context: "ctx-b", tenant: "tenant-b" });
+    const pending = await invoke(t, envelopeBody(t, bAgent, "demo.tool", { n: 1 }));
+    expect(pending.status, JSON.stringify(pending.body)).toBe(202);
+    const approvalId = (pending.body as unknown as { approval_id: string }).approval_id;
+    for (const p of ["/v1/approvals/:id", "/v1/approvals/:id/approve", "/v1/approvals/:id/deny"])
+      foreign.set(p, approvalId);
   });
   afterAll(async () => {
     await t?.close();
@@ -287,8 +328,26 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
 
   it("every mutating route needs more than viewer", () => {
     for (const route of protectedRoutes(t)) {
-      if (route.method !== "GET")
+      if (route.method !== "GET" && !READ_ONLY_POSTS.has(`${route.method} ${route.pattern}`))
         expect(declaredNeed(route), `${route.method} ${route.pattern}`).not.toBe("read");
+    }
+  });
+
+  it("security-context writes need operator or admin; approval decisions need approver or admin", () => {
+    const who = (need: Permission | undefined) => ROLES.filter((r) => need !== undefined && allows(r, need));
+    for (const route of protectedRoutes(t)) {
+      const need = declaredNeed(route);
+      const key = `${route.method} ${route.pattern}`;
+      if (
+        route.pattern.startsWith("/v1/security-contexts") &&
+        !READ_ONLY_POSTS.has(key) &&
+        route.method !== "GET"
+      ) {
+        expect(who(need), key).toEqual(["operator", "admin"]);
+      }
+      if (/^\/v1\/approvals\/:id\/(approve|deny)$/.test(route.pattern))
+        expect(who(need), key).toEqual(["approver", "admin"]);
+      if (route.method === "GET" || READ_ONLY_POSTS.has(key)) expect(who(need), key).toEqual(ROLES);
     }
   });
 
@@ -329,7 +388,14 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       if (route.pattern === route.path) continue;
       const id = foreign.get(route.pattern);
       expect(id, `add a tenant-b fixture for ${route.pattern} to this test`).toBeDefined();
-      const res = await send(t, route, bearer(tokenA), concrete(route.pattern, id ?? DUMMY_ID));
+      const body = VALID_BODIES[`${route.method} ${route.pattern}`]?.(id ?? DUMMY_ID);
+      const res = await send(
+        t,
+        route,
+        bearer(tokenA),
+        concrete(route.pattern, id ?? DUMMY_ID),
+        body === undefined ? "{}" : JSON.stringify(body),
+      );
       await expectError(res, 404, "not_found");
     }
     const admin = t.adminToken();
@@ -343,13 +409,36 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       200,
     );
     expect(k.status).toBe("active");
+    const c = await expectJson<{ capabilities: unknown[] }>(
+      await t.request("/v1/security-contexts/ctx-b?tenant_id=tenant-b", { headers: bearer(admin) }),
+      200,
+    );
+    expect(c.capabilities).toEqual([{ tool_pattern: "demo.*", approval: "required" }]);
+    const a = await expectJson<{ status: string }>(
+      await t.request(`/v1/approvals/${foreign.get("/v1/approvals/:id")}`, { headers: bearer(admin) }),
+      200,
+    );
+    expect(a.status).toBe("pending");
   });
 
   it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {
     const tokenB = t.operatorToken("viewer", "tenant-b");
+    const gets = new Set(
+      protectedRoutes(t)
+        .filter((r) => r.method === "GET")
+        .map((r) => r.pattern),
+    );
     for (const [pattern, id] of foreign) {
-      await expectJson(await t.request(concrete(pattern, id), { headers: bearer(tokenB) }), 200);
+      if (gets.has(pattern))
+        await expectJson(await t.request(concrete(pattern, id), { headers: bearer(tokenB) }), 200);
     }
+    await expectJson(
+      await t.request(
+        "/v1/security-contexts/ctx-b/evaluate",
+        jsonInit("POST", { tool: "demo.tool" }, tokenB),
+      ),
+      200,
+    );
   });
 });
 

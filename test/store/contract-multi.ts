@@ -4,7 +4,18 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/types.js";
-import { approval, checkpoint, hashOf, newEvent, securityContext, signingKey, T0, uid } from "./fixtures.js";
+import {
+  apiSpec,
+  approval,
+  checkpoint,
+  hashOf,
+  newEvent,
+  securityContext,
+  signingKey,
+  T0,
+  uid,
+  workflow,
+} from "./fixtures.js";
 
 export interface SharedDatabase {
   /** Opens another store instance (own connection/pool) on the same database; not migrated. */
@@ -123,6 +134,48 @@ export function runMultiInstanceContract(name: string, makeShared: () => Promise
         expect(results.filter(Boolean)).toHaveLength(1);
         for (const s of stores)
           expect(await s.listSecurityContexts("*")).toEqual([rows[results.indexOf(true)]]);
+      });
+
+      it("lets exactly one instance register a spec name, then a workflow name", async () => {
+        const specs = stores.flatMap(() => [apiSpec({ name: "pets" }), apiSpec({ name: "pets" })]);
+        const specResults = await Promise.all(
+          specs.map((row, i) => stores[i % stores.length]?.insertSpec(row)),
+        );
+        expect(specResults.filter((r) => r === true)).toHaveLength(1);
+        const spec = specs[specResults.indexOf(true)];
+        if (spec === undefined) throw new Error("no winner");
+        for (const s of stores) expect(await s.listSpecs("*")).toEqual([spec]);
+
+        const wfs = stores.flatMap(() => [
+          workflow(spec.id, { name: "list" }),
+          workflow(spec.id, { name: "list" }),
+        ]);
+        const wfResults = await Promise.all(
+          wfs.map((row, i) => stores[i % stores.length]?.insertWorkflow(row)),
+        );
+        expect(wfResults.filter((r) => r === true)).toHaveLength(1);
+        for (const s of stores)
+          expect(await s.listWorkflows("default")).toEqual([wfs[wfResults.indexOf(true)]]);
+      });
+
+      it("never leaves a workflow pointing at a spec deleted by another instance", async () => {
+        const first = stores[0];
+        if (first === undefined) throw new Error("no store");
+        for (let round = 0; round < 5; round++) {
+          const spec = apiSpec();
+          await first.insertSpec(spec);
+          const outcomes = await Promise.allSettled([
+            ...stores.map((s) => s.insertWorkflow(workflow(spec.id))),
+            ...stores.map((s) => s.deleteSpec(spec.id)),
+          ]);
+          for (const o of outcomes) {
+            if (o.status === "rejected")
+              expect(o.reason).toMatchObject({ name: "StoreError", conflict: true });
+          }
+          const remaining = await first.countWorkflowsForSpec(spec.id);
+          if ((await first.getSpec(spec.id)) === null) expect(remaining).toBe(0);
+          else expect(remaining).toBeGreaterThan(0);
+        }
       });
 
       it("lets exactly one of several instances seal from the same head", async () => {

@@ -76,8 +76,9 @@ export function recordsContract(ctx: ContractContext): void {
       expect(await store.listSessions("default", "Revoked")).toEqual([]);
       expect(await store.listSessions("other")).toEqual([other]);
       expect(await store.listSessions("nobody")).toEqual([]);
-      // "*" is a filter value for events only; here it is just a tenant name nobody has.
-      expect(await store.listSessions("*")).toEqual([]);
+      // "*" lists every tenant (admin tokens spanning tenants).
+      expect(await store.listSessions("*")).toHaveLength(4);
+      expect(await store.listSessions("*", "Active")).toEqual(expect.arrayContaining([s1, s3, other]));
     });
 
     it("revokes an Active session once and reports the row either way", async () => {
@@ -112,6 +113,8 @@ export function recordsContract(ctx: ContractContext): void {
       expect(await store.listAgentKeys("default")).toEqual([k1, k2, k3]);
       expect(await store.listAgentKeys("default", "agent-1")).toEqual([k1, k3]);
       expect(await store.listAgentKeys("other", "agent-1")).toEqual([foreign]);
+      expect(await store.listAgentKeys("*", "agent-1")).toEqual(expect.arrayContaining([k1, k3, foreign]));
+      expect(await store.listAgentKeys("*")).toHaveLength(4);
       expect(await store.agentKeysFor("default", "agent-1")).toEqual([k1, k3]);
       expect(await store.agentKeysFor("other", "agent-2")).toEqual([]);
     });

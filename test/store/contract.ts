@@ -8,6 +8,7 @@ import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
 import { contextsContract } from "./contract-contexts.js";
 import { recordsContract } from "./contract-records.js";
+import { toolsContract } from "./contract-tools.js";
 
 export interface ContractContext {
   /** The store under test (migrated). */
@@ -56,5 +57,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     contextsContract(ctx);
     approvalsContract(ctx);
     auditContract(ctx);
+    toolsContract(ctx);
   });
 }

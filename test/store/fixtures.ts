@@ -2,12 +2,14 @@
 import { randomBytes } from "node:crypto";
 import type {
   AgentKeyRow,
+  ApiSpecRow,
   ApprovalRow,
   CheckpointRow,
   NewEvent,
   SecurityContextRow,
   SessionRow,
   SigningKeyRow,
+  WorkflowRow,
 } from "../../src/store/types.js";
 
 export function uid(prefix: string): string {
@@ -129,4 +131,45 @@ export function checkpoint(over: Partial<CheckpointRow> = {}): CheckpointRow {
 /** A fake but well-formed hash for chain position n. */
 export function hashOf(n: number): string {
   return n.toString(16).padStart(64, "0");
+}
+
+export function apiSpec(over: Partial<ApiSpecRow> = {}): ApiSpecRow {
+  const document = JSON.stringify({ openapi: "3.1.0", info: { title: "Pets", version: "1" }, paths: {} });
+  return {
+    id: uid("spec"),
+    tenantId: "default",
+    name: uid("pets").replace("_", "-"),
+    document,
+    hash: randomBytes(32).toString("hex"),
+    baseUrl: "https://api.example.com/v1",
+    allowedHosts: ["api.example.com"],
+    credentialPath: '{"Secret":{"path":"tenants/default/pets"}}',
+    sourceUrl: null,
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function workflow(apiSpecId: string, over: Partial<WorkflowRow> = {}): WorkflowRow {
+  return {
+    id: uid("wf"),
+    tenantId: "default",
+    name: uid("list-pets").replace("_", "-"),
+    description: "Lists the pets of an owner",
+    apiSpecId,
+    document: '{"input_schema":{"type":"object"},"steps":[{"name":"s1","operation_id":"listPets"}]}',
+    hash: randomBytes(32).toString("hex"),
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+/** What a promise rejected with, or null if it resolved. */
+export function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
 }

@@ -62,6 +62,33 @@ describe("storeFailure", () => {
     expect(busy).toMatchObject({ conflict: false, driverCode: "SQLITE_BUSY" });
   });
 
+  it("flags foreign-key violations as conflicts, including SQLite's RESTRICT report", () => {
+    const pg = storeFailure(
+      "deleteSpec",
+      pgError("23503", 'update or delete on table "api_specs" violates foreign key constraint'),
+    );
+    expect(pg).toMatchObject({ conflict: true, driverCode: "23503" });
+    expect(JSON.stringify(pg)).not.toContain(SECRET);
+    const sqlite = (code: string, message: string) =>
+      storeFailure("deleteSpec", Object.assign(new Error(message), { code }));
+    expect(sqlite("SQLITE_CONSTRAINT_FOREIGNKEY", "FOREIGN KEY constraint failed")).toMatchObject({
+      conflict: true,
+    });
+    // ON DELETE RESTRICT is an internal trigger in SQLite, so it is reported under that code.
+    expect(sqlite("SQLITE_CONSTRAINT_TRIGGER", "FOREIGN KEY constraint failed")).toMatchObject({
+      conflict: true,
+      driverCode: "SQLITE_CONSTRAINT_TRIGGER",
+    });
+    // Any other trigger failure is not a conflict the caller can answer with 409.
+    expect(sqlite("SQLITE_CONSTRAINT_TRIGGER", "custom abort")).toMatchObject({ conflict: false });
+    expect(sqlite("SQLITE_CONSTRAINT_CHECK", "CHECK constraint failed: x")).toMatchObject({
+      conflict: false,
+    });
+    expect(new StoreError("x", "SQLITE_CONSTRAINT_TRIGGER", "").conflict).toBe(false);
+    expect(new StoreError("x", "23503", "").conflict).toBe(true);
+    expect(new StoreError("x", undefined, "").conflict).toBe(false);
+  });
+
   it("passes usage errors and existing StoreErrors through unchanged", () => {
     const usage = new StoreUsageError("limit must be a non-negative integer");
     expect(storeFailure("x", usage)).toBe(usage);

@@ -12,6 +12,7 @@ import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js"
 import { loadConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log/logger.js";
+import type { ToolSource } from "../../src/tools/registry.js";
 import { generateKeyPair } from "../../src/sdk/keys.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
 import { freshPgDatabase } from "./pg.js";
@@ -40,6 +41,8 @@ export interface TestGatewayOptions {
    * Environment overrides still apply on top of it.
    */
   config?: Record<string, unknown>;
+  /** Tool sources for the registry (tests inject fixed or tenant-aware tools). */
+  tools?: ToolSource[];
 }
 
 export async function startTestGateway(
@@ -72,7 +75,12 @@ export async function startTestGateway(
   });
   if (!r.ok) throw new Error(`test config refused: ${JSON.stringify(r.problems)}`);
   const clock = fixedClock(T0);
-  const gw = await buildGateway(r.config, { log: silentLogger, clock, background: false });
+  const gw = await buildGateway(r.config, {
+    log: silentLogger,
+    clock,
+    background: false,
+    ...(options.tools ? { tools: options.tools } : {}),
+  });
   const nowS = () => Math.floor(clock.nowMs() / 1000);
   return {
     gw,

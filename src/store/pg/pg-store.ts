@@ -14,6 +14,7 @@ import { checkLimit, fromSessionRow, guard, MIGRATE_LOCK_KEY, toSessionRow } fro
 import type { Store } from "../types.js";
 import { pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
+import { pgTools } from "./pg-tools.js";
 
 export interface PgStoreOptions {
   url: string;
@@ -123,7 +124,12 @@ export function openPgStore(opts: PgStoreOptions): Store {
         const rows = await db
           .select()
           .from(sessions)
-          .where(and(tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+              status ? eq(sessions.status, status) : undefined,
+            ),
+          )
           .orderBy(sessions.createdAt, sessions.executionId);
         return rows.map(toSessionRow);
       }),
@@ -147,7 +153,10 @@ export function openPgStore(opts: PgStoreOptions): Store {
           .select()
           .from(agentKeys)
           .where(
-            and(tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)),
+            and(
+              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+              sub === undefined ? undefined : eq(agentKeys.sub, sub),
+            ),
           )
           .orderBy(agentKeys.createdAt, agentKeys.id),
       ),
@@ -180,6 +189,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
       }),
 
     ...pgAuthorization(db),
+    ...pgTools(db),
     ...audit,
   };
 }

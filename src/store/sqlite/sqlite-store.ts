@@ -3,7 +3,7 @@
  * completion before the next starts: in-process "concurrency" is serialised by construction,
  * and across processes SQLite's write lock (WAL + busy_timeout) does the same.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { and, eq, sql } from "drizzle-orm";
@@ -22,6 +22,7 @@ import {
 import type { Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
+import { sqliteTools } from "./sqlite-tools.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -47,8 +48,10 @@ const signingKeyColumns = {
 function openDatabase(opts: SqliteStoreOptions): Database.Database {
   let raw: Database.Database | undefined;
   try {
-    if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true });
+    // Owner-only: the database holds sessions, keys (sealed) and the audit trail.
+    if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
     raw = new Database(opts.path);
+    if (opts.path !== ":memory:") restrictFile(opts.path);
     const mode: unknown = raw.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal" && opts.path !== ":memory:") {
       // Some filesystems (network mounts) refuse WAL; the store still works, with more locking.
@@ -78,6 +81,14 @@ function runMigrations(db: BetterSQLite3Database, log: StoreLog | undefined): vo
   }
 }
 
+function restrictFile(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch {
+    // A file owned by someone else (a shared volume) keeps its mode; nothing to do here.
+  }
+}
+
 function prepareStatements(db: BetterSQLite3Database) {
   return {
     // Hot path, prepared once. A drizzle prepared statement measured the same as a raw
@@ -86,6 +97,14 @@ function prepareStatements(db: BetterSQLite3Database) {
       .insert(replayRecords)
       .values({ key: sql.placeholder("key"), expiresAt: sql.placeholder("expiresAt") })
       .onConflictDoNothing()
+      .prepare(),
+    // Read on every call (key binding): prepared, as building the query costs more than running it.
+    sessionById: db.select().from(sessions).where(eq(sessions.executionId, sql.placeholder("id"))).prepare(),
+    agentKeysFor: db
+      .select()
+      .from(agentKeys)
+      .where(and(eq(agentKeys.tenantId, sql.placeholder("tenantId")), eq(agentKeys.sub, sql.placeholder("sub"))))
+      .orderBy(agentKeys.createdAt, agentKeys.id)
       .prepare(),
     audit: sqliteAudit(db),
   };
@@ -102,7 +121,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   };
 
   const getSessionRow = (executionId: string) => {
-    const row = db.select().from(sessions).where(eq(sessions.executionId, executionId)).get();
+    const row = stmts().sessionById.get({ id: executionId });
     return row ? toSessionRow(row) : null;
   };
   const getAgentKeyRow = (id: string) =>
@@ -144,7 +163,12 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         db
           .select()
           .from(sessions)
-          .where(and(tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId), status ? eq(sessions.status, status) : undefined))
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+              status ? eq(sessions.status, status) : undefined,
+            ),
+          )
           .orderBy(sessions.createdAt, sessions.executionId)
           .all()
           .map(toSessionRow),
@@ -169,20 +193,15 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
           .select()
           .from(agentKeys)
           .where(
-            and(tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId), sub === undefined ? undefined : eq(agentKeys.sub, sub)),
+            and(
+              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+              sub === undefined ? undefined : eq(agentKeys.sub, sub),
+            ),
           )
           .orderBy(agentKeys.createdAt, agentKeys.id)
           .all(),
       ),
-    agentKeysFor: (tenantId, sub) =>
-      guard("agentKeysFor", () =>
-        db
-          .select()
-          .from(agentKeys)
-          .where(and(eq(agentKeys.tenantId, tenantId), eq(agentKeys.sub, sub)))
-          .orderBy(agentKeys.createdAt, agentKeys.id)
-          .all(),
-      ),
+    agentKeysFor: (tenantId, sub) => guard("agentKeysFor", () => stmts().agentKeysFor.all({ tenantId, sub })),
     revokeAgentKey: (id, at) =>
       guard("revokeAgentKey", () => {
         db.update(agentKeys)
@@ -204,6 +223,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       }),
 
     ...sqliteAuthorization(db),
+    ...sqliteTools(db),
 
     appendEvent: (event) => guard("appendEvent", () => stmts().audit.appendEvent(event)),
     listEvents: (filter) => guard("listEvents", () => stmts().audit.listEvents(filter)),

@@ -1,0 +1,93 @@
+/**
+ * The workflow's audit events (DESIGN §6). Payloads are built here, field by field, so that
+ * nothing else can slip in: names, hashes, statuses and durations only — never header
+ * values, credentials, rendered URLs or query strings, bodies or argument values.
+ */
+
+export type WorkflowEventType =
+  | "WorkflowInvocationStarted"
+  | "WorkflowStepExecuted"
+  | "WorkflowInvocationCompleted"
+  | "WorkflowInvocationFailed";
+
+export type WorkflowEventPayload = { [key: string]: string | number | boolean | null | string[] };
+
+/** Awaited: when recording fails the run stops (no audit, no action). */
+export type WorkflowEmit = (type: WorkflowEventType, payload: WorkflowEventPayload) => void | Promise<void>;
+
+export interface RunIds {
+  workflowId: string;
+  executionId: string;
+}
+
+export function startedEvent(
+  ids: RunIds,
+  name: string,
+  hashes: { definition: string; spec: string; input: string },
+  stepCount: number,
+): WorkflowEventPayload {
+  return {
+    workflow_id: ids.workflowId,
+    execution_id: ids.executionId,
+    workflow_name: name,
+    definition_hash: hashes.definition,
+    spec_hash: hashes.spec,
+    input_digest: hashes.input,
+    step_count: stepCount,
+  };
+}
+
+export interface StepEventFields {
+  step: string;
+  stepIndex: number;
+  method: string;
+  operation: string;
+  status: number | null;
+  durationMs: number;
+  attempt: number;
+  outcome: "succeeded" | "failed";
+  reason: string | null;
+}
+
+export function stepEvent(ids: RunIds, f: StepEventFields): WorkflowEventPayload {
+  return {
+    workflow_id: ids.workflowId,
+    execution_id: ids.executionId,
+    step: f.step,
+    step_index: f.stepIndex,
+    method: f.method,
+    operation: f.operation,
+    status: f.status,
+    duration_ms: f.durationMs,
+    attempt: f.attempt,
+    outcome: f.outcome,
+    reason: f.reason,
+  };
+}
+
+export function completedEvent(ids: RunIds, durationMs: number, stepsRun: number, continued: string[]) {
+  return {
+    workflow_id: ids.workflowId,
+    execution_id: ids.executionId,
+    duration_ms: durationMs,
+    steps_run: stepsRun,
+    continued_after_failure: continued,
+  } satisfies WorkflowEventPayload;
+}
+
+export function failedEvent(
+  ids: RunIds,
+  durationMs: number,
+  failedStep: string | null,
+  code: string,
+  reason: string,
+): WorkflowEventPayload {
+  return {
+    workflow_id: ids.workflowId,
+    execution_id: ids.executionId,
+    duration_ms: durationMs,
+    failed_step: failedStep,
+    code,
+    reason,
+  };
+}

@@ -1,0 +1,177 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { parseCredentialPath } from "../credentials/path.js";
+import type { EgressClient } from "../egress/types.js";
+import { loadSpec } from "../engines/openapi/load-spec.js";
+import { hostsOf } from "../engines/openapi/servers.js";
+import type { IndexedSpec } from "../engines/openapi/types.js";
+import { GatewayError } from "../errors.js";
+import { newId } from "../ids.js";
+import type { ApiSpecRow } from "../store/types.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+
+/** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
+
+const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$|^[0-9.]+$/;
+
+export const RegisterSpecInput = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9_.-]*$/, "lowercase letters, digits, '_', '.', '-'").max(128),
+    base_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    inline_json: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
+    inline_yaml: z.string().optional(),
+    source_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    credential_path: z.unknown().optional(),
+    allowed_hosts: z.array(z.string().toLowerCase().regex(HOST, "a host name or IP literal")).max(64).optional(),
+    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+  })
+  .superRefine((v, ctx) => {
+    const sources = [v.inline_json, v.inline_yaml, v.source_url].filter((x) => x !== undefined).length;
+    if (sources !== 1) ctx.addIssue({ code: "custom", path: ["inline_json"], message: "exactly one of inline_json, inline_yaml or source_url is required" });
+  });
+export type RegisterSpecInput = z.infer<typeof RegisterSpecInput>;
+
+export interface SpecDeps extends ServiceDeps {
+  egress: EgressClient;
+  specs: SpecCache;
+}
+
+/** Indexed specs by id and hash: indexing a large spec takes far longer than a call. */
+export class SpecCache {
+  private readonly entries = new Map<string, IndexedSpec>();
+
+  constructor(private readonly max = 64) {}
+
+  get(row: ApiSpecRow): IndexedSpec {
+    const key = `${row.id}:${row.hash}`;
+    const hit = this.entries.get(key);
+    if (hit) return hit;
+    const loaded = loadSpec({ inline_json: row.document, ...(row.sourceUrl ? { source_url: row.sourceUrl } : {}) });
+    if (!loaded.ok) throw new GatewayError("INTERNAL", "a stored spec no longer loads", { reason: "invalid_stored_spec" });
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, loaded.spec);
+    return loaded.spec;
+  }
+}
+
+export function specView(row: ApiSpecRow, spec?: IndexedSpec) {
+  return {
+    id: row.id,
+    name: row.name,
+    tenant_id: row.tenantId,
+    hash: row.hash,
+    base_url: row.baseUrl,
+    allowed_hosts: row.allowedHosts,
+    credential_path: row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null,
+    source_url: row.sourceUrl,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    ...(spec
+      ? { openapi: spec.openapi, title: spec.title, version: spec.apiVersion, operations: spec.operations.map((o) => ({ operation_id: o.operationId, method: o.method.toUpperCase(), path: o.pathTemplate })) }
+      : {}),
+  };
+}
+
+async function fetchSource(deps: SpecDeps, url: string): Promise<string> {
+  const host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  // The operator named this URL, so its host is allowed; its address still has to pass.
+  const res = await deps.egress.request({ method: "GET", url, allowedHosts: [host], headers: { accept: "application/json, application/yaml, text/yaml, */*" } });
+  if (res.status < 200 || res.status > 299) {
+    throw new GatewayError("BAD_REQUEST", `source_url answered HTTP ${res.status}`, { reason: "source_fetch_failed", status: res.status });
+  }
+  return res.body.toString("utf8");
+}
+
+export async function registerSpec(deps: SpecDeps, actor: Actor, input: RegisterSpecInput) {
+  const tenantId = actingTenant(actor, input.tenant_id);
+  let credentialPath: string | null = null;
+  if (input.credential_path !== undefined && input.credential_path !== null) {
+    const parsed = parseCredentialPath(input.credential_path);
+    if (!parsed.ok) throw new GatewayError("BAD_REQUEST", "the credential_path is invalid", { reason: "invalid_body", problems: parsed.problems });
+    credentialPath = JSON.stringify(parsed.path);
+  }
+  const text = input.source_url ? await fetchSource(deps, input.source_url) : undefined;
+  const loaded = loadSpec({
+    ...(input.inline_json !== undefined ? { inline_json: input.inline_json } : {}),
+    ...(input.inline_yaml !== undefined ? { inline_yaml: input.inline_yaml } : {}),
+    ...(text !== undefined ? { text } : {}),
+    ...(input.source_url ? { source_url: input.source_url } : {}),
+  });
+  if (!loaded.ok) throw new GatewayError("BAD_REQUEST", "the spec is invalid", { reason: "invalid_spec", problems: loaded.problems });
+  const spec = loaded.spec;
+  const hosts = new Set(input.allowed_hosts ?? hostsOf(spec));
+  if (input.base_url) hosts.add(new URL(input.base_url).hostname.toLowerCase().replace(/^\[|\]$/g, ""));
+  if (hosts.size === 0) {
+    throw new GatewayError("BAD_REQUEST", "the spec names no server host: give base_url or allowed_hosts", { reason: "invalid_body", problems: [{ path: "base_url", message: "required when the spec has no absolute server URL" }] });
+  }
+  const document = JSON.stringify(spec.document);
+  const now = deps.clock.nowMs();
+  const row: ApiSpecRow = {
+    id: newId("spec"),
+    tenantId,
+    name: input.name,
+    document,
+    hash: createHash("sha256").update(document).digest("hex"),
+    baseUrl: input.base_url ?? null,
+    allowedHosts: [...hosts],
+    credentialPath,
+    sourceUrl: input.source_url ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (await deps.store.getSpecByName(tenantId, input.name)) throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+  await deps.audit.record({
+    eventType: "ApiSpecRegistered",
+    tenantId,
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, spec_id: row.id, name: row.name, hash: row.hash, operations: spec.operations.length, allowed_hosts: row.allowedHosts, credential_path: credentialPath ? JSON.parse(credentialPath) : null },
+  });
+  if (!(await deps.store.insertSpec(row))) throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+  return specView(row, spec);
+}
+
+export async function listSpecs(deps: SpecDeps, actor: Actor, tenant?: string) {
+  return { specs: (await deps.store.listSpecs(listingTenant(actor, tenant))).map((r) => specView(r)) };
+}
+
+export async function visibleSpec(deps: SpecDeps, actor: Actor, id: string): Promise<ApiSpecRow> {
+  const row = await deps.store.getSpec(id);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("spec");
+  return row;
+}
+
+export async function getSpec(deps: SpecDeps, actor: Actor, id: string) {
+  const row = await visibleSpec(deps, actor, id);
+  return specView(row, deps.specs.get(row));
+}
+
+export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {
+  const row = await visibleSpec(deps, actor, id);
+  const users = await deps.store.countWorkflowsForSpec(id);
+  if (users > 0) throw new GatewayError("CONFLICT", `the spec is used by ${users} workflow(s)`, { reason: "in_use", workflows: users });
+  await deps.audit.record({
+    eventType: "ApiSpecDeleted",
+    tenantId: row.tenantId,
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, spec_id: id, name: row.name, hash: row.hash },
+  });
+  await deps.store.deleteSpec(id);
+  return { status: "success", id };
+}

@@ -1,0 +1,107 @@
+/**
+ * REST tools on PostgreSQL: registered OpenAPI specs and the workflows built on them. Several
+ * instances may register at once, so a name is claimed by the unique (tenant, name) index with
+ * ON CONFLICT DO NOTHING, and the foreign key (ON DELETE RESTRICT) keeps a spec that workflows
+ * use even when a workflow is registered between a caller's check and its delete.
+ */
+import { count, eq, sql } from "drizzle-orm";
+import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { apiSpecs, workflows } from "../../../drizzle/pg/schema.js";
+import { fromSpecRow, guard, toSpecRow } from "../adapter-common.js";
+import { byTenantName, type ToolsPart, workflowPatch } from "../tools-common.js";
+
+export function pgTools(db: PostgresJsDatabase): ToolsPart {
+  const s = apiSpecs;
+  const w = workflows;
+
+  return {
+    insertSpec: (row) =>
+      guard("insertSpec", async () => {
+        // Only the name is a conflict target: a reused id is a caller bug and must throw.
+        const inserted = await db
+          .insert(s)
+          .values(fromSpecRow(row))
+          .onConflictDoNothing({ target: [s.tenantId, s.name] })
+          .returning({ id: s.id });
+        return inserted.length === 1;
+      }),
+    getSpec: (id) =>
+      guard("getSpec", async () => {
+        const [row] = await db.select().from(s).where(eq(s.id, id));
+        return row ? toSpecRow(row) : null;
+      }),
+    getSpecByName: (tenantId, name) =>
+      guard("getSpecByName", async () => {
+        const [row] = await db
+          .select()
+          .from(s)
+          .where(byTenantName(s, tenantId, name));
+        return row ? toSpecRow(row) : null;
+      }),
+    listSpecs: (tenantId) =>
+      guard("listSpecs", async () => {
+        const rows = await db
+          .select()
+          .from(s)
+          .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
+          // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+          .orderBy(sql`${s.tenantId} collate "C"`, sql`${s.name} collate "C"`);
+        return rows.map(toSpecRow);
+      }),
+    deleteSpec: (id) =>
+      guard("deleteSpec", async () => {
+        const deleted = await db.delete(s).where(eq(s.id, id)).returning({ id: s.id });
+        return deleted.length === 1;
+      }),
+    countWorkflowsForSpec: (specId) =>
+      guard("countWorkflowsForSpec", async () => {
+        const [row] = await db.select({ n: count() }).from(w).where(eq(w.apiSpecId, specId));
+        return row?.n ?? 0;
+      }),
+
+    insertWorkflow: (row) =>
+      guard("insertWorkflow", async () => {
+        const inserted = await db
+          .insert(w)
+          .values(row)
+          .onConflictDoNothing({ target: [w.tenantId, w.name] })
+          .returning({ id: w.id });
+        return inserted.length === 1;
+      }),
+    getWorkflow: (id) =>
+      guard("getWorkflow", async () => {
+        const [row] = await db.select().from(w).where(eq(w.id, id));
+        return row ?? null;
+      }),
+    getWorkflowByName: (tenantId, name) =>
+      guard("getWorkflowByName", async () => {
+        const [row] = await db
+          .select()
+          .from(w)
+          .where(byTenantName(w, tenantId, name));
+        return row ?? null;
+      }),
+    listWorkflows: (tenantId) =>
+      guard("listWorkflows", () =>
+        db
+          .select()
+          .from(w)
+          .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
+          .orderBy(sql`${w.tenantId} collate "C"`, sql`${w.name} collate "C"`),
+      ),
+    updateWorkflow: (id, patch) =>
+      guard("updateWorkflow", async () => {
+        const updated = await db
+          .update(w)
+          .set(workflowPatch(patch))
+          .where(eq(w.id, id))
+          .returning({ id: w.id });
+        return updated.length === 1;
+      }),
+    deleteWorkflow: (id) =>
+      guard("deleteWorkflow", async () => {
+        const deleted = await db.delete(w).where(eq(w.id, id)).returning({ id: w.id });
+        return deleted.length === 1;
+      }),
+  };
+}
