@@ -11,7 +11,8 @@ import { compileJsonPath, queryJsonPath } from "../../src/engines/jsonpath/jsonp
 
 const megabytes = Number(process.argv[2] ?? "5");
 const seconds = Number(process.argv[3] ?? "1");
-if (!(megabytes > 0 && seconds > 0)) throw new Error("usage: tsx bench/explorer/run.ts [megabytes] [seconds]");
+if (!(megabytes > 0 && seconds > 0))
+  throw new Error("usage: tsx bench/explorer/run.ts [megabytes] [seconds]");
 
 /** mulberry32: a tiny seeded PRNG, so the document is identical from run to run. */
 function prng(seed: number): () => number {
@@ -33,7 +34,13 @@ function invoice(i: number, rnd: () => number) {
   const lines = Array.from({ length: 1 + Math.floor(rnd() * 8) }, (_, j) => {
     const qty = 1 + Math.floor(rnd() * 20);
     const price = Math.round(rnd() * 50_000) / 100;
-    return { sku: `SKU-${(i * 7 + j) % 9973}`, description: `Item ${j} of invoice ${i}`, qty, price, total: qty * price };
+    return {
+      sku: `SKU-${(i * 7 + j) % 9973}`,
+      description: `Item ${j} of invoice ${i}`,
+      qty,
+      price,
+      total: qty * price,
+    };
   });
   const customer = 1 + Math.floor(rnd() * 5000);
   return {

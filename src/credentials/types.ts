@@ -9,8 +9,9 @@
  * cannot produce a credential for a non-null path throws CREDENTIAL_UNAVAILABLE — it never
  * returns null for a path that is set, so no call goes out unauthenticated.
  */
-import { GatewayError } from "../errors.js";
+
 import type { IndexedSpec, SpecOperation } from "../engines/openapi/types.js";
+import { GatewayError } from "../errors.js";
 
 export interface CredentialRequest {
   tenantId: string;

@@ -190,8 +190,8 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
     if (row.status === "denied") throw await invalid("approval_denied", "the approval was denied", requested);
     if (row.status === "used") throw await invalid("approval_used", "the approval was already used", requested);
     if (row.expiresAt <= f.nowMs || row.status === "expired") throw await invalid("approval_expired", "the approval has expired", requested);
-    if (!(await deps.store.consumeApproval(row.id, f.nowMs))) throw await invalid("approval_used", "the approval was already used", requested);
-    await deps.audit.record({ ...eventBase(f), eventType: "ApprovalRedeemed", decision: "allow", code: null, stage: "approval", payload: { approval_id: row.id, rule: decision.rule } });
+    // Valid; it is used up only when the call is about to run (`redeemApproval`), so a call
+    // that fails after this point (unknown tool, post-lookup denial) does not burn it.
     return { kind: "redeemed", approvalId: row.id };
   }
   const id = newId("apr");
@@ -225,4 +225,21 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
     usedAt: null,
   });
   return { kind: "pending", approvalId: id, expiresAt };
+}
+
+/** Uses up the approval right before the tool runs; a lost race answers 4009 approval_used. */
+export async function redeemApproval(deps: AuthorizeDeps, f: CallFacts, approvalId: string, rule: string): Promise<void> {
+  if (await deps.store.consumeApproval(approvalId, f.nowMs)) {
+    await deps.audit.record({ ...eventBase(f), eventType: "ApprovalRedeemed", decision: "allow", code: null, stage: "approval", payload: { approval_id: approvalId, rule } });
+    return;
+  }
+  await deps.audit.record({
+    ...eventBase(f),
+    eventType: "ApprovalRejected",
+    decision: "reject",
+    code: 4009,
+    stage: "approval",
+    payload: { approval_id: approvalId, reason: "approval_used", arguments_digest: f.argumentsDigest },
+  });
+  throw new GatewayError("APPROVAL_INVALID", "the approval was already used", { reason: "approval_used", approval_id: approvalId });
 }

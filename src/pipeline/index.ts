@@ -11,7 +11,7 @@ import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../se
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { AuthError, type AuthenticateSettings, type Authenticated, authenticate } from "./authenticate.js";
-import { type AuthorizeDeps, type CallFacts, authorizeCall } from "./authorize.js";
+import { type AuthorizeDeps, type CallFacts, authorizeCall, redeemApproval } from "./authorize.js";
 
 /**
  * The spine: every call to POST /v1/invoke runs these stages in this order (DESIGN §1, §2).
@@ -141,17 +141,21 @@ export function createInvokePipeline(deps: PipelineDeps) {
       if (post.kind === "pending") return pendingResponse(post.approvalId, post.expiresAt, env.requestId);
 
       // 11. execute; 12. size cap on the final result
-      ctx.stage = "execute";
       const strictArgs = strictArguments(env);
+      if (post.approvalId) await redeemApproval(deps.authz, facts, post.approvalId, post.rule);
+      ctx.stage = "execute";
       const started = deps.clock.nowMs();
       const out = await tool.run({ tenantId: auth.tenantId, executionId: auth.executionId, callId, sub: auth.claims.sub, arguments: strictArgs, signal: AbortSignal.timeout(300_000) });
       const resultText = JSON.stringify(out.result);
       const bytes = Buffer.byteLength(resultText);
       const cap = post.capability.max_response_size;
-      if (cap !== null && cap !== undefined && bytes > cap) {
+      const overCap = cap !== null && cap !== undefined && bytes > cap;
+      // The tool ran either way: its completion is recorded before the cap decides the answer.
+      const eventId = await audit.record({ ...base, eventType: "ToolCallCompleted", decision: "allow", stage: "execute", code: null, payload: { definition_hash: tool.definitionHash, duration_ms: deps.clock.nowMs() - started, bytes, is_error: out.isError, over_max_response_size: overCap } });
+      if (overCap) {
+        ctx.stage = "cap";
         throw new GatewayError("RESPONSE_TOO_LARGE", `the tool result (${bytes} bytes) exceeds max_response_size (${cap})`, { reason: "response_too_large", bytes, max_response_size: cap });
       }
-      const eventId = await audit.record({ ...base, eventType: "ToolCallCompleted", decision: "allow", stage: "execute", code: null, payload: { definition_hash: tool.definitionHash, duration_ms: deps.clock.nowMs() - started, bytes, is_error: out.isError } });
       return { status: 200, headers: {}, body: successBody(out.result, out.isError, resultText, env.requestId, callId, eventId) };
     } catch (err) {
       if (err instanceof GatewayError) {

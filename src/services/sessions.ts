@@ -102,6 +102,22 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
   try {
     await deps.store.insertSession(row);
   } catch (err) {
+    // The SessionCreated row is already written: say in the trail that it did not happen.
+    await deps.audit
+      .record({
+        eventType: "SessionCreateFailed",
+        tenantId,
+        executionId,
+        callId: null,
+        agentId: sub,
+        toolName: null,
+        decision: null,
+        stage: "control",
+        code: null,
+        requestId: null,
+        payload: { actor: actor.sub, token_jti: claims.jti },
+      })
+      .catch(() => undefined);
     // Two creates racing on one execution_id: the unique key decides.
     if (await deps.store.getSession(executionId)) throw new GatewayError("CONFLICT", "a session with this execution_id already exists", { reason: "exists" });
     throw err;

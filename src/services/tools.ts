@@ -23,6 +23,11 @@ export async function listToolsForAgent(deps: ServiceDeps, bearer: string) {
     if (session.status === "Revoked") throw new GatewayError("SESSION_INACTIVE", "the session was revoked", { reason: "session_revoked" });
     if (session.status === "Expired" || session.expiresAt <= nowMs) throw new GatewayError("SESSION_INACTIVE", "the session has expired", { reason: "session_expired" });
     sessionPatterns = session.allowedToolPatterns;
+  } else if (claims.cnf === undefined) {
+    // Bound to registered keys: listing stops when the agent's keys are all revoked.
+    const keys = await deps.store.agentKeysFor(tenantId, claims.sub);
+    if (keys.length === 0) throw new GatewayError("SESSION_NOT_FOUND", "no session or registered key for this token", { reason: "no_key" });
+    if (!keys.some((k) => k.status === "active")) throw new GatewayError("SESSION_INACTIVE", "the agent's registered key was revoked", { reason: "key_revoked" });
   }
   const ctx = await deps.contexts.load(tenantId, claims.scp);
   if (!ctx) return { tools: [] };

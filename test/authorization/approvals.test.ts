@@ -123,6 +123,19 @@ describe.each(BACKENDS)("approvals (%s)", (backend) => {
     expect(rows.some((e) => e.event_type === "ToolCallAuthorized")).toBe(false);
   });
 
+  it("an approved call that cannot run (no such tool) does not use up its approval", async () => {
+    const args = { order: "o-void", amount: 1 };
+    const first = await call(t, agent, "pay.void", args);
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
+    const id = first.body.approval_id as string;
+    await expectJson(await decide(id, "approve", { reason: "ok" }), 200);
+    const again = await call(t, agent, "pay.void", args, { approval_id: id });
+    expectCode(again, 404, 4004);
+    const view = await getApproval(id);
+    expect(view.status).toBe("approved");
+    expect(view.used_at).toBeNull();
+  });
+
   it("approvers list and read pending approvals with what was asked", async () => {
     const id = await pending(agent, { order: "o-list", amount: 3 });
     const list = await expectJson<{ approvals: ApprovalView[] }>(

@@ -129,7 +129,11 @@ describe.each(BACKENDS)("rate limit and response cap (%s)", (backend) => {
     expectCode(huge, 502, 4013);
     const rows = await events(t, { execution_id: agent.executionId });
     expect(rows.filter((e) => e.code === 4013)).toHaveLength(2);
-    expect(rows.filter((e) => e.event_type === "ToolCallCompleted")).toHaveLength(1);
+    // The tool ran all three times: each run is recorded, the capped ones say so.
+    const completed = rows.filter((e) => e.event_type === "ToolCallCompleted");
+    expect(completed).toHaveLength(3);
+    const capped = completed.filter((e) => (e.payload as { over_max_response_size?: boolean }).over_max_response_size === true);
+    expect(capped).toHaveLength(2);
   });
 
   it("the limit of the capability that decides after lookup is enforced too", async () => {

@@ -185,6 +185,11 @@ export function buildRequest(op: SpecOperation, args: RequestArguments, baseUrl:
   return { method: op.method, url: joinUrl(baseUrl, path, allQuery), headers, body: body?.text };
 }
 
+/** Caller-chosen names are echoed in errors; a megabyte-long one is cut. */
+function clip(name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}…` : name;
+}
+
 /** Names the operation does not declare are refused, except extra headers with safe names. */
 function rejectUnknown(
   op: SpecOperation,
@@ -196,7 +201,7 @@ function rejectUnknown(
     const declared = new Set(op.parameters.filter((p) => p.in === location).map((p) => p.name));
     for (const name of Object.keys(own(args, location))) {
       if (!declared.has(name))
-        problems.push({ in: location, name, message: "is not a parameter of this operation" });
+        problems.push({ in: location, name: clip(name), message: "is not a parameter of this operation" });
     }
   }
   const declaredHeaders = new Set(
@@ -205,12 +210,16 @@ function rejectUnknown(
   for (const [name, value] of Object.entries(own(args, "header"))) {
     const lower = name.toLowerCase();
     if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith("proxy-") || !HTTP_TOKEN.test(name)) {
-      problems.push({ in: "header", name, message: "this header cannot be set by arguments" });
+      problems.push({ in: "header", name: clip(name), message: "this header cannot be set by arguments" });
       continue;
     }
     if (declaredHeaders.has(lower) || value === undefined) continue;
     if (typeof value !== "string" || !/^[\t\x20-\x7e]*$/.test(value)) {
-      problems.push({ in: "header", name, message: "an extra header must be a printable ASCII string" });
+      problems.push({
+        in: "header",
+        name: clip(name),
+        message: "an extra header must be a printable ASCII string",
+      });
       continue;
     }
     headers[lower] = value;

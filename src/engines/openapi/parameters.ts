@@ -10,6 +10,13 @@ export function isRecord(value: Json): value is { [key: string]: PlainJson } {
 }
 
 const LOCATIONS = new Set<string>(["path", "query", "header", "cookie"]);
+// The serialization styles OpenAPI defines per location; anything else could not be sent.
+const STYLES: Record<ParameterLocation, readonly string[]> = {
+  path: ["simple", "label", "matrix"],
+  query: ["form", "spaceDelimited", "pipeDelimited", "deepObject"],
+  header: ["simple"],
+  cookie: ["form"],
+};
 // OpenAPI: header parameters with these names "SHALL be ignored" — the gateway sets them.
 const IGNORED_HEADERS = new Set(["accept", "content-type", "authorization"]);
 
@@ -71,12 +78,11 @@ function readParameter(value: Json, at: PathSegment[], problems: ProblemList): O
     contentType = types[0];
     schema = contentType === undefined ? undefined : content[contentType]?.schema;
   }
-  const style =
-    typeof value.style === "string"
-      ? value.style
-      : where === "query" || where === "cookie"
-        ? "form"
-        : "simple";
+  const style = typeof value.style === "string" ? value.style : (STYLES[where][0] as string);
+  if (!STYLES[where].includes(style)) {
+    problems.add([...at, "style"], `style ${shown(style)} is not defined for ${where} parameters`);
+    return null;
+  }
   return {
     name: paramName,
     in: where,

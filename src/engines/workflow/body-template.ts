@@ -25,7 +25,9 @@ type BodyNode =
   | { kind: "array"; items: BodyNode[] }
   | { kind: "object"; entries: [string, BodyNode][] };
 
-export type CompiledBody = { kind: "json-text"; template: CompiledTemplate } | { kind: "structure"; root: BodyNode };
+export type CompiledBody =
+  | { kind: "json-text"; template: CompiledTemplate }
+  | { kind: "structure"; root: BodyNode };
 
 export interface BodyProblem {
   at: PathSegment[];
@@ -35,7 +37,12 @@ export interface BodyProblem {
 const MAX_BODY_DEPTH = 64;
 const WHOLE_JSON_LEAF = /^\{\{\s*json\s[^{}]*\}\}$/;
 
-function compileNode(value: unknown, at: PathSegment[], scope: TemplateScope, problems: BodyProblem[]): BodyNode {
+function compileNode(
+  value: unknown,
+  at: PathSegment[],
+  scope: TemplateScope,
+  problems: BodyProblem[],
+): BodyNode {
   if (typeof value === "string") {
     if (isLiteralTemplate(value)) return { kind: "literal", value };
     const compiled = compileTemplate(value, "text", scope);
@@ -45,11 +52,13 @@ function compileNode(value: unknown, at: PathSegment[], scope: TemplateScope, pr
     }
     return { kind: WHOLE_JSON_LEAF.test(value) ? "value" : "text", template: compiled.template };
   }
-  if (Array.isArray(value)) return { kind: "array", items: value.map((v, i) => compileNode(v, [...at, i], scope, problems)) };
+  if (Array.isArray(value))
+    return { kind: "array", items: value.map((v, i) => compileNode(v, [...at, i], scope, problems)) };
   if (typeof value === "object" && value !== null) {
     const entries: [string, BodyNode][] = [];
     for (const [key, v] of Object.entries(value)) {
-      if (!isLiteralTemplate(key)) problems.push({ at: [...at, key], message: "object keys are not templated" });
+      if (!isLiteralTemplate(key))
+        problems.push({ at: [...at, key], message: "object keys are not templated" });
       entries.push([key, compileNode(v, [...at, key], scope, problems)]);
     }
     return { kind: "object", entries };
@@ -94,11 +103,13 @@ function renderNode(node: BodyNode, ctx: TemplateContext): unknown {
 export function renderBody(body: CompiledBody, ctx: TemplateContext): unknown {
   if (body.kind === "structure") return renderNode(body.root, ctx);
   const parsed = tryParseJson(body.template.render(ctx), { maxDepth: MAX_BODY_DEPTH });
-  if (!parsed.ok) throw new TemplateRenderError(`the rendered body is not valid JSON (${parsed.error.reason})`);
+  if (!parsed.ok)
+    throw new TemplateRenderError(`the rendered body is not valid JSON (${parsed.error.reason})`);
   try {
     return toPlain(parsed.value, { rejectLossyNumbers: true });
   } catch (err) {
-    if (err instanceof LossyNumberError) throw new TemplateRenderError("the rendered body has a number that loses precision");
+    if (err instanceof LossyNumberError)
+      throw new TemplateRenderError("the rendered body has a number that loses precision");
     throw err;
   }
 }

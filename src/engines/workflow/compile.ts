@@ -44,7 +44,9 @@ export interface CompiledWorkflow {
   definitionHash: string;
 }
 
-export type CompileWorkflowResult = { ok: true; workflow: CompiledWorkflow } | { ok: false; problems: DefinitionProblem[] };
+export type CompileWorkflowResult =
+  | { ok: true; workflow: CompiledWorkflow }
+  | { ok: false; problems: DefinitionProblem[] };
 
 export function sha256Canonical(value: unknown): string {
   return `sha256:${createHash("sha256").update(canonicalJson(value)).digest("hex")}`;
@@ -80,7 +82,10 @@ function compileParams(
   for (const [name, source] of Object.entries(map ?? {})) {
     const param = find(name);
     if (param === undefined && location !== "header") {
-      problems.add([...at, name], `${op.method} ${op.pathTemplate} has no ${location} parameter ${JSON.stringify(name)}`);
+      problems.add(
+        [...at, name],
+        `${op.method} ${op.pathTemplate} has no ${location} parameter ${JSON.stringify(name)}`,
+      );
       continue;
     }
     const compiled = compileTemplate(source, "text", scope);
@@ -89,8 +94,11 @@ function compileParams(
   }
   const given = Object.keys(map ?? {});
   for (const p of declared) {
-    const isGiven = given.some((g) => (location === "header" ? g.toLowerCase() === p.name.toLowerCase() : g === p.name));
-    if (p.required && !isGiven) problems.add(at, `the required ${location} parameter ${JSON.stringify(p.name)} is not set`);
+    const isGiven = given.some((g) =>
+      location === "header" ? g.toLowerCase() === p.name.toLowerCase() : g === p.name,
+    );
+    if (p.required && !isGiven)
+      problems.add(at, `the required ${location} parameter ${JSON.stringify(p.name)} is not set`);
   }
   return out;
 }
@@ -98,11 +106,13 @@ function compileParams(
 function resolveOperation(step: WorkflowStep, spec: IndexedSpec, at: PathSegment[], problems: Problems) {
   if (step.operation_id !== undefined) {
     const op = findOperation(spec, { operationId: step.operation_id });
-    if (op === undefined) problems.add([...at, "operation_id"], "the spec has no operation with this operationId");
+    if (op === undefined)
+      problems.add([...at, "operation_id"], "the spec has no operation with this operationId");
     return op;
   }
   const op = findOperation(spec, { method: step.method ?? "", path: step.path ?? "" });
-  if (op === undefined) problems.add([...at, "path"], `the spec has no operation ${step.method} ${step.path}`);
+  if (op === undefined)
+    problems.add([...at, "path"], `the spec has no operation ${step.method} ${step.path}`);
   return op;
 }
 
@@ -125,12 +135,27 @@ function compileStep(
   if (operation.parameters.some((p) => p.in === "cookie" && p.required)) {
     problems.add(at, "the operation requires a cookie parameter, which workflows cannot set");
   }
-  const pathParams = compileParams(step.path_params, "path", operation, [...at, "path_params"], scope, problems);
-  const queryParams = compileParams(step.query_params, "query", operation, [...at, "query_params"], scope, problems);
+  const pathParams = compileParams(
+    step.path_params,
+    "path",
+    operation,
+    [...at, "path_params"],
+    scope,
+    problems,
+  );
+  const queryParams = compileParams(
+    step.query_params,
+    "query",
+    operation,
+    [...at, "query_params"],
+    scope,
+    problems,
+  );
   const headers = compileParams(step.headers, "header", operation, [...at, "headers"], scope, problems);
   let body: CompiledBody | null = null;
   if (step.body_template !== undefined) {
-    if (operation.requestBody === null) problems.add([...at, "body_template"], "the operation takes no request body");
+    if (operation.requestBody === null)
+      problems.add([...at, "body_template"], "the operation takes no request body");
     const compiled = compileBody(step.body_template, scope);
     if (compiled.ok) body = compiled.body;
     else for (const p of compiled.problems) problems.add([...at, "body_template", ...p.at], p.message);
@@ -157,7 +182,8 @@ export function compileWorkflow(def: WorkflowDefinition, spec: IndexedSpec): Com
   const problems = new Problems();
   const schema = compileInputSchema(def.input_schema);
   if (!schema.ok) {
-    for (const p of schema.problems) problems.items.push({ path: `$.input_schema${p.path.slice(1)}`, message: p.message });
+    for (const p of schema.problems)
+      problems.items.push({ path: `$.input_schema${p.path.slice(1)}`, message: p.message });
   }
   const steps = new Map<string, ReadonlySet<string>>();
   const compiled: CompiledStep[] = [];

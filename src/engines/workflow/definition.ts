@@ -56,37 +56,44 @@ const OWNED_HEADERS = new Set([
   "expect",
 ]);
 
-const template = z.string().max(MAX_TEMPLATE_LENGTH, `a template is at most ${MAX_TEMPLATE_LENGTH} characters`);
+const template = z
+  .string()
+  .max(MAX_TEMPLATE_LENGTH, `a template is at most ${MAX_TEMPLATE_LENGTH} characters`);
 
 function templateMap(keyCheck: (key: string) => string | null) {
-  return z
-    .record(z.string(), template)
-    .superRefine((map, ctx) => {
-      const keys = Object.keys(map);
-      if (keys.length > MAX_MAP_ENTRIES) ctx.addIssue({ code: "custom", message: `at most ${MAX_MAP_ENTRIES} entries` });
-      for (const key of keys) {
-        const why = keyCheck(key);
-        if (why !== null) ctx.addIssue({ code: "custom", path: [key], message: why });
-      }
-    });
+  return z.record(z.string(), template).superRefine((map, ctx) => {
+    const keys = Object.keys(map);
+    if (keys.length > MAX_MAP_ENTRIES)
+      ctx.addIssue({ code: "custom", message: `at most ${MAX_MAP_ENTRIES} entries` });
+    for (const key of keys) {
+      const why = keyCheck(key);
+      if (why !== null) ctx.addIssue({ code: "custom", path: [key], message: why });
+    }
+  });
 }
 
 const paramMap = templateMap((k) => (k === "" ? "a parameter name must not be empty" : null));
 
 const headerMap = templateMap((k) => {
   if (!HEADER_NAME.test(k)) return "not a valid HTTP header name";
-  if (OWNED_HEADERS.has(k.toLowerCase()) || k.toLowerCase().startsWith("proxy-")) return `header ${k} is set by the gateway and cannot be templated`;
+  if (OWNED_HEADERS.has(k.toLowerCase()) || k.toLowerCase().startsWith("proxy-"))
+    return `header ${k} is set by the gateway and cannot be templated`;
   return null;
 });
 
 const extractorMap = z.record(z.string(), z.string().max(1024)).superRefine((map, ctx) => {
   const keys = Object.keys(map);
-  if (keys.length > MAX_MAP_ENTRIES) ctx.addIssue({ code: "custom", message: `at most ${MAX_MAP_ENTRIES} extractors` });
+  if (keys.length > MAX_MAP_ENTRIES)
+    ctx.addIssue({ code: "custom", message: `at most ${MAX_MAP_ENTRIES} extractors` });
   for (const key of keys) {
     if (!IDENTIFIER.test(key) || isReservedName(key)) {
       ctx.addIssue({ code: "custom", path: [key], message: "an extractor variable must be an identifier" });
     } else if (STATE_KEYS.has(key)) {
-      ctx.addIssue({ code: "custom", path: [key], message: `"${key}" is set by the runner; choose another name` });
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `"${key}" is set by the runner; choose another name`,
+      });
     }
   }
 });
@@ -110,10 +117,13 @@ const bodyTemplate = z.union([
 ]);
 
 const onError = z
-  .union([
-    z.enum(["AbortWorkflow", "Continue", "fail", "continue"]),
-    z.strictObject({ RetryN: z.int().min(1, "RetryN is 1 to 5").max(5, "RetryN is 1 to 5") }),
-  ])
+  .union(
+    [
+      z.enum(["AbortWorkflow", "Continue", "fail", "continue"]),
+      z.strictObject({ RetryN: z.int().min(1, "RetryN is 1 to 5").max(5, "RetryN is 1 to 5") }),
+    ],
+    { error: 'on_error must be "AbortWorkflow", "Continue", "fail", "continue" or {"RetryN": 1..5}' },
+  )
   .transform((v): OnError => {
     if (v === "fail" || v === "AbortWorkflow") return "AbortWorkflow";
     if (v === "continue" || v === "Continue") return "Continue";
@@ -144,7 +154,11 @@ export const WorkflowStep = z
     body_template: bodyTemplate.optional(),
     extractors: extractorMap.optional(),
     on_error: onError,
-    timeout_ms: z.int().min(1).max(MAX_STEP_TIMEOUT_MS, `timeout_ms is at most ${MAX_STEP_TIMEOUT_MS}`).optional(),
+    timeout_ms: z
+      .int()
+      .min(1)
+      .max(MAX_STEP_TIMEOUT_MS, `timeout_ms is at most ${MAX_STEP_TIMEOUT_MS}`)
+      .optional(),
   })
   .superRefine((step, ctx) => {
     const byId = step.operation_id !== undefined;
@@ -159,16 +173,23 @@ export type WorkflowStep = z.infer<typeof WorkflowStep>;
 
 export const WorkflowDefinition = z
   .strictObject({
-    name: z.string().max(128, "a tool name is at most 128 characters").regex(TOOL_NAME, "not a valid tool name"),
+    name: z
+      .string()
+      .max(128, "a tool name is at most 128 characters")
+      .regex(TOOL_NAME, "not a valid tool name"),
     description: z.string().max(4096),
     input_schema: z.record(z.string(), z.json()),
     api_spec_id: z.string().min(1).max(256),
-    steps: z.array(WorkflowStep).min(1, "a workflow has at least one step").max(MAX_STEPS, `at most ${MAX_STEPS} steps`),
+    steps: z
+      .array(WorkflowStep)
+      .min(1, "a workflow has at least one step")
+      .max(MAX_STEPS, `at most ${MAX_STEPS} steps`),
   })
   .superRefine((def, ctx) => {
     const seen = new Set<string>();
     def.steps.forEach((step, i) => {
-      if (seen.has(step.name)) ctx.addIssue({ code: "custom", path: ["steps", i, "name"], message: "duplicate step name" });
+      if (seen.has(step.name))
+        ctx.addIssue({ code: "custom", path: ["steps", i, "name"], message: "duplicate step name" });
       seen.add(step.name);
     });
   });

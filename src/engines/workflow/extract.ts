@@ -22,11 +22,15 @@ export function extractVariables(
       values = queryJsonPath(path, body, { maxResults: MAX_MATCHES }).values;
     } catch (err) {
       if (!(err instanceof JsonPathLimitError)) throw err;
-      throw new GatewayError("EXECUTION_FAILED", `extractor ${name} of step ${step} exceeded a JSONPath limit`, {
-        reason: "extractor_limit",
-        step,
-        variable: name,
-      });
+      throw new GatewayError(
+        "EXECUTION_FAILED",
+        `extractor ${name} of step ${step} exceeded a JSONPath limit`,
+        {
+          reason: "extractor_limit",
+          step,
+          variable: name,
+        },
+      );
     }
     out[name] = path.singular ? ((values[0] as SafeJson | undefined) ?? null) : (values as SafeJson[]);
   }

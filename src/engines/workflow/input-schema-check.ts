@@ -34,7 +34,16 @@ const ANNOTATIONS = new Set([
   "contentEncoding",
 ]);
 const ROOT_ONLY = new Set(["$schema", "$id"]);
-const SCHEMA_VALUED = new Set(["additionalProperties", "items", "contains", "propertyNames", "not", "if", "then", "else"]);
+const SCHEMA_VALUED = new Set([
+  "additionalProperties",
+  "items",
+  "contains",
+  "propertyNames",
+  "not",
+  "if",
+  "then",
+  "else",
+]);
 const SCHEMA_LISTS = new Set(["prefixItems", "allOf", "anyOf", "oneOf"]);
 const SCHEMA_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions"]);
 const NUMBERS = new Set(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]);
@@ -59,7 +68,10 @@ class Checker {
   }
 
   pattern(source: unknown, at: PathSegment[]) {
-    if (typeof source !== "string") return this.add(at, "a pattern must be a string");
+    if (typeof source !== "string") {
+      this.add(at, "a pattern must be a string");
+      return;
+    }
     if (this.index.patterns.has(source)) return;
     try {
       this.index.patterns.set(source, new RegExp(source, "u"));
@@ -70,26 +82,41 @@ class Checker {
 
   ref(value: unknown, at: PathSegment[]) {
     if (typeof value !== "string" || !(value === "#" || value.startsWith("#/"))) {
-      return this.add(at, "only local $refs (#/…) are supported");
+      this.add(at, "only local $refs (#/…) are supported");
+      return;
     }
     let target: unknown = this.root;
     for (const raw of value === "#" ? [] : value.slice(2).split("/")) {
       const key = pointerToken(raw);
-      if (key === null) return this.add(at, "$ref is not a valid JSON pointer");
+      if (key === null) {
+        this.add(at, "$ref is not a valid JSON pointer");
+        return;
+      }
       if (typeof target !== "object" || target === null || !Object.hasOwn(target, key)) {
-        return this.add(at, "$ref does not resolve inside this schema");
+        this.add(at, "$ref does not resolve inside this schema");
+        return;
       }
       target = (target as Record<string, unknown>)[key];
     }
-    if (typeof target !== "boolean" && !isSchemaObject(target)) return this.add(at, "$ref does not point at a schema");
+    if (typeof target !== "boolean" && !isSchemaObject(target)) {
+      this.add(at, "$ref does not point at a schema");
+      return;
+    }
     this.index.refs.set(value, target);
   }
 
   schema(s: unknown, at: PathSegment[], depth: number): void {
     if (typeof s === "boolean") return;
-    if (!isSchemaObject(s)) return this.add(at, "a schema must be an object or a boolean");
-    if (depth > MAX_SCHEMA_DEPTH) return this.add(at, "the schema nests too deeply");
-    for (const [key, value] of Object.entries(s)) this.keyword(key, value, [...at, key], depth, at.length === 0);
+    if (!isSchemaObject(s)) {
+      this.add(at, "a schema must be an object or a boolean");
+      return;
+    }
+    if (depth > MAX_SCHEMA_DEPTH) {
+      this.add(at, "the schema nests too deeply");
+      return;
+    }
+    for (const [key, value] of Object.entries(s))
+      this.keyword(key, value, [...at, key], depth, at.length === 0);
   }
 
   keyword(key: string, value: unknown, at: PathSegment[], depth: number, isRoot: boolean): void {
@@ -99,8 +126,14 @@ class Checker {
       else if (typeof value !== "string") this.add(at, `${key} must be a string`);
       return;
     }
-    if (key === "$ref") return this.ref(value, at);
-    if (key === "type") return this.type(value, at);
+    if (key === "$ref") {
+      this.ref(value, at);
+      return;
+    }
+    if (key === "type") {
+      this.type(value, at);
+      return;
+    }
     if (key === "enum") {
       if (!Array.isArray(value) || value.length === 0) this.add(at, "enum must be a non-empty array");
       return;
@@ -114,29 +147,46 @@ class Checker {
       return;
     }
     if (key === "multipleOf") {
-      if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) this.add(at, "multipleOf must be > 0");
+      if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value))
+        this.add(at, "multipleOf must be > 0");
       return;
     }
     if (COUNTS.has(key)) {
-      if (!Number.isSafeInteger(value) || (value as number) < 0) this.add(at, `${key} must be a non-negative integer`);
+      if (!Number.isSafeInteger(value) || (value as number) < 0)
+        this.add(at, `${key} must be a non-negative integer`);
       return;
     }
-    if (key === "pattern") return this.pattern(value, at);
+    if (key === "pattern") {
+      this.pattern(value, at);
+      return;
+    }
     if (key === "required") {
-      const ok = Array.isArray(value) && value.every((v) => typeof v === "string") && new Set(value).size === value.length;
+      const ok =
+        Array.isArray(value) &&
+        value.every((v) => typeof v === "string") &&
+        new Set(value).size === value.length;
       if (!ok) this.add(at, "required must be an array of distinct strings");
       return;
     }
-    if (SCHEMA_VALUED.has(key)) return this.schema(value, at, depth + 1);
+    if (SCHEMA_VALUED.has(key)) {
+      this.schema(value, at, depth + 1);
+      return;
+    }
     if (SCHEMA_LISTS.has(key)) {
-      if (!Array.isArray(value) || value.length === 0) return this.add(at, `${key} must be a non-empty array of schemas`);
+      if (!Array.isArray(value) || value.length === 0) {
+        this.add(at, `${key} must be a non-empty array of schemas`);
+        return;
+      }
       value.forEach((sub, i) => {
         this.schema(sub, [...at, i], depth + 1);
       });
       return;
     }
     if (SCHEMA_MAPS.has(key)) {
-      if (!isSchemaObject(value)) return this.add(at, `${key} must be an object`);
+      if (!isSchemaObject(value)) {
+        this.add(at, `${key} must be an object`);
+        return;
+      }
       for (const [name, sub] of Object.entries(value)) {
         if (key === "patternProperties") this.pattern(name, [...at, name]);
         this.schema(sub, [...at, name], depth + 1);
@@ -149,7 +199,8 @@ class Checker {
   type(value: unknown, at: PathSegment[]) {
     const list = Array.isArray(value) ? value : [value];
     const ok = list.length > 0 && list.every((t) => typeof t === "string" && TYPES.has(t));
-    if (!ok || new Set(list).size !== list.length) this.add(at, "type must name JSON types (null, boolean, object, …)");
+    if (!ok || new Set(list).size !== list.length)
+      this.add(at, "type must name JSON types (null, boolean, object, …)");
   }
 }
 

@@ -88,8 +88,10 @@ function validateNumber(s: Schema, v: number, at: PathSegment[], run: Run) {
 
 function validateString(s: Schema, v: string, at: PathSegment[], run: Run) {
   const length = [...v].length;
-  if (typeof s.minLength === "number" && length < s.minLength) run.add(at, `must be at least ${s.minLength} characters`);
-  if (typeof s.maxLength === "number" && length > s.maxLength) run.add(at, `must be at most ${s.maxLength} characters`);
+  if (typeof s.minLength === "number" && length < s.minLength)
+    run.add(at, `must be at least ${s.minLength} characters`);
+  if (typeof s.maxLength === "number" && length > s.maxLength)
+    run.add(at, `must be at most ${s.maxLength} characters`);
   if (typeof s.pattern === "string") {
     const re = run.index.patterns.get(s.pattern);
     if (re !== undefined && !re.test(v)) run.add(at, `must match the pattern ${shortJson(s.pattern)}`);
@@ -97,8 +99,10 @@ function validateString(s: Schema, v: string, at: PathSegment[], run: Run) {
 }
 
 function validateArray(s: Schema, v: unknown[], at: PathSegment[], run: Run, depth: number) {
-  if (typeof s.minItems === "number" && v.length < s.minItems) run.add(at, `must have at least ${s.minItems} items`);
-  if (typeof s.maxItems === "number" && v.length > s.maxItems) run.add(at, `must have at most ${s.maxItems} items`);
+  if (typeof s.minItems === "number" && v.length < s.minItems)
+    run.add(at, `must have at least ${s.minItems} items`);
+  if (typeof s.maxItems === "number" && v.length > s.maxItems)
+    run.add(at, `must have at most ${s.maxItems} items`);
   if (s.uniqueItems === true) {
     const dup = v.findIndex((x, i) => v.findIndex((y) => jsonEqual(x, y)) !== i);
     if (dup !== -1) run.add([...at, dup], "duplicates an earlier item (uniqueItems)");
@@ -109,7 +113,9 @@ function validateArray(s: Schema, v: unknown[], at: PathSegment[], run: Run, dep
     if (sub !== undefined) validate(sub, item, [...at, i], run, depth + 1);
   });
   if (s.contains !== undefined) {
-    const hits = v.filter((item) => collect(s.contains as Schema | boolean, item, run, depth + 1).length === 0).length;
+    const hits = v.filter(
+      (item) => collect(s.contains as Schema | boolean, item, run, depth + 1).length === 0,
+    ).length;
     const minC = typeof s.minContains === "number" ? s.minContains : 1;
     const maxC = typeof s.maxContains === "number" ? s.maxContains : Number.POSITIVE_INFINITY;
     if (hits < minC) run.add(at, `must contain at least ${minC} matching item(s)`);
@@ -121,7 +127,8 @@ function validateObject(s: Schema, v: Record<string, unknown>, at: PathSegment[]
   const keys = Object.keys(v);
   const props = isObject(s.properties) ? (s.properties as Record<string, Schema | boolean>) : {};
   if (Array.isArray(s.required)) {
-    for (const name of s.required as string[]) if (!Object.hasOwn(v, name)) run.add([...at, name], "is required");
+    for (const name of s.required as string[])
+      if (!Object.hasOwn(v, name)) run.add([...at, name], "is required");
   }
   if (typeof s.minProperties === "number" && keys.length < s.minProperties) {
     run.add(at, `must have at least ${s.minProperties} properties`);
@@ -129,7 +136,9 @@ function validateObject(s: Schema, v: Record<string, unknown>, at: PathSegment[]
   if (typeof s.maxProperties === "number" && keys.length > s.maxProperties) {
     run.add(at, `must have at most ${s.maxProperties} properties`);
   }
-  const patterns = isObject(s.patternProperties) ? Object.entries(s.patternProperties as Record<string, Schema>) : [];
+  const patterns = isObject(s.patternProperties)
+    ? Object.entries(s.patternProperties as Record<string, Schema>)
+    : [];
   for (const key of keys) {
     let known = false;
     if (Object.hasOwn(props, key)) {
@@ -166,7 +175,9 @@ function validateCombinators(s: Schema, v: unknown, at: PathSegment[], run: Run,
     if (!ok) run.add(at, "does not match any of the allowed schemas (anyOf)");
   }
   if (Array.isArray(s.oneOf)) {
-    const matches = (s.oneOf as Schema[]).filter((sub) => collect(sub, v, run, depth + 1).length === 0).length;
+    const matches = (s.oneOf as Schema[]).filter(
+      (sub) => collect(sub, v, run, depth + 1).length === 0,
+    ).length;
     if (matches !== 1) run.add(at, `must match exactly one schema (oneOf), matched ${matches}`);
   }
   if (s.not !== undefined && collect(s.not as Schema, v, run, depth + 1).length === 0) {
@@ -202,7 +213,8 @@ function validate(schema: Schema | boolean, v: unknown, at: PathSegment[], run: 
   if (Array.isArray(schema.enum) && !schema.enum.some((e) => jsonEqual(e, v))) {
     run.add(at, `must be one of ${shortJson(schema.enum)}`);
   }
-  if (Object.hasOwn(schema, "const") && !jsonEqual(schema.const, v)) run.add(at, `must be ${shortJson(schema.const)}`);
+  if (Object.hasOwn(schema, "const") && !jsonEqual(schema.const, v))
+    run.add(at, `must be ${shortJson(schema.const)}`);
   if (typeof v === "number") validateNumber(schema, v, at, run);
   else if (typeof v === "string") validateString(schema, v, at, run);
   else if (Array.isArray(v)) validateArray(schema, v, at, run, depth);

@@ -34,7 +34,8 @@ export function parameterValue(text: string, param: OperationParameter | undefin
   const types = declaredTypes(param);
   if (types.length === 0 || types.includes("string")) return text;
   if (text === "") return undefined;
-  if (types.includes("integer") && INTEGER.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+  if (types.includes("integer") && INTEGER.test(text) && Number.isSafeInteger(Number(text)))
+    return Number(text);
   if (types.includes("number") && NUMBER.test(text) && Number.isFinite(Number(text))) return Number(text);
   if (types.includes("boolean") && (text === "true" || text === "false")) return text === "true";
   if (types.includes("array") && text.startsWith("[")) return parseJsonArray(text) ?? text;

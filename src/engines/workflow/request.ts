@@ -30,7 +30,12 @@ function render<T>(step: CompiledStep, field: string, fn: () => T): T {
   }
 }
 
-function renderParams(step: CompiledStep, kind: string, list: readonly ParamTemplate[], ctx: TemplateContext) {
+function renderParams(
+  step: CompiledStep,
+  kind: string,
+  list: readonly ParamTemplate[],
+  ctx: TemplateContext,
+) {
   const out: { [name: string]: unknown } = {};
   for (const p of list) {
     const text = render(step, `${kind}.${p.name}`, () => p.template.render(ctx));
@@ -45,11 +50,15 @@ function renderHeaders(step: CompiledStep, ctx: TemplateContext) {
   for (const h of step.headers) {
     const text = render(step, `headers.${h.name}`, () => h.template.render(ctx));
     if (HEADER_BREAKERS.test(text)) {
-      throw new GatewayError("INVALID_ARGUMENTS", `step ${step.name}: header ${h.name} would contain CR, LF or NUL`, {
-        reason: "bad_header_value",
-        step: step.name,
-        header: h.name,
-      });
+      throw new GatewayError(
+        "INVALID_ARGUMENTS",
+        `step ${step.name}: header ${h.name} would contain CR, LF or NUL`,
+        {
+          reason: "bad_header_value",
+          step: step.name,
+          header: h.name,
+        },
+      );
     }
     out[h.name] = text;
   }
@@ -66,7 +75,11 @@ export function prepareRequest(step: CompiledStep, ctx: TemplateContext, baseUrl
   try {
     return buildRequest(step.operation, { pathParams, query, headers, body }, baseUrl);
   } catch (err) {
-    if (isGatewayError(err)) throw new GatewayError(err.code, `step ${step.name}: ${err.message}`, { ...err.details, step: step.name });
+    if (isGatewayError(err))
+      throw new GatewayError(err.code, `step ${step.name}: ${err.message}`, {
+        ...err.details,
+        step: step.name,
+      });
     throw err;
   }
 }

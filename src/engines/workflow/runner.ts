@@ -4,9 +4,10 @@
  * steps in order with their `on_error` policy. The tool result is
  * `{workflow_id, execution_id, result: <last step body>, state}` (DESIGN §2).
  */
-import { GatewayError, isGatewayError } from "../../errors.js";
+
 import type { CredentialResolver, ResolvedCredential } from "../../credentials/types.js";
 import type { EgressClient } from "../../egress/types.js";
+import { GatewayError, isGatewayError } from "../../errors.js";
 import { hostsOf, resolveServerUrl } from "../openapi/servers.js";
 import type { IndexedSpec } from "../openapi/types.js";
 import { type CompiledStep, type CompiledWorkflow, compileWorkflow, sha256Canonical } from "./compile.js";
@@ -111,7 +112,9 @@ async function resolveCredential(opts: RunWorkflowOptions, first: CompiledStep, 
   } catch (err) {
     if (isGatewayError(err)) throw err;
     // Fail closed, and never pass a backend's message on (it may hold secret material).
-    throw new GatewayError("CREDENTIAL_UNAVAILABLE", "the credential could not be obtained", { reason: "backend_error" });
+    throw new GatewayError("CREDENTIAL_UNAVAILABLE", "the credential could not be obtained", {
+      reason: "backend_error",
+    });
   }
   if (credential === null && opts.credentialPath !== null && opts.credentialPath !== undefined) {
     throw new GatewayError("CREDENTIAL_UNAVAILABLE", "no credential was produced for this tool", {
@@ -124,7 +127,10 @@ async function resolveCredential(opts: RunWorkflowOptions, first: CompiledStep, 
 function abortError(step: CompiledStep, outcome: Extract<StepOutcome, { ok: false }>): GatewayError {
   const err = outcome.error;
   if (err !== null && (err.code === "UPSTREAM_TIMEOUT" || err.code === "RESPONSE_TOO_LARGE")) {
-    return new GatewayError(err.code, `workflow step ${step.name}: ${err.message}`, { ...err.details, step: step.name });
+    return new GatewayError(err.code, `workflow step ${step.name}: ${err.message}`, {
+      ...err.details,
+      step: step.name,
+    });
   }
   const what = outcome.status === null ? `failed (${outcome.reason})` : `answered HTTP ${outcome.status}`;
   return new GatewayError("UPSTREAM_ERROR", `workflow step ${step.name} ${what}`, {
@@ -155,11 +161,15 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   } catch {
     hashes.input = "unhashable";
   }
-  await opts.emit("WorkflowInvocationStarted", startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length));
+  await opts.emit(
+    "WorkflowInvocationStarted",
+    startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length),
+  );
   try {
     const input = checkedInput(workflow, opts.input);
     const first = workflow.steps[0];
-    if (first === undefined) throw new GatewayError("EXECUTION_FAILED", "the workflow has no steps", { reason: "no_steps" });
+    if (first === undefined)
+      throw new GatewayError("EXECUTION_FAILED", "the workflow has no steps", { reason: "no_steps" });
     const credential = await resolveCredential(opts, first, signal);
     try {
       const state = nullObject<SafeJson>();
@@ -179,7 +189,11 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
       };
       for (const step of workflow.steps) {
         failedStep = step.name;
-        const req = prepareRequest(step, templateContext(input, state), resolveServerUrl(opts.spec, step.operation, opts.baseUrl));
+        const req = prepareRequest(
+          step,
+          templateContext(input, state),
+          resolveServerUrl(opts.spec, step.operation, opts.baseUrl),
+        );
         const outcome = await executeStep(step, req, deps);
         const entry = nullObject<SafeJson>();
         if (outcome.ok) {
@@ -200,7 +214,10 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
         state[step.name] = entry;
       }
       failedStep = null;
-      await opts.emit("WorkflowInvocationCompleted", completedEvent(opts.ids, now() - started, workflow.steps.length, continued));
+      await opts.emit(
+        "WorkflowInvocationCompleted",
+        completedEvent(opts.ids, now() - started, workflow.steps.length, continued),
+      );
       return { workflow_id: opts.ids.workflowId, execution_id: opts.ids.executionId, result, state };
     } finally {
       await credential?.release().catch(() => {
@@ -211,7 +228,10 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   } catch (err) {
     const code = isGatewayError(err) ? err.code : "INTERNAL";
     const reason = isGatewayError(err) ? err.details.reason : "internal_error";
-    await opts.emit("WorkflowInvocationFailed", failedEvent(opts.ids, now() - started, failedStep, code, reason));
+    await opts.emit(
+      "WorkflowInvocationFailed",
+      failedEvent(opts.ids, now() - started, failedStep, code, reason),
+    );
     throw err;
   }
 }

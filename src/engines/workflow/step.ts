@@ -5,10 +5,11 @@
  * cancelled call — is thrown at once, whatever `on_error` says: Continue must never paper
  * over a security refusal.
  */
-import { GatewayError, isGatewayError } from "../../errors.js";
-import { toPlain, tryParseJson } from "../../seal/json.js";
+
 import type { ResolvedCredential } from "../../credentials/types.js";
 import type { EgressClient } from "../../egress/types.js";
+import { GatewayError, isGatewayError } from "../../errors.js";
+import { toPlain, tryParseJson } from "../../seal/json.js";
 import type { BuiltRequest } from "../openapi/build-request.js";
 import type { CompiledStep } from "./compile.js";
 import { type RunIds, stepEvent, type WorkflowEmit } from "./events.js";
@@ -58,8 +59,12 @@ function parseBody(body: Buffer, scrub: Scrubber): SafeJson {
 function classify(err: unknown, signal: AbortSignal): Attempt {
   if (signal.aborted || !isGatewayError(err)) throw err;
   const reason = err.details.reason;
-  if (err.code === "UPSTREAM_TIMEOUT") return { ok: false, status: null, reason, error: err, retriable: true };
-  if (err.code === "RESPONSE_TOO_LARGE" || (err.code === "UPSTREAM_ERROR" && reason === "response_too_large")) {
+  if (err.code === "UPSTREAM_TIMEOUT")
+    return { ok: false, status: null, reason, error: err, retriable: true };
+  if (
+    err.code === "RESPONSE_TOO_LARGE" ||
+    (err.code === "UPSTREAM_ERROR" && reason === "response_too_large")
+  ) {
     const tooLarge = new GatewayError("RESPONSE_TOO_LARGE", "the upstream response exceeds the size limit", {
       ...err.details,
       reason: "max_response_size",
@@ -104,7 +109,8 @@ async function attempt(step: CompiledStep, req: BuiltRequest, deps: StepDeps): P
       maxResponseBytes: deps.maxResponseBytes,
       signal: deps.signal,
     });
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, body: parseBody(res.body, deps.scrub), retriable: false };
+    if (res.status >= 200 && res.status < 300)
+      return { ok: true, status: res.status, body: parseBody(res.body, deps.scrub), retriable: false };
     const retriable = res.status >= 500 || res.status === 408 || res.status === 429;
     return { ok: false, status: res.status, reason: "http_status", error: null, retriable };
   } catch (err) {
@@ -113,7 +119,11 @@ async function attempt(step: CompiledStep, req: BuiltRequest, deps: StepDeps): P
 }
 
 /** Runs the step's attempts; returns the final outcome (on_error is applied by the caller). */
-export async function executeStep(step: CompiledStep, req: BuiltRequest, deps: StepDeps): Promise<StepOutcome> {
+export async function executeStep(
+  step: CompiledStep,
+  req: BuiltRequest,
+  deps: StepDeps,
+): Promise<StepOutcome> {
   const maxAttempts = typeof step.onError === "object" ? 1 + step.onError.RetryN : 1;
   for (let n = 1; ; n++) {
     const started = deps.now();

@@ -85,7 +85,8 @@ function checkPathParts(path: Expr, w: Walk): void {
     return;
   }
   if (path.data === true) {
-    if (!DATA_NAMES.has(parts[0] ?? "")) w.problems.push(`${where(path)}: unknown data variable @${parts[0] ?? ""}`);
+    if (!DATA_NAMES.has(parts[0] ?? ""))
+      w.problems.push(`${where(path)}: unknown data variable @${parts[0] ?? ""}`);
     if (parts[0] === "root") checkScope(parts.slice(1), path, w);
     return;
   }
@@ -115,9 +116,11 @@ function checkScope(parts: string[], node: Expr, w: Walk): void {
 function checkExpr(e: Expr, w: Walk): void {
   switch (e.type) {
     case "PathExpression":
-      return checkPathParts(e, w);
+      checkPathParts(e, w);
+      return;
     case "SubExpression":
-      return checkCall(e, w);
+      checkCall(e, w);
+      return;
     case "StringLiteral":
       if (typeof e.value === "string" && isReservedName(e.value)) {
         w.problems.push(`${where(e)}: the string "${e.value}" is not allowed in a template`);
@@ -143,7 +146,8 @@ function helperName(e: Expr): string | null {
 function checkCall(e: Expr, w: Walk): void {
   const name = helperName(e);
   const arity = name === null ? undefined : VALUE_HELPERS.get(name);
-  if (e.hash !== undefined && e.hash.pairs.length > 0) w.problems.push(`${where(e)}: hash arguments are not supported`);
+  if (e.hash !== undefined && e.hash.pairs.length > 0)
+    w.problems.push(`${where(e)}: hash arguments are not supported`);
   if (arity === undefined) {
     const shown = e.path?.type === "PathExpression" ? String(e.path.original) : "a literal";
     w.problems.push(`${where(e)}: unknown helper ${shown} (known: json, lookup, if, unless, each, with)`);
@@ -154,8 +158,23 @@ function checkCall(e: Expr, w: Walk): void {
 }
 
 function outputNode(helper: string, inner: Expr, m: Stmt): Stmt {
-  const path: Expr = { type: "PathExpression", data: false, depth: 0, parts: [helper], original: helper, loc: m.loc };
-  return { type: "MustacheStatement", path, params: [inner], hash: undefined, escaped: true, strip: m.strip, loc: m.loc };
+  const path: Expr = {
+    type: "PathExpression",
+    data: false,
+    depth: 0,
+    parts: [helper],
+    original: helper,
+    loc: m.loc,
+  };
+  return {
+    type: "MustacheStatement",
+    path,
+    params: [inner],
+    hash: undefined,
+    escaped: true,
+    strip: m.strip,
+    loc: m.loc,
+  };
 }
 
 function asSubExpression(m: Stmt): Expr {
@@ -170,9 +189,11 @@ function mustache(m: Stmt, w: Walk): Stmt {
     return m;
   }
   const name = helperName(m);
-  const isCall = (m.params ?? []).length > 0 || (name !== null && (VALUE_HELPERS.has(name) || BLOCK_HELPERS.has(name)));
+  const isCall =
+    (m.params ?? []).length > 0 || (name !== null && (VALUE_HELPERS.has(name) || BLOCK_HELPERS.has(name)));
   if (isCall) {
-    if (name !== null && BLOCK_HELPERS.has(name)) w.problems.push(`${where(m)}: ${name} must be used as a block {{#${name}}}`);
+    if (name !== null && BLOCK_HELPERS.has(name))
+      w.problems.push(`${where(m)}: ${name} must be used as a block {{#${name}}}`);
     else checkCall(m, w);
   } else {
     checkPathParts(path, w);
@@ -189,7 +210,9 @@ function mustache(m: Stmt, w: Walk): Stmt {
   if (name !== "json") {
     w.problems.push(`${where(m)}: outside a JSON string only {{json …}} may be used (it emits a JSON value)`);
   } else if (w.json.needSeparator || !["", "[", "{", ",", ":"].includes(w.json.lastSignificant)) {
-    w.problems.push(`${where(m)}: {{json …}} must follow [ { , or : (it would merge with the text before it)`);
+    w.problems.push(
+      `${where(m)}: {{json …}} must follow [ { , or : (it would merge with the text before it)`,
+    );
   }
   w.json.needSeparator = true;
   return m;
@@ -218,14 +241,17 @@ function content(text: string, node: Stmt, w: Walk): void {
 function block(b: Stmt, w: Walk): void {
   const name = helperName(b);
   if (w.mode === "json-text") {
-    w.problems.push(`${where(b)}: block helpers are not allowed in a string body template (use a JSON body template)`);
+    w.problems.push(
+      `${where(b)}: block helpers are not allowed in a string body template (use a JSON body template)`,
+    );
     return;
   }
   if (name === null || !BLOCK_HELPERS.has(name)) {
     w.problems.push(`${where(b)}: unknown block helper (known: if, unless, each, with)`);
     return;
   }
-  if (b.hash !== undefined && b.hash.pairs.length > 0) w.problems.push(`${where(b)}: hash arguments are not supported`);
+  if (b.hash !== undefined && b.hash.pairs.length > 0)
+    w.problems.push(`${where(b)}: hash arguments are not supported`);
   if ((b.params ?? []).length !== 1) w.problems.push(`${where(b)}: #${name} takes one argument`);
   for (const p of b.params ?? []) checkExpr(p, w);
   const inner = { ...w, rebound: w.rebound || name === "each" || name === "with" };

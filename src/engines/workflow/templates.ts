@@ -9,7 +9,13 @@
  * which refuse undefined and structured values instead of printing `[object Object]`.
  */
 import Handlebars from "handlebars";
-import { checkTemplateAst, OUTPUT_HELPERS, type ProgramNode, type TemplateMode, type TemplateScope } from "./template-ast.js";
+import {
+  checkTemplateAst,
+  OUTPUT_HELPERS,
+  type ProgramNode,
+  type TemplateMode,
+  type TemplateScope,
+} from "./template-ast.js";
 
 export type { TemplateMode, TemplateScope } from "./template-ast.js";
 
@@ -35,7 +41,9 @@ export interface CompiledTemplate {
   render(context: TemplateContext): string;
 }
 
-export type CompileTemplateResult = { ok: true; template: CompiledTemplate } | { ok: false; problems: string[] };
+export type CompileTemplateResult =
+  | { ok: true; template: CompiledTemplate }
+  | { ok: false; problems: string[] };
 
 function scalarText(value: unknown): string {
   if (value === undefined) throw new TemplateRenderError("a template refers to a value that is not set");
@@ -53,7 +61,9 @@ env.registerHelper("json", (value: unknown) => {
   return JSON.stringify(value);
 });
 env.registerHelper(OUTPUT_HELPERS.scalar, (value: unknown) => scalarText(value));
-env.registerHelper(OUTPUT_HELPERS.jsonString, (value: unknown) => JSON.stringify(scalarText(value)).slice(1, -1));
+env.registerHelper(OUTPUT_HELPERS.jsonString, (value: unknown) =>
+  JSON.stringify(scalarText(value)).slice(1, -1),
+);
 
 const COMPILE_OPTIONS = {
   strict: true,
@@ -81,9 +91,18 @@ const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
 };
 
 function handlebarsMessage(err: unknown): string {
-  // Parser messages quote the template (operator-written, not data); keep only the first line.
-  const text = err instanceof Error ? err.message : "invalid template";
-  return (text.split("\n")[0] ?? "invalid template").slice(0, 200);
+  // Parser messages quote the template (operator-written, not data): keep the position line
+  // and the "Expecting …" line, not the excerpt in between.
+  const lines = (err instanceof Error ? err.message : "invalid template").split("\n");
+  const first = lines[0] ?? "invalid template";
+  const last = lines.length > 1 ? ` ${lines.at(-1)}` : "";
+  return `${first}${last}`.slice(0, 300);
+}
+
+function parseHint(source: string): string {
+  return source.includes("}}}") && !source.includes("{{{")
+    ? " (write `}} }`: `}}}` closes a triple-stash {{{…}}})"
+    : "";
 }
 
 /**
@@ -91,12 +110,16 @@ function handlebarsMessage(err: unknown): string {
  * headers, string leaves of a JSON body); `json-text` templates produce JSON text in which
  * every plain `{{…}}` sits inside a string literal.
  */
-export function compileTemplate(source: string, mode: TemplateMode, scope: TemplateScope): CompileTemplateResult {
+export function compileTemplate(
+  source: string,
+  mode: TemplateMode,
+  scope: TemplateScope,
+): CompileTemplateResult {
   let ast: ProgramNode;
   try {
     ast = env.parse(source) as unknown as ProgramNode;
   } catch (err) {
-    return { ok: false, problems: [`does not parse: ${handlebarsMessage(err)}`] };
+    return { ok: false, problems: [`does not parse: ${handlebarsMessage(err)}${parseHint(source)}`] };
   }
   const problems = checkTemplateAst(ast, mode, scope);
   if (problems.length > 0) return { ok: false, problems };
@@ -119,9 +142,12 @@ export function compileTemplate(source: string, mode: TemplateMode, scope: Templ
           out = fn(context, RUNTIME_OPTIONS);
         } catch (err) {
           if (err instanceof TemplateRenderError) throw err;
-          throw new TemplateRenderError("the template could not be rendered with these values");
+          throw new TemplateRenderError(
+            "a template refers to a value that is not set (or reads a field of a non-object)",
+          );
         }
-        if (out.length > MAX_RENDERED_LENGTH) throw new TemplateRenderError("the rendered template is too large");
+        if (out.length > MAX_RENDERED_LENGTH)
+          throw new TemplateRenderError("the rendered template is too large");
         return out;
       },
     },

@@ -6,7 +6,6 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { isGatewayError } from "../../../src/errors.js";
 import {
   type CompiledPath,
   compileJsonPath,
@@ -14,6 +13,7 @@ import {
   JsonPathLimitError,
   queryJsonPath,
 } from "../../../src/engines/jsonpath/jsonpath.js";
+import { isGatewayError } from "../../../src/errors.js";
 
 function compiled(expr: string): CompiledPath {
   const c = compileJsonPath(expr);
@@ -120,7 +120,9 @@ describe("code injection", () => {
     expect(files.length).toBeGreaterThan(5);
     for (const f of files) {
       const src = readFileSync(new URL(f, dir), "utf8");
-      expect(src, f).not.toMatch(/\beval\s*\(|new\s+Function\b|\bFunction\s*\(|node:vm|setTimeout\s*\(\s*["'`]/);
+      expect(src, f).not.toMatch(
+        /\beval\s*\(|new\s+Function\b|\bFunction\s*\(|node:vm|setTimeout\s*\(\s*["'`]/,
+      );
       // The only host RegExps built at run time are the fixed Unicode-category ones.
       const dynamic = src.match(/new RegExp\(/g) ?? [];
       expect(dynamic.length, f).toBe(f === "iregexp-parse.ts" ? 1 : 0);
@@ -202,7 +204,9 @@ describe("resource limits", () => {
     const big = Array.from({ length: 20_000 }, (_, i) => i);
     const doc = { a: big, b: [...big] };
     expect(query("$[?$.a == $.b]", { x: doc }, { maxNodesVisited: 100_000 }).values).toHaveLength(1);
-    expect(limitOf(() => query("$[?$.x.a == $.x.b]", { x: doc }, { maxNodesVisited: 5_000 })).limit).toBe("nodes");
+    expect(limitOf(() => query("$[?$.x.a == $.x.b]", { x: doc }, { maxNodesVisited: 5_000 })).limit).toBe(
+      "nodes",
+    );
   });
 
   it("refuses more results than maxResults", () => {
@@ -272,7 +276,18 @@ describe("pathological regular expressions in match() and search()", () => {
 
   it("gives false, not an error, for patterns outside I-Regexp (lookaround, backreferences, flags)", () => {
     const doc = { p: "", items: ["aa", "ab"] };
-    for (const pattern of ["(a)\\1", "(?=a)a", "(?<x>a)", "a*?", "(?i)A", "\\d", "\\w+", "\\bab", "a{,2}", "[[:alpha:]]"]) {
+    for (const pattern of [
+      "(a)\\1",
+      "(?=a)a",
+      "(?<x>a)",
+      "a*?",
+      "(?i)A",
+      "\\d",
+      "\\w+",
+      "\\bab",
+      "a{,2}",
+      "[[:alpha:]]",
+    ]) {
       doc.p = pattern;
       expect(query("$.items[?match(@, $.p)]", doc).values, pattern).toEqual([]);
       expect(query("$.items[?!match(@, $.p)]", doc).values, pattern).toEqual(["aa", "ab"]);

@@ -4,8 +4,8 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { parseIRegexp } from "../../../src/engines/jsonpath/iregexp-parse.js";
 import { iregexpTest } from "../../../src/engines/jsonpath/iregexp-match.js";
+import { parseIRegexp } from "../../../src/engines/jsonpath/iregexp-parse.js";
 import { Budget, JsonPathLimitError } from "../../../src/engines/jsonpath/limits.js";
 
 const roomy = () => new Budget(1_000_000, 100_000_000);

@@ -34,7 +34,9 @@ describe("compile errors", () => {
       error: "JSONPath syntax error at position 11: expected a query, a literal or a function near ']'",
       position: 11,
     });
-    expect(compileError("a.b").error).toBe("JSONPath syntax error at position 0: a query must start with '$' near 'a'");
+    expect(compileError("a.b").error).toBe(
+      "JSONPath syntax error at position 0: a query must start with '$' near 'a'",
+    );
     expect(compileError("$['a").error).toMatch(/position 2: unterminated string literal/);
     expect(compileError("$[1").error).toMatch(/position 3: expected ',' or '\]' at end of input/);
     expect(compileError("$.a\u0000").error).toMatch(/near U\+0000$/);
@@ -43,7 +45,10 @@ describe("compile errors", () => {
   });
 
   it("reports type errors at the offending operand", () => {
-    expect(compileError("$[?@.* == 1]")).toMatchObject({ position: 3, error: expect.stringMatching(/singular/) });
+    expect(compileError("$[?@.* == 1]")).toMatchObject({
+      position: 3,
+      error: expect.stringMatching(/singular/),
+    });
     expect(compileError("$[?length(@.*) == 1]").error).toMatch(/singular/);
     expect(compileError("$[?count(1) == 1]").error).toMatch(/expects a query/);
     expect(compileError("$[?length(@)]").error).toMatch(/returns a value; compare it/);
@@ -151,11 +156,14 @@ describe("evaluation", () => {
 
   it("compares numbers by value and structures deeply", () => {
     expect(values("$[?@.a == 1]", [{ a: 1.0 }, { a: "1" }, { a: true }])).toEqual([{ a: 1 }]);
-    expect(values("$[?@.a == $.x]", { x: { k: [1, { z: null }] }, y: { a: { k: [1, { z: null }] } } })).toHaveLength(
-      1,
-    );
+    expect(
+      values("$[?@.a == $.x]", { x: { k: [1, { z: null }] }, y: { a: { k: [1, { z: null }] } } }),
+    ).toHaveLength(1);
     expect(values("$[?@ == $.x]", { x: [1, 2], y: [1, 2, 3], z: [2, 1] })).toEqual([[1, 2]]);
-    expect(values("$[?@.a <= 'b']", [{ a: "b" }, { a: "a" }, { a: 1 }, { a: null }])).toEqual([{ a: "b" }, { a: "a" }]);
+    expect(values("$[?@.a <= 'b']", [{ a: "b" }, { a: "a" }, { a: 1 }, { a: null }])).toEqual([
+      { a: "b" },
+      { a: "a" },
+    ]);
   });
 
   it("treats a missing member as Nothing: equal only to Nothing", () => {

@@ -139,6 +139,12 @@ describe("buildRequest: path parameters are percent-encoded per segment", () => 
     invalid(() => fileUrl({ a: 1 }));
   });
 
+  it("cuts long unknown names in the error", () => {
+    const long = "n".repeat(10_000);
+    const error = invalid(() => buildRequest(op("getFile"), { pathParams: { name: "x", [long]: 1 } }, BASE));
+    expect(error.message.length).toBeLessThan(300);
+  });
+
   it("refuses parameters the operation does not declare", () => {
     const error = invalid(() => buildRequest(op("getFile"), { pathParams: { name: "x", other: "y" } }, BASE));
     expect(error.details.invalid).toEqual([

@@ -192,6 +192,64 @@ describe("loadSpec refuses bad specs with every problem and its JSONPath", () =>
     expectProblem(problems, "$.components.securitySchemes.k4.scheme", /scheme/);
   });
 
+  it("refuses serialization styles a location does not define", () => {
+    const problems = loadProblems({
+      inline_json: minimalDoc({
+        paths: {
+          "/a/{id}": {
+            get: {
+              parameters: [
+                { name: "id", in: "path", required: true, style: "form" },
+                { name: "h", in: "header", style: "matrix" },
+                { name: "q", in: "query", style: "label" },
+              ],
+              responses: ok,
+            },
+          },
+        },
+      }),
+    });
+    expectProblem(problems, "$.paths['/a/{id}'].get.parameters[0].style", /"form" is not defined for path/);
+    expectProblem(problems, "$.paths['/a/{id}'].get.parameters[1].style", /header/);
+    expectProblem(problems, "$.paths['/a/{id}'].get.parameters[2].style", /query/);
+  });
+
+  it("operation security overrides the root; an empty list means no authentication", () => {
+    const spec = loadOk({
+      inline_json: minimalDoc({
+        security: [{ bearer: [] }],
+        components: {
+          securitySchemes: {
+            bearer: { type: "http", scheme: "Bearer", bearerFormat: "JWT" },
+            basic: { type: "http", scheme: "basic" },
+            key: { type: "apiKey", in: "query", name: "api_key" },
+            cookie: { type: "apiKey", in: "cookie", name: "sid" },
+            oidc: { type: "openIdConnect", openIdConnectUrl: "https://id.example.com/.well-known/x" },
+            digest: { type: "http", scheme: "digest" },
+            mtls: { type: "mutualTLS" },
+          },
+        },
+        paths: {
+          "/inherit": { get: { operationId: "inherit", responses: ok } },
+          "/none": { get: { operationId: "none", security: [], responses: ok } },
+          "/either": { get: { operationId: "either", security: [{ key: [] }, {}], responses: ok } },
+        },
+      }),
+    });
+    expect(spec.byOperationId.get("inherit")?.security).toEqual([{ bearer: [] }]);
+    expect(spec.byOperationId.get("none")?.security).toEqual([]);
+    expect(spec.byOperationId.get("either")?.security).toEqual([{ key: [] }, {}]);
+    const injection = (name: string) => spec.securitySchemes.get(name)?.injection;
+    expect(injection("bearer")).toEqual({ kind: "bearer" });
+    expect(spec.securitySchemes.get("bearer")).toMatchObject({ scheme: "bearer", bearerFormat: "JWT" });
+    expect(injection("basic")).toEqual({ kind: "basic" });
+    expect(injection("key")).toEqual({ kind: "apiKey", in: "query", name: "api_key" });
+    expect(injection("cookie")).toEqual({ kind: "apiKey", in: "cookie", name: "sid" });
+    expect(injection("oidc")).toEqual({ kind: "bearer" });
+    expect(injection("digest")).toMatchObject({ kind: "unsupported" });
+    expect(injection("mtls")).toMatchObject({ kind: "unsupported" });
+  });
+
   it("reports many problems at once, capped with a count", () => {
     const paths: Record<string, unknown> = {};
     for (let i = 0; i < 300; i++) paths[`/p${i}`] = { get: { operationId: "dup", responses: ok } };

@@ -33,7 +33,7 @@ describe("OpenAI API description (OpenAPI 3.1, YAML, ~3 MB)", () => {
     const started = performance.now();
     const spec = loadOk({ text });
     const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(8_000);
+    expect(elapsed).toBeLessThan(10_000);
     expect(spec.openapi).toBe("3.1.0");
     expect(spec.majorMinor).toBe("3.1");
     expect(spec.operations).toHaveLength(288);

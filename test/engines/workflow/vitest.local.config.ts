@@ -1,3 +1,4 @@
+// biome-ignore-all lint/style/noDefaultExport: vitest loads its config from a default export
 import { defineConfig } from "vitest/config";
 
 // Runs this folder's tests without the suite's global setup (PostgreSQL, build), which
