@@ -10,7 +10,12 @@ import { resolveMasterKey } from "./keys/master-key.js";
 import { type Logger, createLogger } from "./log/logger.js";
 import { createInvokePipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
-import { ToolRegistry, type ToolSource } from "./tools/registry.js";
+import { ToolRegistry, type ToolSource, staticTools } from "./tools/registry.js";
+import { type CredentialResolver, noCredentials } from "./credentials/types.js";
+import { createEgressClient } from "./egress/client.js";
+import { explorerTool } from "./services/explorer.js";
+import { SpecCache } from "./services/specs.js";
+import { workflowTools } from "./services/workflows.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { ServiceDeps } from "./services/context.js";
 import { guardStore } from "./store/guard.js";
@@ -38,8 +43,10 @@ export interface BuildOptions {
   clock?: Clock;
   /** Skip timers (tests drive sealing and sweeping themselves). */
   background?: boolean;
-  /** Extra tool sources (engines register theirs here; tests add fixed tools). */
+  /** Extra tool sources (tests add fixed tools). */
   tools?: ToolSource[];
+  /** The credential stage (default: fails closed on any credential_path). */
+  credentials?: CredentialResolver;
 }
 
 interface PeerEnv {
@@ -74,9 +81,30 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     // SQLite has one writer, so sequence order is commit order and rows settle at once.
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
     const sealer = new Sealer({ store: rawStore, signingKey: () => keyring.active, log, settleMs, now: () => clock.nowMs() });
-    const tools = new ToolRegistry([...(opts.tools ?? [])]);
+    // Engines register their tools here once the services they need exist.
+    const toolSources: ToolSource[] = [];
+    const tools = new ToolRegistry(toolSources);
     const contexts = new ContextCache(store);
-    const services: ServiceDeps = { store, audit, tokens, clock, log, agentTokenTtlSeconds: config.seal.token_ttl, tools, contexts };
+    const egress = createEgressClient({
+      allowNetworks: config.egress.allow_networks,
+      connectTimeoutMs: config.egress.connect_timeout_ms,
+      requestTimeoutMs: config.egress.request_timeout_ms,
+      maxResponseBytes: config.egress.max_response_bytes,
+    });
+    const services: ServiceDeps = {
+      store,
+      audit,
+      tokens,
+      clock,
+      log,
+      agentTokenTtlSeconds: config.seal.token_ttl,
+      tools,
+      contexts,
+      egress,
+      specs: new SpecCache(),
+      credentials: opts.credentials ?? noCredentials,
+    };
+    toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));
     const invoke = createInvokePipeline({
       store,
       tokens,
@@ -131,6 +159,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         await audit.stop();
         await sealer.stop();
         await sealer.sealNow(true).catch((err: unknown) => log.error("final audit sealing failed", { error: err }));
+        egress.close();
         await rawStore.close();
       },
     };

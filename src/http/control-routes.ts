@@ -8,6 +8,9 @@ import * as approvals from "../services/approvals.js";
 import * as contexts from "../services/security-contexts.js";
 import type { ServiceDeps } from "../services/context.js";
 import * as events from "../services/events.js";
+import * as explorer from "../services/explorer.js";
+import * as specs from "../services/specs.js";
+import * as workflows from "../services/workflows.js";
 import * as sessions from "../services/sessions.js";
 import { readBodyLimited } from "./body.js";
 import { type OperatorEnv, operatorAuth } from "./operator-auth.js";
@@ -54,6 +57,8 @@ export function parseQuery<T>(c: Context, schema: z.ZodType<T>): T {
   return parsed.data;
 }
 
+const SPEC_BODY_LIMIT = 17 * 1024 * 1024;
+
 const TenantQuery = z.strictObject({ tenant_id: z.string().max(64).optional() });
 
 export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRouteOptions) {
@@ -99,6 +104,21 @@ export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRout
     return c.json(await approvals.decideApproval(deps, c.get("actor"), c.req.param("id"), "denied", input));
   });
 
+  // Specs may be large (a published API description runs to megabytes).
+  const specOpts = { ...opts, bodyLimit: Math.max(opts.bodyLimit, SPEC_BODY_LIMIT) };
+  app.post("/v1/specs", write, async (c) => c.json(await specs.registerSpec(deps, c.get("actor"), await readJson(c, specs.RegisterSpecInput, specOpts)), 201));
+  app.get("/v1/specs", read, async (c) => c.json(await specs.listSpecs(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)));
+  app.get("/v1/specs/:id", read, async (c) => c.json(await specs.getSpec(deps, c.get("actor"), c.req.param("id"))));
+  app.delete("/v1/specs/:id", write, async (c) => c.json(await specs.deleteSpec(deps, c.get("actor"), c.req.param("id"))));
+
+  app.post("/v1/workflows", write, async (c) => c.json(await workflows.createWorkflow(deps, c.get("actor"), await readJson(c, z.unknown(), opts)), 201));
+  app.get("/v1/workflows", read, async (c) => c.json(await workflows.listWorkflows(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)));
+  app.get("/v1/workflows/:id", read, async (c) => c.json(await workflows.getWorkflow(deps, c.get("actor"), c.req.param("id"))));
+  app.put("/v1/workflows/:id", write, async (c) => c.json(await workflows.updateWorkflow(deps, c.get("actor"), c.req.param("id"), await readJson(c, z.unknown(), opts))));
+  app.delete("/v1/workflows/:id", write, async (c) => c.json(await workflows.deleteWorkflow(deps, c.get("actor"), c.req.param("id"))));
+
+  app.post("/v1/explorer", write, async (c) => c.json(await explorer.explore(deps, { actor: c.get("actor") }, await readJson(c, z.unknown(), opts))));
+
   app.get("/v1/events", read, async (c) => c.json(await events.listEvents(deps, c.get("actor"), parseQuery(c, events.EventQuery))));
   return app;
 }
@@ -123,5 +143,15 @@ export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; nee
   { method: "GET", path: "/v1/approvals/x", need: "read" },
   { method: "POST", path: "/v1/approvals/x/approve", need: "approve" },
   { method: "POST", path: "/v1/approvals/x/deny", need: "approve" },
+  { method: "POST", path: "/v1/specs", need: "write" },
+  { method: "GET", path: "/v1/specs", need: "read" },
+  { method: "GET", path: "/v1/specs/x", need: "read" },
+  { method: "DELETE", path: "/v1/specs/x", need: "write" },
+  { method: "POST", path: "/v1/workflows", need: "write" },
+  { method: "GET", path: "/v1/workflows", need: "read" },
+  { method: "GET", path: "/v1/workflows/x", need: "read" },
+  { method: "PUT", path: "/v1/workflows/x", need: "write" },
+  { method: "DELETE", path: "/v1/workflows/x", need: "write" },
+  { method: "POST", path: "/v1/explorer", need: "write" },
   { method: "GET", path: "/v1/events", need: "read" },
 ];

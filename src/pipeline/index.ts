@@ -137,7 +137,8 @@ export function createInvokePipeline(deps: PipelineDeps) {
       const tool = await deps.tools.lookup(auth.tenantId, env.toolName);
       if (!tool) throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, { reason: "tool_not_found" });
       ctx.stage = "authorize";
-      const post = await authorizeCall(deps.authz, facts, "post-lookup", tool.info, pre.approvalId);
+      const info = tool.infoFor ? await tool.infoFor(facts.args, auth.tenantId) : tool.info;
+      const post = await authorizeCall(deps.authz, facts, "post-lookup", info, pre.approvalId);
       if (post.kind === "pending") return pendingResponse(post.approvalId, post.expiresAt, env.requestId);
 
       // 11. execute; 12. size cap on the final result

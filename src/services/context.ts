@@ -3,7 +3,10 @@ import type { OperatorIdentity, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import type { CredentialResolver } from "../credentials/types.js";
+import type { EgressClient } from "../egress/types.js";
 import type { ContextCache } from "../policy/contexts.js";
+import type { SpecCache } from "./specs.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
 
@@ -17,6 +20,9 @@ export interface ServiceDeps {
   agentTokenTtlSeconds: number;
   tools: ToolRegistry;
   contexts: ContextCache;
+  egress: EgressClient;
+  specs: SpecCache;
+  credentials: CredentialResolver;
 }
 
 /** The operator on whose behalf a control-plane verb runs. */

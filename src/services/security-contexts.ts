@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ERROR_TABLE, GatewayError } from "../errors.js";
 import { type SecurityContext, parseSecurityContext } from "../policy/context-schema.js";
 import { evaluate } from "../policy/evaluate.js";
+import type { PlainJson } from "../seal/json.js";
 import type { SecurityContextRow } from "../store/types.js";
 import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 
@@ -121,7 +122,13 @@ export async function evaluateContext(deps: ServiceDeps, actor: Actor, name: str
   const parsed = parseSecurityContext(JSON.parse(row.document));
   if (!parsed.ok) throw new GatewayError("INTERNAL", "the stored security context no longer validates", { reason: "invalid_stored_context" });
   const tool = await deps.tools.lookup(row.tenantId, input.tool);
-  const decision = evaluate(parsed.context, { toolName: input.tool, arguments: input.arguments, ...(tool ? { tool: tool.info } : {}) }, { phase: tool ? "post-lookup" : "pre-lookup" });
+  let info = tool?.info;
+  if (tool?.infoFor) {
+    // Per-call facts (e.g. the explorer's spec hosts); arguments that name nothing known
+    // leave the tool-dependent constraints unchecked, as before lookup.
+    info = await tool.infoFor(input.arguments as { [key: string]: PlainJson }, row.tenantId).catch(() => undefined);
+  }
+  const decision = evaluate(parsed.context, { toolName: input.tool, arguments: input.arguments, ...(info ? { tool: info } : {}) }, { phase: info ? "post-lookup" : "pre-lookup" });
   return {
     decision: decision.decision,
     code: decision.code ? ERROR_TABLE[decision.code].seal : null,

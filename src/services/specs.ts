@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseCredentialPath } from "../credentials/path.js";
-import type { EgressClient } from "../egress/types.js";
 import { loadSpec } from "../engines/openapi/load-spec.js";
 import { hostsOf } from "../engines/openapi/servers.js";
 import type { IndexedSpec } from "../engines/openapi/types.js";
@@ -31,10 +30,7 @@ export const RegisterSpecInput = z
   });
 export type RegisterSpecInput = z.infer<typeof RegisterSpecInput>;
 
-export interface SpecDeps extends ServiceDeps {
-  egress: EgressClient;
-  specs: SpecCache;
-}
+export type SpecDeps = ServiceDeps;
 
 /** Indexed specs by id and hash: indexing a large spec takes far longer than a call. */
 export class SpecCache {

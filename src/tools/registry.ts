@@ -31,6 +31,11 @@ export interface RegisteredTool {
   inputSchema: PlainJson;
   /** What authorization needs to know about the tool (hosts, mounts, command). */
   info: ToolInfo;
+  /**
+   * Per-call facts, when they depend on the arguments (the explorer's spec hosts, a CLI
+   * call's subcommand). Authorization after lookup uses this when present.
+   */
+  infoFor?(args: { [key: string]: PlainJson }, tenantId: string): Promise<ToolInfo>;
   /** A hash naming the exact definition that runs (recorded in invocation events). */
   definitionHash: string;
   run(ctx: ToolRunContext): Promise<ToolResult>;

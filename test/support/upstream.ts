@@ -33,7 +33,7 @@ type Handler = (
   req: RecordedRequest,
   match: RegExpMatchArray,
   res: ServerResponse,
-) => Reply | Promise<Reply> | null;
+) => Reply | Promise<Reply | null> | null;
 
 export const CUSTOMERS = [
   { id: "cus_1", email: "ada@example.com", name: "Ada Lovelace" },
@@ -89,7 +89,13 @@ function petRoutes(pets: Map<number, Pet>): [string, RegExp, Handler][] {
       return json(400, { code: 400, message: "Invalid input" });
     }
     const id = typeof pet.id === "number" ? pet.id : pets.size + 100;
-    const stored = { photoUrls: [], tags: [], status: "available", ...pet, id };
+    const stored: Pet = {
+      ...pet,
+      id,
+      photoUrls: pet.photoUrls ?? [],
+      tags: pet.tags ?? [],
+      status: pet.status ?? "available",
+    };
     pets.set(id, stored);
     return json(200, stored);
   };
@@ -252,7 +258,11 @@ function safeDecode(text: string): string {
 
 function queryOf(url: URL): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [k, v] of url.searchParams) (out[k] ??= []).push(v);
+  for (const [k, v] of url.searchParams) {
+    const list = out[k] ?? [];
+    list.push(v);
+    out[k] = list;
+  }
   return out;
 }
 

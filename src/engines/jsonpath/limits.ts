@@ -48,7 +48,7 @@ export class Budget {
   /** Counts `n` nodes visited (selected, walked or compared). */
   visit(n = 1): void {
     this.nodes += n;
-    if (this.nodes > this.maxNodes * 1e9) {
+    if (this.nodes > this.maxNodes) {
       throw new JsonPathLimitError(
         "nodes",
         this.maxNodes,

@@ -10,6 +10,7 @@
  * the second wall).
  */
 import { isReservedName, STATE_KEYS } from "./definition.js";
+import { JsonTextLexer } from "./json-text-lexer.js";
 
 export interface Loc {
   start: { line: number; column: number };
@@ -61,17 +62,7 @@ interface Walk {
   problems: string[];
   /** Inside #each / #with the context is no longer {input, state}. */
   rebound: boolean;
-  json: JsonTextState;
-}
-
-/** Lexical state of the static JSON text seen so far (json-text mode). */
-interface JsonTextState {
-  inString: boolean;
-  escape: boolean;
-  /** Last non-whitespace character outside strings ("" at the start). */
-  lastSignificant: string;
-  /** Set right after a `{{json}}` outside strings: the next significant character must separate. */
-  needSeparator: boolean;
+  json: JsonTextLexer;
 }
 
 function where(node: Expr): string {
@@ -209,33 +200,16 @@ function mustache(m: Stmt, w: Walk): Stmt {
   }
   if (name !== "json") {
     w.problems.push(`${where(m)}: outside a JSON string only {{json …}} may be used (it emits a JSON value)`);
-  } else if (w.json.needSeparator || !["", "[", "{", ",", ":"].includes(w.json.lastSignificant)) {
-    w.problems.push(
-      `${where(m)}: {{json …}} must follow [ { , or : (it would merge with the text before it)`,
-    );
   }
-  w.json.needSeparator = true;
+  const problem = w.json.jsonValue();
+  if (problem !== null && name === "json") w.problems.push(`${where(m)}: ${problem}`);
   return m;
 }
 
 function content(text: string, node: Stmt, w: Walk): void {
   if (w.mode !== "json-text") return;
-  const s = w.json;
-  for (const ch of text) {
-    if (s.inString) {
-      if (s.escape) s.escape = false;
-      else if (ch === "\\") s.escape = true;
-      else if (ch === '"') s.inString = false;
-      continue;
-    }
-    if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r") continue;
-    if (s.needSeparator && !["]", "}", ",", ":"].includes(ch)) {
-      w.problems.push(`${where(node)}: {{json …}} must be followed by ] } , or :`);
-    }
-    s.needSeparator = false;
-    s.lastSignificant = ch;
-    if (ch === '"') s.inString = true;
-  }
+  const problem = w.json.feed(text);
+  if (problem !== null) w.problems.push(`${where(node)}: ${problem}`);
 }
 
 function block(b: Stmt, w: Walk): void {
@@ -282,7 +256,7 @@ function program(p: ProgramNode, w: Walk): void {
 
 /** Checks `ast` in place and rewrites its output statements; returns every problem found. */
 export function checkTemplateAst(ast: ProgramNode, mode: TemplateMode, scope: TemplateScope): string[] {
-  const json: JsonTextState = { inString: false, escape: false, lastSignificant: "", needSeparator: false };
+  const json = new JsonTextLexer();
   const w: Walk = { mode, scope, problems: [], rebound: false, json };
   program(ast, w);
   if (mode === "json-text" && json.inString) w.problems.push("the template ends inside a JSON string");

@@ -112,6 +112,45 @@ describe("a multi-step billing workflow", () => {
     });
   });
 
+  it("gives a singular extractor null and a wildcard one [] when nothing matches", async () => {
+    const def = workflow(
+      [
+        findCustomer,
+        listInvoices,
+        {
+          name: "sum",
+          operation_id: "sumInvoices",
+          body_template: { amounts: "{{json state.invoices.totals}}" },
+          on_error: "AbortWorkflow",
+        },
+      ],
+      EMAIL_SCHEMA,
+    );
+    const out = await runner(upstream, egress, spec).run(def, { email: "alan@example.com" });
+    expect(JSON.parse(JSON.stringify(out.state.invoices))).toEqual({
+      totals: [],
+      first_id: null,
+      status: 200,
+    });
+    expect(out.result).toEqual({ total: 0, count: 0 });
+  });
+
+  it("stops with 4000 when a later step needs a variable of a step that failed under Continue", async () => {
+    const def = workflow([
+      { name: "broken", operation_id: "fail", extractors: { id: "$.id" }, on_error: "Continue" },
+      {
+        name: "item",
+        operation_id: "getItem",
+        path_params: { itemId: "{{state.broken.id}}" },
+        on_error: "AbortWorkflow",
+      },
+    ]);
+    const err = await rejection(() => runner(upstream, egress, spec).run(def, {}));
+    expect(err.code).toBe("INVALID_ARGUMENTS");
+    expect(err.details).toMatchObject({ reason: "template_render_failed", step: "item" });
+    expect(upstream.requests.map((q) => q.rawPath)).toEqual(["/fail"]);
+  });
+
   it("records events that name the definition but never values, headers or URLs", async () => {
     const def = workflow([findCustomer, listInvoices], EMAIL_SCHEMA);
     const r = runner(upstream, egress, spec);
@@ -544,6 +583,17 @@ describe("credentials", () => {
     expect(err.details.reason).toBe("backend_not_configured");
     expect(upstream.requests).toHaveLength(0);
     expect(r.events.at(-1)?.type).toBe("WorkflowInvocationFailed");
+  });
+
+  it("noCredentials answers null when the tool needs no credential", async () => {
+    const resolved = await noCredentials.resolve({
+      tenantId: "t",
+      credentialPath: null,
+      spec,
+      operation: spec.operations[0] as IndexedSpec["operations"][number],
+      signal: new AbortController().signal,
+    });
+    expect(resolved).toBeNull();
   });
 
   it("fails closed when a resolver returns no credential for a set path", async () => {

@@ -1,0 +1,147 @@
+import { z } from "zod";
+import type { ResolvedCredential } from "../credentials/types.js";
+import { compileJsonPath, queryJsonPath } from "../engines/jsonpath/jsonpath.js";
+import { buildRequest } from "../engines/openapi/build-request.js";
+import { findOperation } from "../engines/openapi/load-spec.js";
+import { resolveServerUrl } from "../engines/openapi/servers.js";
+import type { SpecOperation } from "../engines/openapi/types.js";
+import { GatewayError } from "../errors.js";
+import { tryParseJson, toPlain } from "../seal/json.js";
+import type { PlainJson } from "../seal/json.js";
+import type { ApiSpecRow } from "../store/types.js";
+import type { RegisteredTool } from "../tools/registry.js";
+import { type Actor, canSee } from "./context.js";
+import type { SpecDeps } from "./specs.js";
+
+/**
+ * The explorer: call one operation of a registered spec and return only the JSONPath slices
+ * asked for, so an agent reads a few fields of a multi-megabyte response. RFC 9535, no code
+ * evaluation ever. Available to operators (`POST /v1/explorer`) and to agents (tool `explorer`).
+ */
+
+export const ExplorerInput = z.strictObject({
+  api_spec_id: z.string().min(1).max(256),
+  operation_id: z.string().min(1).max(256),
+  parameters: z.record(z.string(), z.json()).default({}),
+  fields: z.array(z.string().min(1).max(4096)).min(1).max(64),
+});
+export type ExplorerInput = z.infer<typeof ExplorerInput>;
+
+export type ExplorerDeps = SpecDeps;
+
+interface Target {
+  row: ApiSpecRow;
+  op: SpecOperation;
+}
+
+async function target(deps: ExplorerDeps, tenantId: string | Actor, input: ExplorerInput): Promise<Target> {
+  const row = await deps.store.getSpec(input.api_spec_id);
+  const visible = row && (typeof tenantId === "string" ? row.tenantId === tenantId : canSee(tenantId, row.tenantId));
+  if (!row || !visible) throw new GatewayError("INVALID_ARGUMENTS", "no such spec", { reason: "unknown_spec" });
+  const op = findOperation(deps.specs.get(row), { operationId: input.operation_id });
+  if (!op) throw new GatewayError("INVALID_ARGUMENTS", "the spec has no such operation", { reason: "unknown_operation" });
+  return { row, op };
+}
+
+/** Splits flat `parameters` by where the operation declares them; `body` is the request body. */
+function requestArgs(op: SpecOperation, parameters: { [key: string]: PlainJson }) {
+  const pathParams: Record<string, unknown> = {};
+  const query: Record<string, unknown> = {};
+  const headers: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parameters)) {
+    if (name === "body") continue;
+    const declared = op.parameters.find((p) => p.name === name && p.in !== "cookie");
+    if (!declared) throw new GatewayError("INVALID_ARGUMENTS", `the operation has no parameter ${JSON.stringify(name.slice(0, 64))}`, { reason: "unknown_parameter" });
+    if (declared.in === "path") pathParams[name] = value;
+    else if (declared.in === "query") query[name] = value;
+    else headers[name] = value;
+  }
+  return { pathParams, query, headers, ...(parameters.body !== undefined ? { body: parameters.body } : {}) };
+}
+
+export type ExplorerCaller = { tenantId: string; executionId: string; callId: string; agentId: string } | { actor: Actor };
+
+export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unknown, signal?: AbortSignal) {
+  const parsed = ExplorerInput.safeParse(raw);
+  if (!parsed.success) {
+    throw new GatewayError("INVALID_ARGUMENTS", "the explorer arguments are invalid", { reason: "invalid_arguments", problems: parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) });
+  }
+  const input = parsed.data;
+  // Every path compiles before anything is sent.
+  const paths = input.fields.map((expr) => {
+    const compiled = compileJsonPath(expr);
+    if (!compiled.ok) throw new GatewayError("INVALID_ARGUMENTS", `invalid JSONPath: ${compiled.error}`, { reason: "invalid_jsonpath" });
+    return { expr, path: compiled.path };
+  });
+  const tenantId = "tenantId" in who ? who.tenantId : who.actor;
+  const { row, op } = await target(deps, tenantId, input);
+  const spec = deps.specs.get(row);
+  const built = buildRequest(op, requestArgs(op, input.parameters as { [key: string]: PlainJson }), resolveServerUrl(spec, op, row.baseUrl ?? undefined));
+  const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
+  const ac = signal ?? AbortSignal.timeout(60_000);
+  let credential: ResolvedCredential | null = null;
+  try {
+    credential = await deps.credentials.resolve({ tenantId: row.tenantId, credentialPath, spec, operation: op, signal: ac });
+    const url = new URL(built.url);
+    const headers = { ...built.headers };
+    credential?.decorate({ url, headers, operation: op });
+    const res = await deps.egress.request({ method: built.method, url: url.toString(), headers, ...(built.body !== undefined ? { body: built.body } : {}), allowedHosts: row.allowedHosts, signal: ac });
+    if (res.status < 200 || res.status > 299) {
+      throw new GatewayError("UPSTREAM_ERROR", `the upstream answered HTTP ${res.status}`, { reason: "upstream_status", status: res.status });
+    }
+    const parsedBody = tryParseJson(res.body);
+    if (!parsedBody.ok) throw new GatewayError("UPSTREAM_ERROR", "the upstream answer is not JSON", { reason: "not_json", status: res.status });
+    const doc = toPlain(parsedBody.value);
+    const sliced: { [path: string]: PlainJson } = Object.create(null);
+    for (const { expr, path } of paths) sliced[expr] = queryJsonPath(path, doc).values as PlainJson;
+    const bytesBefore = res.body.byteLength;
+    const bytesAfter = Buffer.byteLength(JSON.stringify(sliced));
+    await deps.audit.record({
+      eventType: "ExplorerRequestExecuted",
+      tenantId: row.tenantId,
+      executionId: "tenantId" in who ? who.executionId : null,
+      callId: "tenantId" in who ? who.callId : null,
+      agentId: "tenantId" in who ? who.agentId : null,
+      toolName: "explorer",
+      decision: null,
+      stage: "execute",
+      code: null,
+      requestId: null,
+      payload: { spec_id: row.id, spec_hash: row.hash, operation_id: input.operation_id, status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter, fields: input.fields, ...("actor" in who ? { actor: who.actor.sub } : {}) },
+    });
+    return { sliced_data: sliced, operation_metadata: { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter } };
+  } finally {
+    await credential?.release();
+  }
+}
+
+/** The built-in `explorer` tool; its upstream hosts are those of the spec the call names. */
+export function explorerTool(deps: ExplorerDeps): RegisteredTool {
+  return {
+    name: "explorer",
+    description: "Call one operation of a registered OpenAPI spec and return only the JSONPath slices asked for.",
+    inputSchema: {
+      type: "object",
+      required: ["api_spec_id", "operation_id", "fields"],
+      properties: {
+        api_spec_id: { type: "string" },
+        operation_id: { type: "string" },
+        parameters: { type: "object" },
+        fields: { type: "array", items: { type: "string" }, minItems: 1 },
+      },
+      additionalProperties: false,
+    },
+    info: { kind: "explorer" },
+    definitionHash: "builtin:explorer:v1",
+    async infoFor(args, tenantId) {
+      const parsed = ExplorerInput.safeParse(args);
+      if (!parsed.success) return { kind: "explorer" };
+      const row = await deps.store.getSpec(parsed.data.api_spec_id);
+      return { kind: "explorer", upstreamHosts: row && row.tenantId === tenantId ? row.allowedHosts : [] };
+    },
+    async run(ctx) {
+      const out = await explore(deps, { tenantId: ctx.tenantId, executionId: ctx.executionId, callId: ctx.callId, agentId: ctx.sub }, ctx.arguments, ctx.signal);
+      return { result: out as unknown as PlainJson, isError: false };
+    },
+  };
+}

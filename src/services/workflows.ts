@@ -1,0 +1,183 @@
+import { createHash } from "node:crypto";
+import { validateAgainstSpec } from "../engines/workflow/compile.js";
+import { type WorkflowDefinition, parseWorkflowDefinition } from "../engines/workflow/definition.js";
+import { runWorkflow } from "../engines/workflow/runner.js";
+import { GatewayError } from "../errors.js";
+import { newId } from "../ids.js";
+import type { PlainJson } from "../seal/json.js";
+import type { WorkflowRow } from "../store/types.js";
+import type { RegisteredTool, ToolSource } from "../tools/registry.js";
+import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import type { SpecDeps } from "./specs.js";
+
+/** Workflows: compositions of a spec's operations that agents call as one tool. */
+
+export const EXPLORER_TOOL = "explorer";
+
+export type WorkflowDeps = SpecDeps;
+
+function invalid(problems: { path: string; message: string }[]) {
+  return new GatewayError("BAD_REQUEST", "the workflow is invalid", { reason: "invalid_body", problems });
+}
+
+export function workflowView(row: WorkflowRow) {
+  return { id: row.id, ...(JSON.parse(row.document) as object), tenant_id: row.tenantId, hash: row.hash, created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
+}
+
+/** Reads and checks a definition against its spec; every problem at once. */
+async function readDefinition(deps: WorkflowDeps, actor: Actor, body: unknown): Promise<{ def: WorkflowDefinition; tenantId: string; document: string }> {
+  let requested: string | undefined;
+  let raw = body;
+  if (typeof body === "object" && body !== null && !Array.isArray(body) && "tenant_id" in body) {
+    const { tenant_id, ...rest } = body as Record<string, unknown>;
+    if (typeof tenant_id !== "string") throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
+    requested = tenant_id;
+    raw = rest;
+  }
+  const tenantId = actingTenant(actor, requested);
+  const parsed = parseWorkflowDefinition(raw);
+  if (!parsed.ok) throw invalid(parsed.problems);
+  const def = parsed.def;
+  if (def.name === EXPLORER_TOOL) throw invalid([{ path: "name", message: "explorer is a built-in tool name" }]);
+  const specRow = await deps.store.getSpec(def.api_spec_id);
+  if (!specRow || specRow.tenantId !== tenantId) throw invalid([{ path: "api_spec_id", message: "no such spec in this tenant" }]);
+  const problems = validateAgainstSpec(def, deps.specs.get(specRow));
+  if (problems.length > 0) throw invalid(problems);
+  return { def, tenantId, document: JSON.stringify(def) };
+}
+
+async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, eventType: string) {
+  await deps.audit.record({
+    eventType,
+    tenantId: row.tenantId,
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: row.name,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, workflow_id: row.id, name: row.name, hash: row.hash, api_spec_id: row.apiSpecId },
+  });
+}
+
+const hashOf = (document: string) => createHash("sha256").update(document).digest("hex");
+
+export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unknown) {
+  const { def, tenantId, document } = await readDefinition(deps, actor, body);
+  if (await deps.store.getWorkflowByName(tenantId, def.name)) {
+    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, { reason: "exists" });
+  }
+  const now = deps.clock.nowMs();
+  const row: WorkflowRow = { id: newId("wf"), tenantId, name: def.name, description: def.description, apiSpecId: def.api_spec_id, document, hash: hashOf(document), createdAt: now, updatedAt: now };
+  await recordChange(deps, actor, row, "WorkflowRegistered");
+  if (!(await deps.store.insertWorkflow(row))) {
+    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, { reason: "exists" });
+  }
+  return workflowView(row);
+}
+
+async function visibleWorkflow(deps: WorkflowDeps, actor: Actor, id: string): Promise<WorkflowRow> {
+  const row = await deps.store.getWorkflow(id);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("workflow");
+  return row;
+}
+
+export async function getWorkflow(deps: WorkflowDeps, actor: Actor, id: string) {
+  return workflowView(await visibleWorkflow(deps, actor, id));
+}
+
+export async function listWorkflows(deps: WorkflowDeps, actor: Actor, tenant?: string) {
+  return { workflows: (await deps.store.listWorkflows(listingTenant(actor, tenant))).map(workflowView) };
+}
+
+export async function updateWorkflow(deps: WorkflowDeps, actor: Actor, id: string, body: unknown) {
+  const existing = await visibleWorkflow(deps, actor, id);
+  const { def, tenantId, document } = await readDefinition(deps, actor, body);
+  if (tenantId !== existing.tenantId || def.name !== existing.name) {
+    throw invalid([{ path: "name", message: "must equal the workflow's name (a workflow cannot be renamed or moved)" }]);
+  }
+  const now = deps.clock.nowMs();
+  const row: WorkflowRow = { ...existing, description: def.description, apiSpecId: def.api_spec_id, document, hash: hashOf(document), updatedAt: now };
+  await recordChange(deps, actor, row, "WorkflowUpdated");
+  if (!(await deps.store.updateWorkflow(id, row))) throw notFound("workflow");
+  return workflowView(row);
+}
+
+export async function deleteWorkflow(deps: WorkflowDeps, actor: Actor, id: string) {
+  const row = await visibleWorkflow(deps, actor, id);
+  await recordChange(deps, actor, row, "WorkflowDeleted");
+  if (!(await deps.store.deleteWorkflow(id))) throw notFound("workflow");
+  return { status: "success", id };
+}
+
+/** Workflows as tools: looked up by tenant and name on every call (an update applies at once). */
+export function workflowTools(deps: WorkflowDeps): ToolSource {
+  const defs = new Map<string, WorkflowDefinition>();
+  const definition = (row: WorkflowRow): WorkflowDefinition => {
+    const hit = defs.get(row.hash);
+    if (hit) return hit;
+    const parsed = parseWorkflowDefinition(JSON.parse(row.document));
+    if (!parsed.ok) throw new GatewayError("INTERNAL", "a stored workflow no longer validates", { reason: "invalid_stored_workflow" });
+    if (defs.size > 1000) defs.clear();
+    defs.set(row.hash, parsed.def);
+    return parsed.def;
+  };
+  const toTool = async (row: WorkflowRow): Promise<RegisteredTool | null> => {
+    const specRow = await deps.store.getSpec(row.apiSpecId);
+    if (!specRow) return null;
+    const def = definition(row);
+    return {
+      name: row.name,
+      description: row.description,
+      inputSchema: def.input_schema as PlainJson,
+      info: { kind: "workflow", upstreamHosts: specRow.allowedHosts },
+      definitionHash: row.hash,
+      async run(ctx) {
+        const spec = deps.specs.get(specRow);
+        const out = await runWorkflow({
+          def,
+          spec,
+          input: ctx.arguments,
+          egress: deps.egress,
+          credentials: deps.credentials,
+          emit: async (type, payload) => {
+            await deps.audit.record({
+              eventType: type,
+              tenantId: ctx.tenantId,
+              executionId: ctx.executionId,
+              callId: ctx.callId,
+              agentId: ctx.sub,
+              toolName: row.name,
+              decision: null,
+              stage: "execute",
+              code: null,
+              requestId: null,
+              payload: { ...payload, spec_id: specRow.id },
+            });
+          },
+          ids: { workflowId: row.id, executionId: ctx.executionId },
+          tenantId: ctx.tenantId,
+          credentialPath: specRow.credentialPath ? (JSON.parse(specRow.credentialPath) as unknown) : null,
+          signal: ctx.signal,
+          now: () => deps.clock.nowMs(),
+          allowedHosts: specRow.allowedHosts,
+          ...(specRow.baseUrl ? { baseUrl: specRow.baseUrl } : {}),
+        });
+        return { result: out as unknown as PlainJson, isError: false };
+      },
+    };
+  };
+  return {
+    async lookup(tenantId, name) {
+      const row = await deps.store.getWorkflowByName(tenantId, name);
+      return row ? await toTool(row) : null;
+    },
+    async list(tenantId) {
+      const rows = await deps.store.listWorkflows(tenantId);
+      const tools = await Promise.all(rows.map(toTool));
+      return tools.filter((t): t is RegisteredTool => t !== null);
+    },
+  };
+}
