@@ -11,7 +11,9 @@ import { type Logger, createLogger } from "./log/logger.js";
 import { createInvokePipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
 import { ToolRegistry, type ToolSource, staticTools } from "./tools/registry.js";
-import { type CredentialResolver, noCredentials } from "./credentials/types.js";
+import { builtinSecrets } from "./credentials/builtin-store.js";
+import { createCredentialResolver } from "./credentials/resolver.js";
+import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
 import { explorerTool } from "./services/explorer.js";
 import { SpecCache } from "./services/specs.js";
@@ -45,7 +47,7 @@ export interface BuildOptions {
   background?: boolean;
   /** Extra tool sources (tests add fixed tools). */
   tools?: ToolSource[];
-  /** The credential stage (default: fails closed on any credential_path). */
+  /** The credential stage (default: the built-in encrypted store; other backends fail closed). */
   credentials?: CredentialResolver;
 }
 
@@ -102,7 +104,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       contexts,
       egress,
       specs: new SpecCache(),
-      credentials: opts.credentials ?? noCredentials,
+      credentials: opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
     };
     toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));
     const invoke = createInvokePipeline({

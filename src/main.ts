@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildGateway } from "./app.js";
 import { exitCodeFor, verifyChain } from "./audit/verify.js";
@@ -8,8 +9,9 @@ import { parseDuration } from "./config/duration.js";
 import { formatProblems, loadConfig } from "./config/load.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { serveGateway } from "./http/server.js";
+import { RotationError, rotateMasterKey } from "./credentials/rotate-master-key.js";
 import { loadKeyring } from "./keys/keyring.js";
-import { resolveMasterKey } from "./keys/master-key.js";
+import { decodeMasterKey, MasterKeyError, resolveMasterKey } from "./keys/master-key.js";
 import { createLogger } from "./log/logger.js";
 import { callTool } from "./sdk/client.js";
 import { signEnvelope, toolCallPayload } from "./sdk/envelope.js";
@@ -18,7 +20,8 @@ import type { JwtAlg } from "./seal/jwt.js";
 import { openStore } from "./store/open.js";
 
 /**
- * seal-gateway: start | migrate | token | keygen | sign | call | audit verify.
+ * seal-gateway: start | migrate | token | keygen | sign | call | audit verify |
+ * secrets rotate-master-key.
  * Exit codes: 0 success, 1 failure (or an error response for `call`), 2 usage error;
  * `audit verify` adds 3 (intact with an unsealed tail).
  */
@@ -31,12 +34,15 @@ const USAGE = `usage: seal-gateway <command> [options]
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
   audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
+  secrets rotate-master-key [--new-key-file FILE] [--config FILE]
+                                                re-wrap every secret and signing key under a new master key
+                                                (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first
 Environment for sign/call: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL.`;
 
 class UsageError extends Error {}
 
-function configOrExit(path: string | undefined): GatewayConfig {
-  const r = loadConfig({ configPath: path });
+function configOrExit(path: string | undefined, env?: NodeJS.ProcessEnv): GatewayConfig {
+  const r = loadConfig({ configPath: path, ...(env ? { env } : {}) });
   if (!r.ok) {
     process.stderr.write(`configuration refused:\n${formatProblems(r.problems)}\n`);
     process.exit(1);
@@ -281,6 +287,70 @@ async function audit(argv: string[]): Promise<number> {
   return exitCodeFor(report);
 }
 
+const NEW_KEY_VARIABLE = "SEAL_GATEWAY_NEW_MASTER_KEY";
+
+/** The new master key, from an owner-only file or the environment; never echoed. */
+function newMasterKey(file: string | undefined) {
+  const fromEnv = process.env[NEW_KEY_VARIABLE];
+  if (file !== undefined && fromEnv !== undefined)
+    throw new UsageError(`give the new key once: --new-key-file or ${NEW_KEY_VARIABLE}, not both`);
+  if (file === undefined) {
+    if (fromEnv === undefined)
+      throw new UsageError(`the new master key is required (--new-key-file FILE or ${NEW_KEY_VARIABLE})`);
+    return decodeMasterKey(fromEnv);
+  }
+  if ((statSync(file).mode & 0o077) !== 0)
+    throw new MasterKeyError(`${file} must be readable by its owner only (chmod 600)`);
+  return decodeMasterKey(readFileSync(file, "utf8").trim());
+}
+
+async function secretsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== "rotate-master-key")
+    throw new UsageError(
+      "usage: seal-gateway secrets rotate-master-key [--new-key-file FILE] [--config FILE]",
+    );
+  const { values } = parseArgs({
+    args: rest,
+    options: { config: { type: "string" }, "new-key-file": { type: "string" } },
+  });
+  const to = newMasterKey(values["new-key-file"]);
+  // The new key's variable is this command's input, not a configuration setting.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== NEW_KEY_VARIABLE));
+  const config = configOrExit(values.config, env);
+  if (!config.secrets.master_key && !existsSync(join(config.data_dir, "master.key"))) {
+    throw new MasterKeyError(
+      "no current master key: set SEAL_GATEWAY_MASTER_KEY (or secrets.master_key) to the key the database was created with",
+    );
+  }
+  const log = createLogger("warn");
+  const from = resolveMasterKey(
+    { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
+    log,
+  );
+  const store = await openStore({ url: config.database.url, durability: config.audit.durability });
+  try {
+    await store.migrate();
+    // Nothing is written unless every value opens under the current key (see rotateMasterKey).
+    const summary = await rotateMasterKey(store, from, to);
+    process.stdout.write(
+      `${JSON.stringify({ rotated_secrets: summary.secrets, rotated_signing_keys: summary.signingKeys, already_rotated: summary.alreadyRotated })}\n`,
+    );
+    process.stderr.write(
+      "master key rotated: start every instance with the new key (SEAL_GATEWAY_MASTER_KEY); the old key no longer opens anything\n",
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof RotationError || err instanceof MasterKeyError) {
+      process.stderr.write(`seal-gateway: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   // Everything the gateway writes (database, WAL, dev master key, key files) is owner-only.
   process.umask(0o077);
@@ -305,6 +375,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return await call(rest);
     case "audit":
       return await audit(rest);
+    case "secrets":
+      return await secretsCommand(rest);
     default:
       throw new UsageError(cmd ? `unknown command ${JSON.stringify(cmd)}` : "a command is required");
   }

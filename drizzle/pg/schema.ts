@@ -249,3 +249,25 @@ export const workflows = pgTable(
     index("workflows_api_spec_idx").on(t.apiSpecId),
   ],
 );
+
+/**
+ * The built-in secret store. `value_sealed` is sealed under the master key (never clear text);
+ * `fingerprint` is keyed and one-way, safe to show. A write replaces the value and bumps
+ * `version` in one upsert, so concurrent writers each get their own version number.
+ */
+export const secrets = pgTable(
+  "secrets",
+  {
+    tenantId: text("tenant_id").notNull(),
+    key: text("key").notNull(),
+    version: integer("version").notNull(),
+    valueSealed: text("value_sealed").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    createdAt: ms("created_at").notNull(),
+    rotatedAt: ms("rotated_at"),
+  },
+  (t) => [
+    primaryKey({ name: "secrets_pk", columns: [t.tenantId, t.key] }),
+    check("secrets_version_ck", sql`${t.version} >= 1`),
+  ],
+);

@@ -4,6 +4,8 @@ import type { Logger } from "../log/logger.js";
 import type { NewEvent, Store } from "../store/types.js";
 
 export const SYSTEM_TENANT = "system";
+const MAX_SOURCES = 100_000;
+const OVERFLOW_SOURCE = "(other addresses)";
 
 export type EventInput = Omit<NewEvent, "id" | "createdAt" | "payload"> & {
   payload?: Record<string, unknown>;
@@ -66,8 +68,10 @@ export class AuditRecorder {
    * Records a pre-authentication rejection unless `source` is over its per-minute budget.
    * Returns the event id, or null when the row was folded into the summary.
    */
-  async recordPreauth(source: string, input: EventInput): Promise<string | null> {
+  async recordPreauth(sourceAddress: string, input: EventInput): Promise<string | null> {
     const now = this.now();
+    // Many distinct addresses share one overflow budget, so the map itself stays bounded.
+    const source = this.buckets.has(sourceAddress) || this.buckets.size < MAX_SOURCES ? sourceAddress : OVERFLOW_SOURCE;
     let b = this.buckets.get(source);
     if (!b || now - b.windowStart >= 60_000) {
       if (b && b.dropped > 0) await this.flushOne(source, b);

@@ -12,6 +12,8 @@
 
 import type { IndexedSpec, SpecOperation } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
+import type { BuiltinSecrets } from "./builtin-store.js";
+import type { CallInfo } from "./call-scope.js";
 
 export interface CredentialRequest {
   tenantId: string;
@@ -21,6 +23,11 @@ export interface CredentialRequest {
   /** The operation of the first request (its security requirements pick the injection). */
   operation: SpecOperation;
   signal: AbortSignal;
+  /**
+   * The call this credential is for (audit ids, the per-call secret sink). Optional: when
+   * absent the resolver uses the pipeline's call scope (src/credentials/call-scope.ts).
+   */
+  call?: CallInfo;
 }
 
 export interface OutgoingRequest {
@@ -33,7 +40,10 @@ export interface OutgoingRequest {
 }
 
 export interface ResolvedCredential {
-  /** Puts the credential on one request; called for every request, at send time. */
+  /**
+   * Puts the credential on one request; called for every request, at send time. Throws
+   * CREDENTIAL_UNAVAILABLE when the request's operation cannot carry it (nothing is sent).
+   */
   decorate(req: OutgoingRequest): void;
   /** Every value to scrub from responses and errors (the caller adds encoded forms). */
   secrets(): string[];
@@ -44,6 +54,8 @@ export interface ResolvedCredential {
 export interface CredentialResolver {
   /** Null only when `credentialPath` is null; otherwise a credential or a thrown GatewayError. */
   resolve(input: CredentialRequest): Promise<ResolvedCredential | null>;
+  /** The built-in encrypted store behind this resolver, when it has one (the secrets API). */
+  readonly builtin?: BuiltinSecrets;
 }
 
 /** The resolver when no credential backend is configured: fails closed on any path. */

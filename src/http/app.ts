@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
 import type { Clock } from "../clock.js";
+import { SYSTEM_TENANT } from "../audit/recorder.js";
+import type { OperatorIdentity } from "../auth/tokens.js";
 import { GatewayError, errorBody } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
@@ -66,9 +68,37 @@ export function createHttpApp(deps: HttpDeps) {
 
   app.route("/", controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }));
 
+  /**
+   * Every refused control-plane request leaves a row (bad input is audited like any other):
+   * in the operator's tenant once the token verified, else in `system` through the same
+   * per-address budget as unauthenticated envelopes. Only the route, code and reason are kept.
+   */
+  const auditRejection = async (c: Context, err: GatewayError) => {
+    const actor = (c.get as (key: string) => OperatorIdentity | undefined)("actor");
+    const event = {
+      eventType: "ControlRequestRejected",
+      executionId: null,
+      callId: null,
+      agentId: actor?.sub ?? null,
+      toolName: null,
+      decision: "reject",
+      stage: "control",
+      code: err.sealCode,
+      requestId: null,
+      payload: { method: c.req.method, route: c.req.routePath, reason: err.details.reason, status: err.httpStatus },
+    };
+    try {
+      if (actor) await deps.services.audit.record({ ...event, tenantId: actor.tenant === "*" ? SYSTEM_TENANT : actor.tenant });
+      else await deps.services.audit.recordPreauth(deps.remoteAddress(c), { ...event, tenantId: SYSTEM_TENANT });
+    } catch (auditErr) {
+      log.warn("could not audit a refused control-plane request", { error: auditErr, route: c.req.routePath });
+    }
+  };
+
   app.notFound((c) => c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404));
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     if (err instanceof GatewayError) {
+      await auditRejection(c, err);
       return c.json(errorBody(err, null, new Date(deps.clock.nowMs())), err.httpStatus as 400, closeIf413(err.httpStatus));
     }
     const id = newId("req");

@@ -9,11 +9,12 @@ import * as contexts from "../services/security-contexts.js";
 import type { ServiceDeps } from "../services/context.js";
 import * as events from "../services/events.js";
 import * as explorer from "../services/explorer.js";
+import * as secrets from "../services/secrets.js";
 import * as specs from "../services/specs.js";
 import * as workflows from "../services/workflows.js";
 import * as sessions from "../services/sessions.js";
 import { readBodyLimited } from "./body.js";
-import { type OperatorEnv, operatorAuth } from "./operator-auth.js";
+import { type OperatorEnv, type Permission, operatorAuth } from "./operator-auth.js";
 
 /** Control-plane routes: thin adapters from HTTP to service verbs. */
 
@@ -66,6 +67,7 @@ export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRout
   const read = operatorAuth(deps.tokens, clock, "read");
   const write = operatorAuth(deps.tokens, clock, "write");
   const approve = operatorAuth(deps.tokens, clock, "approve");
+  const admin = operatorAuth(deps.tokens, clock, "admin");
 
   app.post("/v1/seal/sessions", write, async (c) => {
     const input = await readJson(c, sessions.CreateSessionInput, opts);
@@ -119,12 +121,30 @@ export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRout
 
   app.post("/v1/explorer", write, async (c) => c.json(await explorer.explore(deps, { actor: c.get("actor") }, await readJson(c, z.unknown(), opts))));
 
+  // Keys hold '/', so the route takes the rest of the path. The key is read from the request
+  // target as received — before URL parsing folds "a/../b" into "b" — and never from the
+  // decoded parameter, so "..", %2F or %2E%2E cannot name another key than the one refused.
+  const secretKey = (c: Context) => {
+    const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+    const path = raw === undefined ? new URL(c.req.url).pathname : (raw.replace(/^https?:\/\/[^/]*/i, "").split("?", 1)[0] ?? "");
+    return secrets.secretKeyFromPath(path);
+  };
+  app.get("/v1/secrets", read, async (c) => c.json(await secrets.listSecrets(deps, c.get("actor"), parseQuery(c, secrets.SecretQuery).tenant_id)));
+  app.get("/v1/secrets/:key{[\\s\\S]+}", read, async (c) => c.json(await secrets.getSecret(deps, c.get("actor"), secretKey(c), parseQuery(c, secrets.SecretQuery).tenant_id)));
+  app.put("/v1/secrets/:key{[\\s\\S]+}", admin, async (c) => {
+    const key = secretKey(c);
+    const tenant = parseQuery(c, secrets.SecretQuery).tenant_id;
+    const out = await secrets.putSecret(deps, c.get("actor"), key, await readJson(c, secrets.PutSecretInput, opts), tenant);
+    return c.json(out.secret, out.created ? 201 : 200);
+  });
+  app.delete("/v1/secrets/:key{[\\s\\S]+}", admin, async (c) => c.json(await secrets.deleteSecret(deps, c.get("actor"), secretKey(c), parseQuery(c, secrets.DeleteSecretQuery))));
+
   app.get("/v1/events", read, async (c) => c.json(await events.listEvents(deps, c.get("actor"), parseQuery(c, events.EventQuery))));
   return app;
 }
 
 /** Every protected route, for the shared auth-failure test matrix (test/http/auth-matrix). */
-export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; need: "read" | "write" | "approve" }> = [
+export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; need: Permission }> = [
   { method: "POST", path: "/v1/seal/sessions", need: "write" },
   { method: "GET", path: "/v1/seal/sessions", need: "read" },
   { method: "GET", path: "/v1/seal/sessions/x", need: "read" },
@@ -153,5 +173,9 @@ export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; nee
   { method: "PUT", path: "/v1/workflows/x", need: "write" },
   { method: "DELETE", path: "/v1/workflows/x", need: "write" },
   { method: "POST", path: "/v1/explorer", need: "write" },
+  { method: "GET", path: "/v1/secrets", need: "read" },
+  { method: "GET", path: "/v1/secrets/x", need: "read" },
+  { method: "PUT", path: "/v1/secrets/x", need: "admin" },
+  { method: "DELETE", path: "/v1/secrets/x", need: "admin" },
   { method: "GET", path: "/v1/events", need: "read" },
 ];

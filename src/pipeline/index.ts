@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { type AuditRecorder, SYSTEM_TENANT } from "../audit/recorder.js";
 import type { TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
+import { runInCallScope } from "../credentials/call-scope.js";
+import { SecretSink } from "../credentials/redaction.js";
 import { GatewayError, errorBody } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
@@ -96,6 +98,8 @@ export function createInvokePipeline(deps: PipelineDeps) {
 
   return async function invoke(req: InvokeRequest): Promise<InvokeResponse> {
     const callId = newId("call");
+    // Credential values resolved for this call: scrubbed from the answer and every error text.
+    const sink = new SecretSink();
     const ctx = { req, callId, requestId: null as string | number | null, env: null as Envelope | null, auth: null as Authenticated | null, stage: "parse" };
     try {
       // 1–2. size, strict parse, shape
@@ -146,8 +150,12 @@ export function createInvokePipeline(deps: PipelineDeps) {
       if (post.approvalId) await redeemApproval(deps.authz, facts, post.approvalId, post.rule);
       ctx.stage = "execute";
       const started = deps.clock.nowMs();
-      const out = await tool.run({ tenantId: auth.tenantId, executionId: auth.executionId, callId, sub: auth.claims.sub, arguments: strictArgs, signal: AbortSignal.timeout(300_000) });
-      const resultText = JSON.stringify(out.result);
+      const scope = { tenantId: auth.tenantId, executionId: auth.executionId, callId, agentId: auth.claims.sub, toolName: env.toolName, sink };
+      const out = await runInCallScope(scope, () =>
+        tool.run({ tenantId: auth.tenantId, executionId: auth.executionId, callId, sub: auth.claims.sub, arguments: strictArgs, signal: AbortSignal.timeout(300_000), secrets: sink }),
+      );
+      const result = sink.scrub(out.result);
+      const resultText = JSON.stringify(result);
       const bytes = Buffer.byteLength(resultText);
       const cap = post.capability.max_response_size;
       const overCap = cap !== null && cap !== undefined && bytes > cap;
@@ -157,14 +165,16 @@ export function createInvokePipeline(deps: PipelineDeps) {
         ctx.stage = "cap";
         throw new GatewayError("RESPONSE_TOO_LARGE", `the tool result (${bytes} bytes) exceeds max_response_size (${cap})`, { reason: "response_too_large", bytes, max_response_size: cap });
       }
-      return { status: 200, headers: {}, body: successBody(out.result, out.isError, resultText, env.requestId, callId, eventId) };
-    } catch (err) {
+      return { status: 200, headers: {}, body: successBody(result, out.isError, resultText, env.requestId, callId, eventId) };
+    } catch (caught) {
+      // An upstream may echo the credential into an error; nothing below may carry it.
+      const err = caught instanceof GatewayError ? sink.scrubError(caught) : caught;
       if (err instanceof GatewayError) {
         // Authorization denials were recorded (PolicyDenied) where they were decided.
         if (ctx.stage === "authorize" && isPolicyCode(err)) return errorResponse(err, ctx.requestId, deps.clock.nowMs());
         return await reject(err, ctx);
       }
-      log.error("unclassified error in the call pipeline", { call_id: callId, error: err });
+      log.error("unclassified error in the call pipeline", { call_id: callId, error: err instanceof Error ? { name: err.name, message: sink.scrub(err.message) } : "non-error thrown" });
       const internal = new GatewayError("INTERNAL", `internal error (request id ${callId})`, { reason: "internal" });
       return await reject(internal, ctx);
     }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Scrubber, secretScrubber } from "../credentials/redaction.js";
 import type { ResolvedCredential } from "../credentials/types.js";
 import { compileJsonPath, queryJsonPath } from "../engines/jsonpath/jsonpath.js";
 import { buildRequest } from "../engines/openapi/build-request.js";
@@ -80,24 +81,11 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
   const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
   const ac = signal ?? AbortSignal.timeout(60_000);
   let credential: ResolvedCredential | null = null;
-  try {
-    credential = await deps.credentials.resolve({ tenantId: row.tenantId, credentialPath, spec, operation: op, signal: ac });
-    const url = new URL(built.url);
-    const headers = { ...built.headers };
-    credential?.decorate({ url, headers, operation: op });
-    const res = await deps.egress.request({ method: built.method, url: url.toString(), headers, ...(built.body !== undefined ? { body: built.body } : {}), allowedHosts: row.allowedHosts, signal: ac });
-    if (res.status < 200 || res.status > 299) {
-      throw new GatewayError("UPSTREAM_ERROR", `the upstream answered HTTP ${res.status}`, { reason: "upstream_status", status: res.status });
-    }
-    const parsedBody = tryParseJson(res.body);
-    if (!parsedBody.ok) throw new GatewayError("UPSTREAM_ERROR", "the upstream answer is not JSON", { reason: "not_json", status: res.status });
-    const doc = toPlain(parsedBody.value);
-    const sliced: { [path: string]: PlainJson } = Object.create(null);
-    for (const { expr, path } of paths) sliced[expr] = queryJsonPath(path, doc).values as PlainJson;
-    const bytesBefore = res.body.byteLength;
-    const bytesAfter = Buffer.byteLength(JSON.stringify(sliced));
-    await deps.audit.record({
-      eventType: "ExplorerRequestExecuted",
+  // Set once the credential is resolved: slices and audit payloads never carry its value.
+  let scrub: Scrubber = (value) => value;
+  const record = (eventType: string, code: number | null, fields: Record<string, unknown>) =>
+    deps.audit.record({
+      eventType,
       tenantId: row.tenantId,
       executionId: "tenantId" in who ? who.executionId : null,
       callId: "tenantId" in who ? who.callId : null,
@@ -105,11 +93,39 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
       toolName: "explorer",
       decision: null,
       stage: "execute",
-      code: null,
+      code,
       requestId: null,
-      payload: { spec_id: row.id, spec_hash: row.hash, operation_id: input.operation_id, status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter, fields: input.fields, ...("actor" in who ? { actor: who.actor.sub } : {}) },
+      payload: scrub({ spec_id: row.id, spec_hash: row.hash, operation_id: input.operation_id, ...fields, fields: input.fields, ...("actor" in who ? { actor: who.actor.sub } : {}) }),
     });
-    return { sliced_data: sliced, operation_metadata: { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter } };
+  let status: number | null = null;
+  try {
+    const call = "tenantId" in who ? { tenantId: row.tenantId, executionId: who.executionId, callId: who.callId, agentId: who.agentId, toolName: "explorer" } : undefined;
+    credential = await deps.credentials.resolve({ tenantId: row.tenantId, credentialPath, spec, operation: op, signal: ac, ...(call ? { call } : {}) });
+    scrub = secretScrubber(credential?.secrets() ?? []);
+    const url = new URL(built.url);
+    const headers = { ...built.headers };
+    credential?.decorate({ url, headers, operation: op });
+    const res = await deps.egress.request({ method: built.method, url: url.toString(), headers, ...(built.body !== undefined ? { body: built.body } : {}), allowedHosts: row.allowedHosts, signal: ac });
+    status = res.status;
+    if (res.status < 200 || res.status > 299) {
+      throw new GatewayError("UPSTREAM_ERROR", `the upstream answered HTTP ${res.status}`, { reason: "upstream_status", status: res.status });
+    }
+    const parsedBody = tryParseJson(res.body);
+    if (!parsedBody.ok) throw new GatewayError("UPSTREAM_ERROR", "the upstream answer is not JSON", { reason: "not_json", status: res.status });
+    // Scrubbed before slicing: a filter such as $[?@.auth == '…'] must not probe the secret either.
+    const doc = scrub(toPlain(parsedBody.value));
+    const sliced: { [path: string]: PlainJson } = Object.create(null);
+    for (const { expr, path } of paths) sliced[expr] = queryJsonPath(path, doc).values as PlainJson;
+    const bytesBefore = res.body.byteLength;
+    const bytesAfter = Buffer.byteLength(JSON.stringify(sliced));
+    await record("ExplorerRequestExecuted", null, { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter });
+    // The slice keys echo the caller's expressions, which may name the secret too.
+    return scrub({ sliced_data: sliced, operation_metadata: { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter } });
+  } catch (err) {
+    // A request that was attempted leaves a row on both planes (the operator plane has no
+    // other record of it): which spec and operation, and how it ended. Never the body or URL.
+    if (err instanceof GatewayError) await record("ExplorerRequestFailed", err.sealCode, { status, code: err.code, reason: err.details.reason });
+    throw err;
   } finally {
     await credential?.release();
   }

@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseCredentialPath } from "../credentials/path.js";
 import { loadSpec } from "../engines/openapi/load-spec.js";
-import { hostsOf } from "../engines/openapi/servers.js";
+import { baseUrlProblem, hostsOf } from "../engines/openapi/servers.js";
 import type { IndexedSpec } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { canonicalJson } from "../seal/canonical.js";
 import type { ApiSpecRow } from "../store/types.js";
 import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 
@@ -89,6 +90,10 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     if (!parsed.ok) throw new GatewayError("BAD_REQUEST", "the credential_path is invalid", { reason: "invalid_body", problems: parsed.problems });
     credentialPath = JSON.stringify(parsed.path);
   }
+  // Checked as calls will check it (a host spelled unlike its parsed form, userinfo, a query):
+  // refused here, not accepted and then failing every call.
+  const baseUrlWhy = input.base_url ? baseUrlProblem(input.base_url) : null;
+  if (baseUrlWhy) throw new GatewayError("BAD_REQUEST", "the base_url is invalid", { reason: "invalid_body", problems: [{ path: "base_url", message: `base_url ${baseUrlWhy}` }] });
   const text = input.source_url ? await fetchSource(deps, input.source_url) : undefined;
   const loaded = loadSpec({
     ...(input.inline_json !== undefined ? { inline_json: input.inline_json } : {}),
@@ -110,7 +115,9 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     tenantId,
     name: input.name,
     document,
-    hash: createHash("sha256").update(document).digest("hex"),
+    // The form the workflow engine records as `spec_hash`, so an invocation event names the
+    // registered version an auditor can look up.
+    hash: `sha256:${createHash("sha256").update(canonicalJson(spec.document)).digest("hex")}`,
     baseUrl: input.base_url ?? null,
     allowedHosts: [...hosts],
     credentialPath,
@@ -132,7 +139,11 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     requestId: null,
     payload: { actor: actor.sub, spec_id: row.id, name: row.name, hash: row.hash, operations: spec.operations.length, allowed_hosts: row.allowedHosts, credential_path: credentialPath ? JSON.parse(credentialPath) : null },
   });
-  if (!(await deps.store.insertSpec(row))) throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+  if (!(await deps.store.insertSpec(row))) {
+    // A concurrent registration won after the row above was written: say this one did not happen.
+    await deps.audit.record({ eventType: "ApiSpecRegistrationFailed", tenantId, executionId: null, callId: null, agentId: null, toolName: null, decision: null, stage: "control", code: null, requestId: null, payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" } });
+    throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+  }
   return specView(row, spec);
 }
 

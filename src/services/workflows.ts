@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { validateAgainstSpec } from "../engines/workflow/compile.js";
+import { sha256Canonical, validateAgainstSpec } from "../engines/workflow/compile.js";
 import { type WorkflowDefinition, parseWorkflowDefinition } from "../engines/workflow/definition.js";
 import { runWorkflow } from "../engines/workflow/runner.js";
 import { GatewayError } from "../errors.js";
@@ -38,10 +37,12 @@ async function readDefinition(deps: WorkflowDeps, actor: Actor, body: unknown): 
   const parsed = parseWorkflowDefinition(raw);
   if (!parsed.ok) throw invalid(parsed.problems);
   const def = parsed.def;
-  if (def.name === EXPLORER_TOOL) throw invalid([{ path: "name", message: "explorer is a built-in tool name" }]);
+  // Every problem at once: a reserved name does not hide the definition's other faults.
+  const problems: { path: string; message: string }[] = [];
+  if (def.name === EXPLORER_TOOL) problems.push({ path: "name", message: "explorer is a built-in tool name" });
   const specRow = await deps.store.getSpec(def.api_spec_id);
-  if (!specRow || specRow.tenantId !== tenantId) throw invalid([{ path: "api_spec_id", message: "no such spec in this tenant" }]);
-  const problems = validateAgainstSpec(def, deps.specs.get(specRow));
+  if (!specRow || specRow.tenantId !== tenantId) throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
+  problems.push(...validateAgainstSpec(def, deps.specs.get(specRow)));
   if (problems.length > 0) throw invalid(problems);
   return { def, tenantId, document: JSON.stringify(def) };
 }
@@ -62,7 +63,8 @@ async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, 
   });
 }
 
-const hashOf = (document: string) => createHash("sha256").update(document).digest("hex");
+// The same hash the engine records in WorkflowInvocationStarted: one name per definition.
+const hashOf = (document: string) => sha256Canonical(JSON.parse(document));
 
 export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unknown) {
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
@@ -73,6 +75,8 @@ export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unk
   const row: WorkflowRow = { id: newId("wf"), tenantId, name: def.name, description: def.description, apiSpecId: def.api_spec_id, document, hash: hashOf(document), createdAt: now, updatedAt: now };
   await recordChange(deps, actor, row, "WorkflowRegistered");
   if (!(await deps.store.insertWorkflow(row))) {
+    // A concurrent create won after the row above was written: say this one did not happen.
+    await recordChange(deps, actor, row, "WorkflowRegistrationFailed");
     throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, { reason: "exists" });
   }
   return workflowView(row);

@@ -141,9 +141,13 @@ export function fromSpecRow(row: ApiSpecRow): StoredSpec {
   return { ...row, allowedHosts: JSON.stringify(row.allowedHosts) };
 }
 
-/** Advisory-lock keys (PostgreSQL): one for sealing the audit chain, one for migrations. */
+/**
+ * Advisory-lock keys (PostgreSQL): one for sealing the audit chain, one for migrations, one for
+ * re-sealing stored secrets under a new master key.
+ */
 export const SEAL_LOCK_KEY = 0x5ea1_0001;
 export const MIGRATE_LOCK_KEY = 0x5ea1_0002;
+export const RESEAL_LOCK_KEY = 0x5ea1_0003;
 
 /** Row limits come from callers that already validated them; a bad one is a programming error. */
 export function checkLimit(limit: number): number {

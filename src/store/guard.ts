@@ -18,7 +18,9 @@ export function guardStore(store: Store, log: Logger): Store {
         } catch (err) {
           if (err instanceof GatewayError) throw err;
           log.error("store operation failed", { op: String(prop), error: err });
-          throw new GatewayError("UNAVAILABLE", "the gateway's store is unavailable; nothing was run", { reason: "unavailable" });
+          throw new GatewayError("UNAVAILABLE", "the gateway's store is unavailable; nothing was run", {
+            reason: "unavailable",
+          });
         }
       };
     },

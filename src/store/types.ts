@@ -177,6 +177,29 @@ export interface WorkflowRow {
   updatedAt: number;
 }
 
+export interface SecretRow {
+  tenantId: string;
+  /** Path-like name (`shared/token`), unique per tenant. */
+  key: string;
+  /** 1 for the first value; every write of a new value adds one. */
+  version: number;
+  /** The value sealed under the master key (src/crypto/sealed-box.ts); never clear text. */
+  valueSealed: string;
+  /** Keyed, one-way fingerprint of the value: safe to show and to log. */
+  fingerprint: string;
+  createdAt: number;
+  /** When the current version was written (null for version 1). */
+  rotatedAt: number | null;
+}
+
+/** A sealed value anywhere in the store, for master-key rotation. */
+export interface SealedValueRef {
+  kind: "secret" | "signing_key";
+  /** secret: `${tenantId}\u0000${key}`; signing_key: the kid. */
+  id: string;
+  sealed: string;
+}
+
 export interface Store {
   readonly dialect: Dialect;
   /** Applies pending migrations from drizzle/<dialect>/migrations. Idempotent. */
@@ -266,6 +289,24 @@ export interface Store {
   /** Replaces description, spec, document and hash; false when absent. */
   updateWorkflow(id: string, patch: Pick<WorkflowRow, "description" | "apiSpecId" | "document" | "hash" | "updatedAt">): Promise<boolean>;
   deleteWorkflow(id: string): Promise<boolean>;
+
+  // Built-in secret store (values sealed by the master key).
+  getSecret(tenantId: string, key: string): Promise<SecretRow | null>;
+  /** A tenant, or "*"; ordered by tenant, key. */
+  listSecrets(tenantId: string): Promise<SecretRow[]>;
+  /**
+   * Writes a value: creates version 1, or replaces the current value with version+1
+   * (atomically; concurrent writers each get a distinct version). Returns the row written.
+   */
+  putSecret(row: Omit<SecretRow, "version" | "createdAt" | "rotatedAt">, at: number): Promise<SecretRow>;
+  deleteSecret(tenantId: string, key: string): Promise<boolean>;
+  /** Every sealed value (secrets and signing keys), for master-key rotation. */
+  listSealedValues(): Promise<SealedValueRef[]>;
+  /**
+   * Replaces sealed values in ONE transaction; each update applies only if the stored value
+   * still equals `previous` (else nothing is written and false is returned).
+   */
+  replaceSealedValues(updates: Array<SealedValueRef & { previous: string }>): Promise<boolean>;
 
   // Audit events.
   appendEvent(event: NewEvent): Promise<number>;

@@ -1,3 +1,4 @@
+import type { SecretSink } from "../credentials/redaction.js";
 import type { ToolInfo } from "../policy/constraints.js";
 import type { PlainJson } from "../seal/json.js";
 
@@ -15,6 +16,11 @@ export interface ToolRunContext {
   /** Arguments as plain JSON (numbers that would change value were refused before). */
   arguments: { [key: string]: PlainJson };
   signal: AbortSignal;
+  /**
+   * Every credential value resolved during this call ends up here; the pipeline scrubs the
+   * final answer, error text and audit payloads with it. Engines scrub their own outputs too.
+   */
+  secrets?: SecretSink;
 }
 
 export interface ToolResult {

@@ -40,11 +40,30 @@ const READ_ONLY_POSTS = new Set(["POST /v1/security-contexts/:name/evaluate"]);
  */
 const VALID_BODIES: Record<string, (id: string) => unknown> = {
   "PUT /v1/security-contexts/:name": (id) => ({ name: id, capabilities: [{ tool_pattern: "*" }] }),
+  "PUT /v1/workflows/:id": () => foreignWorkflowDefinition,
   "POST /v1/security-contexts/:name/evaluate": () => ({ tool: "demo.tool", arguments: {} }),
   "POST /v1/approvals/:id/approve": () => ({ reason: "cross-tenant" }),
   "POST /v1/approvals/:id/deny": () => ({ reason: "cross-tenant" }),
 };
 const ROLES: readonly OperatorRole[] = ["viewer", "operator", "approver", "admin"];
+
+/** The secrets route: the key is the rest of the path (it may contain '/'). */
+const SECRET_ROUTE = "/v1/secrets/:key{[\\s\\S]+}";
+/**
+ * Routes that write by name: another tenant's admin writing the same name writes its own
+ * object (not a 404); the test checks that the foreign one stays intact instead.
+ */
+const UPSERTS_BY_NAME = new Set([`PUT ${SECRET_ROUTE}`]);
+
+/** A minimal OpenAPI 3.1 description for the tenant-b spec fixture. */
+const MINI_SPEC = {
+  openapi: "3.1.0",
+  info: { title: "matrix", version: "1" },
+  servers: [{ url: "https://matrix.example.com" }],
+  paths: { "/things": { get: { operationId: "listThings", responses: { "200": { description: "ok" } } } } },
+};
+/** Filled in once the tenant-b spec exists (its id is part of the definition). */
+let foreignWorkflowDefinition: Record<string, unknown> = {};
 
 /** Routes DESIGN §7 lets callers reach without an operator token (agent plane, operations). */
 const DESIGN_PUBLIC = new Set([
@@ -168,6 +187,37 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
     const approvalId = (pending.body as unknown as { approval_id: string }).approval_id;
     for (const p of ["/v1/approvals/:id", "/v1/approvals/:id/approve", "/v1/approvals/:id/deny"])
       foreign.set(p, approvalId);
+    await expectJson(
+      await t.request(
+        "/v1/secrets/b/token?tenant_id=tenant-b",
+        jsonInit("PUT", { value: "tenant-b-value" }, admin),
+      ),
+      201,
+    );
+    foreign.set(SECRET_ROUTE, "b/token");
+    const spec = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/specs",
+        jsonInit("POST", { name: "spec-b", inline_json: MINI_SPEC, tenant_id: "tenant-b" }, admin),
+      ),
+      201,
+    );
+    foreign.set("/v1/specs/:id", spec.id);
+    foreignWorkflowDefinition = {
+      name: "matrix.things",
+      description: "tenant-b workflow",
+      input_schema: { type: "object" },
+      api_spec_id: spec.id,
+      steps: [{ name: "list", operation_id: "listThings", on_error: "AbortWorkflow" }],
+    };
+    const wf = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/workflows",
+        jsonInit("POST", { ...foreignWorkflowDefinition, tenant_id: "tenant-b" }, admin),
+      ),
+      201,
+    );
+    foreign.set("/v1/workflows/:id", wf.id);
   });
   afterAll(async () => {
     await t?.close();
@@ -345,6 +395,13 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       ) {
         expect(who(need), key).toEqual(["operator", "admin"]);
       }
+      // DESIGN §7: operators write specs and workflows and use the explorer.
+      if (/^\/v1\/(specs|workflows|explorer)/.test(route.pattern) && route.method !== "GET") {
+        expect(who(need), key).toEqual(["operator", "admin"]);
+      }
+      // Secret values are written and deleted by admins only.
+      if (route.pattern.startsWith("/v1/secrets") && route.method !== "GET")
+        expect(who(need), key).toEqual(["admin"]);
       if (/^\/v1\/approvals\/:id\/(approve|deny)$/.test(route.pattern))
         expect(who(need), key).toEqual(["approver", "admin"]);
       if (route.method === "GET" || READ_ONLY_POSTS.has(key)) expect(who(need), key).toEqual(ROLES);
@@ -388,6 +445,7 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       if (route.pattern === route.path) continue;
       const id = foreign.get(route.pattern);
       expect(id, `add a tenant-b fixture for ${route.pattern} to this test`).toBeDefined();
+      if (UPSERTS_BY_NAME.has(`${route.method} ${route.pattern}`)) continue;
       const body = VALID_BODIES[`${route.method} ${route.pattern}`]?.(id ?? DUMMY_ID);
       const res = await send(
         t,
@@ -419,6 +477,33 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       200,
     );
     expect(a.status).toBe("pending");
+    // Writing the same secret name from tenant-a writes tenant-a's secret; tenant-b's is intact.
+    const secretB = await expectJson<{ version: number; fingerprint: string }>(
+      await t.request("/v1/secrets/b/token?tenant_id=tenant-b", { headers: bearer(admin) }),
+      200,
+    );
+    const written = await expectJson<{ tenant_id: string; version: number }>(
+      await t.request("/v1/secrets/b/token", jsonInit("PUT", { value: "tenant-a-value" }, tokenA)),
+      201,
+    );
+    expect(written).toMatchObject({ tenant_id: "tenant-a", version: 1 });
+    expect(
+      await expectJson(
+        await t.request("/v1/secrets/b/token?tenant_id=tenant-b", { headers: bearer(admin) }),
+        200,
+      ),
+    ).toEqual(secretB);
+    expect(secretB.version).toBe(1);
+    const spec = await expectJson<{ name: string }>(
+      await t.request(`/v1/specs/${foreign.get("/v1/specs/:id")}`, { headers: bearer(admin) }),
+      200,
+    );
+    expect(spec.name).toBe("spec-b");
+    const wf = await expectJson<{ name: string; description: string }>(
+      await t.request(`/v1/workflows/${foreign.get("/v1/workflows/:id")}`, { headers: bearer(admin) }),
+      200,
+    );
+    expect(wf).toMatchObject({ name: "matrix.things", description: "tenant-b workflow" });
   });
 
   it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {

@@ -10,6 +10,8 @@ import {
   checkpoint,
   hashOf,
   newEvent,
+  sealedValue,
+  secretWrite,
   securityContext,
   signingKey,
   T0,
@@ -176,6 +178,40 @@ export function runMultiInstanceContract(name: string, makeShared: () => Promise
           if ((await first.getSpec(spec.id)) === null) expect(remaining).toBe(0);
           else expect(remaining).toBeGreaterThan(0);
         }
+      });
+
+      it("gives writers of one secret across instances the versions 1..30, each exactly once", async () => {
+        const rows = await Promise.all(
+          Array.from({ length: 30 }, (_, i) => {
+            const s = stores[i % stores.length];
+            if (s === undefined) throw new Error("no store");
+            return s.putSecret(secretWrite({ key: "shared/token" }), T0 + i);
+          }),
+        );
+        const versions = rows.map((r) => r.version).sort((a, b) => a - b);
+        expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+        const last = rows.find((r) => r.version === 30);
+        for (const s of stores) expect(await s.getSecret("default", "shared/token")).toEqual(last);
+      });
+
+      it("lets exactly one of several instances re-seal from the same read, never a mix", async () => {
+        const first = stores[0];
+        if (first === undefined) throw new Error("no store");
+        await first.insertFirstSigningKey(signingKey());
+        // Enough rows that unserialised batches would overlap (and deadlock on PostgreSQL).
+        for (let i = 0; i < 40; i++) await first.putSecret(secretWrite({ key: `k${i}` }), T0);
+        const read = await first.listSealedValues();
+        // Each instance walks the rows in another order, so interleaved row locks would deadlock.
+        const batches = stores.map((_, i) => {
+          const batch = read.map((r) => ({ ...r, previous: r.sealed, sealed: sealedValue() }));
+          return i % 2 === 0 ? batch : batch.reverse();
+        });
+        const results = await Promise.all(stores.map((s, i) => s.replaceSealedValues(batches[i] ?? [])));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = batches[results.indexOf(true)] ?? [];
+        const sealedNow = new Map((await first.listSealedValues()).map((r) => [r.id, r.sealed]));
+        expect(sealedNow.size).toBe(winner.length);
+        for (const u of winner) expect(sealedNow.get(u.id)).toBe(u.sealed);
       });
 
       it("lets exactly one of several instances seal from the same head", async () => {

@@ -8,6 +8,7 @@ import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
 import { contextsContract } from "./contract-contexts.js";
 import { recordsContract } from "./contract-records.js";
+import { secretsContract } from "./contract-secrets.js";
 import { toolsContract } from "./contract-tools.js";
 
 export interface ContractContext {
@@ -58,5 +59,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     approvalsContract(ctx);
     auditContract(ctx);
     toolsContract(ctx);
+    secretsContract(ctx);
   });
 }

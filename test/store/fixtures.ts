@@ -6,6 +6,7 @@ import type {
   ApprovalRow,
   CheckpointRow,
   NewEvent,
+  SecretRow,
   SecurityContextRow,
   SessionRow,
   SigningKeyRow,
@@ -172,4 +173,22 @@ export function rejection(promise: Promise<unknown>): Promise<unknown> {
     () => null,
     (e: unknown) => e,
   );
+}
+
+/** What putSecret takes: a sealed value (never clear text) and its fingerprint. */
+export function secretWrite(
+  over: Partial<Pick<SecretRow, "tenantId" | "key" | "valueSealed" | "fingerprint">> = {},
+): Pick<SecretRow, "tenantId" | "key" | "valueSealed" | "fingerprint"> {
+  return {
+    tenantId: "default",
+    key: uid("shared/token"),
+    valueSealed: sealedValue(),
+    fingerprint: `fp:${randomBytes(16).toString("hex")}`,
+    ...over,
+  };
+}
+
+/** A sealed-box-looking string of exactly `length` characters (random, so never repeated). */
+export function sealedValue(length = 74): string {
+  return `sealed.v1.${randomBytes(Math.ceil((length * 3) / 4)).toString("base64url")}`.slice(0, length);
 }

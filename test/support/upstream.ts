@@ -3,17 +3,25 @@
  * - Petstore 3 operations under /api/v3 (paths of test/fixtures/openapi/petstore/openapi.yaml),
  * - the billing API of test/fixtures/openapi/billing.yaml (customers, invoices, sums),
  * - misbehaving variants: /slow, /fail, /flaky, /huge, /text, /redirect-same,
- *   /redirect-other-host, /echo, /echo-headers (echoes Authorization too: redaction tests).
+ *   /redirect-other-host, /echo, /echo-headers (echoes Authorization too: redaction tests),
+ * - the Petstore description itself at /api/v3/openapi.json and .yaml (source_url tests).
  * Every request is recorded (raw path, query, headers, body) so a test can assert what was —
  * or that nothing was — sent upstream.
  */
+
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { packageRoot } from "../../src/paths.js";
 
 export interface RecordedRequest {
   method: string;
   /** The path exactly as sent (still percent-encoded). */
   rawPath: string;
+  /** The path percent-decoded (as an application would read it). */
+  path: string;
   /** Query parameters, decoded, each name with all its values. */
   query: Record<string, string[]>;
   headers: IncomingHttpHeaders;
@@ -83,6 +91,7 @@ function petRoutes(pets: Map<number, Pet>): [string, RegExp, Handler][] {
     const id = Number(m[1]);
     return Number.isSafeInteger(id) ? id : null;
   };
+  const orders = new Map<number, { id: number }>();
   const save = (req: RecordedRequest): Reply => {
     const pet = parseJsonBody(req.body) as Pet | undefined;
     if (pet === undefined || typeof pet !== "object" || typeof pet.name !== "string") {
@@ -138,6 +147,37 @@ function petRoutes(pets: Map<number, Pet>): [string, RegExp, Handler][] {
         return id !== null && pets.delete(id)
           ? json(200, { code: 200, message: "Pet deleted" })
           : json(404, { code: 404, message: "Pet not found" });
+      },
+    ],
+    [
+      "POST",
+      /^\/api\/v3\/pet\/([^/]+)$/,
+      (r, m) => {
+        const pet = pets.get(byId(m) ?? Number.NaN);
+        if (pet === undefined) return json(404, { code: 404, message: "Pet not found" });
+        if (r.query.name?.[0] !== undefined) pet.name = r.query.name[0];
+        if (r.query.status?.[0] !== undefined) pet.status = r.query.status[0];
+        return json(200, pet);
+      },
+    ],
+    [
+      "POST",
+      /^\/api\/v3\/store\/order$/,
+      (r) => {
+        const order = parseJsonBody(r.body);
+        if (typeof order !== "object" || order === null)
+          return json(400, { code: 400, message: "Invalid input" });
+        const stored = { id: orders.size + 1, status: "placed", complete: false, ...order };
+        orders.set(stored.id, stored);
+        return json(200, stored);
+      },
+    ],
+    [
+      "GET",
+      /^\/api\/v3\/store\/order\/([^/]+)$/,
+      (_r, m) => {
+        const order = orders.get(byId(m) ?? Number.NaN);
+        return order ? json(200, order) : json(404, { code: 404, message: "Order not found" });
       },
     ],
     [
@@ -248,6 +288,27 @@ function billingRoutes(port: () => number): [string, RegExp, Handler][] {
   ];
 }
 
+/**
+ * The Petstore description where the real Petstore 3 server publishes it
+ * (`/api/v3/openapi.json`, with its relative server URL `/api/v3`), in JSON and YAML, for
+ * `source_url` registration.
+ */
+function specFileRoutes(): [string, RegExp, Handler][] {
+  const yamlText = readFileSync(
+    join(packageRoot(), "test", "fixtures", "openapi", "petstore", "openapi.yaml"),
+    "utf8",
+  ).replace("- url: https://petstore3.swagger.io/api/v3", "- url: /api/v3");
+  const doc = parseYaml(yamlText) as Record<string, unknown>;
+  return [
+    ["GET", /^\/api\/v3\/openapi\.json$/, () => json(200, doc)],
+    [
+      "GET",
+      /^\/api\/v3\/openapi\.yaml$/,
+      () => ({ status: 200, text: yamlText, headers: { "content-type": "application/yaml" } }),
+    ],
+  ];
+}
+
 function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
@@ -285,7 +346,7 @@ function sendHuge(res: ServerResponse, bytes: number): void {
 export async function startUpstream(): Promise<Upstream> {
   const requests: RecordedRequest[] = [];
   let port = 0;
-  const routes = [...petRoutes(initialPets()), ...billingRoutes(() => port)];
+  const routes = [...petRoutes(initialPets()), ...billingRoutes(() => port), ...specFileRoutes()];
 
   async function handle(req: IncomingMessage, res: ServerResponse, body: string) {
     const rawUrl = req.url ?? "/";
@@ -294,6 +355,7 @@ export async function startUpstream(): Promise<Upstream> {
     const recorded: RecordedRequest = {
       method: req.method ?? "GET",
       rawPath,
+      path: safeDecode(rawPath),
       query: queryOf(url),
       headers: req.headers,
       body,

@@ -149,18 +149,67 @@ function templateContext(input: SafeJson, state: SafeJson): TemplateContext {
   return context;
 }
 
+interface StepsResult {
+  result: SafeJson;
+  state: { [step: string]: SafeJson };
+  continued: string[];
+}
+
+async function runSteps(
+  workflow: CompiledWorkflow,
+  input: SafeJson,
+  opts: RunWorkflowOptions,
+  deps: StepDeps,
+  onStep: (name: string) => void,
+): Promise<StepsResult> {
+  const state = nullObject<SafeJson>();
+  const continued: string[] = [];
+  let result: SafeJson = null;
+  for (const step of workflow.steps) {
+    onStep(step.name);
+    const baseUrl = resolveServerUrl(opts.spec, step.operation, opts.baseUrl);
+    const req = prepareRequest(step, templateContext(input, state), baseUrl);
+    const outcome = await executeStep(step, req, deps);
+    const entry = nullObject<SafeJson>();
+    if (outcome.ok) {
+      Object.assign(entry, extractVariables(step.name, step.extractors, outcome.body));
+      entry.status = outcome.status;
+      result = outcome.body;
+    } else if (step.onError === "Continue") {
+      const error = nullObject<SafeJson>();
+      error.status = outcome.status;
+      error.reason = outcome.reason;
+      entry.status = outcome.status;
+      entry.error = error;
+      result = null;
+      continued.push(step.name);
+    } else {
+      throw abortError(step, outcome);
+    }
+    state[step.name] = entry;
+  }
+  return { result, state, continued };
+}
+
+function inputDigest(input: unknown): string {
+  try {
+    return sha256Canonical(toSafeJson(input));
+  } catch {
+    return "unhashable";
+  }
+}
+
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRunResult> {
   const now = opts.now ?? Date.now;
   const signal = opts.signal ?? new AbortController().signal;
   const started = now();
   const workflow = compiled(opts.def, opts.spec);
-  const hashes = { definition: workflow.definitionHash, spec: specHash(opts.spec), input: "" };
+  const hashes = {
+    definition: workflow.definitionHash,
+    spec: specHash(opts.spec),
+    input: inputDigest(opts.input),
+  };
   let failedStep: string | null = null;
-  try {
-    hashes.input = sha256Canonical(toSafeJson(opts.input));
-  } catch {
-    hashes.input = "unhashable";
-  }
   await opts.emit(
     "WorkflowInvocationStarted",
     startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length),
@@ -168,13 +217,12 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   try {
     const input = checkedInput(workflow, opts.input);
     const first = workflow.steps[0];
-    if (first === undefined)
+    if (first === undefined) {
       throw new GatewayError("EXECUTION_FAILED", "the workflow has no steps", { reason: "no_steps" });
+    }
     const credential = await resolveCredential(opts, first, signal);
+    let done: StepsResult;
     try {
-      const state = nullObject<SafeJson>();
-      const continued: string[] = [];
-      let result: SafeJson = null;
       const deps: StepDeps = {
         egress: opts.egress,
         credential,
@@ -187,44 +235,27 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
         maxResponseBytes: opts.maxResponseBytes,
         retryBaseMs: opts.retryBaseMs ?? 100,
       };
-      for (const step of workflow.steps) {
-        failedStep = step.name;
-        const req = prepareRequest(
-          step,
-          templateContext(input, state),
-          resolveServerUrl(opts.spec, step.operation, opts.baseUrl),
-        );
-        const outcome = await executeStep(step, req, deps);
-        const entry = nullObject<SafeJson>();
-        if (outcome.ok) {
-          Object.assign(entry, extractVariables(step.name, step.extractors, outcome.body));
-          entry.status = outcome.status;
-          result = outcome.body;
-        } else if (step.onError === "Continue") {
-          const error = nullObject<SafeJson>();
-          error.status = outcome.status;
-          error.reason = outcome.reason;
-          entry.status = outcome.status;
-          entry.error = error;
-          result = null;
-          continued.push(step.name);
-        } else {
-          throw abortError(step, outcome);
-        }
-        state[step.name] = entry;
-      }
-      failedStep = null;
-      await opts.emit(
-        "WorkflowInvocationCompleted",
-        completedEvent(opts.ids, now() - started, workflow.steps.length, continued),
-      );
-      return { workflow_id: opts.ids.workflowId, execution_id: opts.ids.executionId, result, state };
+      done = await runSteps(workflow, input, opts, deps, (name) => {
+        failedStep = name;
+      });
     } finally {
       await credential?.release().catch(() => {
         // A failed release must not turn a finished call into an error; the backend's lease
         // TTL bounds the credential's life, and the backend reports its own failure.
       });
     }
+    failedStep = null;
+    const duration = now() - started;
+    await opts.emit(
+      "WorkflowInvocationCompleted",
+      completedEvent(opts.ids, duration, workflow.steps.length, done.continued),
+    );
+    return {
+      workflow_id: opts.ids.workflowId,
+      execution_id: opts.ids.executionId,
+      result: done.result,
+      state: done.state,
+    };
   } catch (err) {
     const code = isGatewayError(err) ? err.code : "INTERNAL";
     const reason = isGatewayError(err) ? err.details.reason : "internal_error";

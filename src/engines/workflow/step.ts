@@ -77,9 +77,16 @@ function classify(err: unknown, signal: AbortSignal): Attempt {
   throw err;
 }
 
+/** The error a cancelled call ends with: the caller's own GatewayError, else 4020 `aborted`. */
+function cancelled(signal: AbortSignal): GatewayError {
+  return isGatewayError(signal.reason)
+    ? signal.reason
+    : new GatewayError("UPSTREAM_ERROR", "the call was cancelled", { reason: "aborted" });
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal.aborted) return reject(cancelled(signal));
     const done = () => {
       signal.removeEventListener("abort", onAbort);
       resolve();
@@ -87,7 +94,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(cancelled(signal));
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });

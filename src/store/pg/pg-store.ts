@@ -14,6 +14,7 @@ import { checkLimit, fromSessionRow, guard, MIGRATE_LOCK_KEY, toSessionRow } fro
 import type { Store } from "../types.js";
 import { pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
+import { pgSecrets } from "./pg-secrets.js";
 import { pgTools } from "./pg-tools.js";
 
 export interface PgStoreOptions {
@@ -190,6 +191,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
 
     ...pgAuthorization(db),
     ...pgTools(db),
+    ...pgSecrets(db),
     ...audit,
   };
 }

@@ -22,6 +22,7 @@ import {
 import type { Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
+import { sqliteSecrets } from "./sqlite-secrets.js";
 import { sqliteTools } from "./sqlite-tools.js";
 
 export interface SqliteStoreOptions {
@@ -99,11 +100,17 @@ function prepareStatements(db: BetterSQLite3Database) {
       .onConflictDoNothing()
       .prepare(),
     // Read on every call (key binding): prepared, as building the query costs more than running it.
-    sessionById: db.select().from(sessions).where(eq(sessions.executionId, sql.placeholder("id"))).prepare(),
+    sessionById: db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.executionId, sql.placeholder("id")))
+      .prepare(),
     agentKeysFor: db
       .select()
       .from(agentKeys)
-      .where(and(eq(agentKeys.tenantId, sql.placeholder("tenantId")), eq(agentKeys.sub, sql.placeholder("sub"))))
+      .where(
+        and(eq(agentKeys.tenantId, sql.placeholder("tenantId")), eq(agentKeys.sub, sql.placeholder("sub"))),
+      )
       .orderBy(agentKeys.createdAt, agentKeys.id)
       .prepare(),
     audit: sqliteAudit(db),
@@ -224,6 +231,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     ...sqliteAuthorization(db),
     ...sqliteTools(db),
+    ...sqliteSecrets(db),
 
     appendEvent: (event) => guard("appendEvent", () => stmts().audit.appendEvent(event)),
     listEvents: (filter) => guard("listEvents", () => stmts().audit.listEvents(filter)),

@@ -175,7 +175,10 @@ describe("query size and nesting", () => {
 });
 
 describe("resource limits", () => {
-  const wide = { data: Array.from({ length: 50_000 }, (_, i) => ({ id: i, total: i % 100 })) };
+  const rows = (n: number) => ({ data: Array.from({ length: n }, (_, i) => ({ id: i, total: i % 100 })) });
+  const wide = rows(50_000);
+  // Small enough that, were the budget broken, these tests would finish (and fail) quickly.
+  const medium = rows(3_000);
 
   it("bounds a descendant query on a large document with a typed error", () => {
     const err = limitOf(() => query("$..*", wide, { maxNodesVisited: 10_000 }));
@@ -187,14 +190,18 @@ describe("resource limits", () => {
   });
 
   it("counts nodes walked inside filters, so nested descendants are bounded too", () => {
-    // Each of the 50,000 elements runs its own descendant query: quadratic without the budget.
-    const err = limitOf(() => query("$..[?@..[?@..*]]", wide, { maxNodesVisited: 100_000 }));
+    // `$..*` returns 9,001 nodes within 50,000; the filtered query returns only 3,001, but its
+    // per-node sub-queries walk more than the whole document again.
+    expect(query("$..*", medium, { maxNodesVisited: 50_000 }).values).toHaveLength(9_001);
+    const err = limitOf(() => query("$..[?@..*]", medium, { maxNodesVisited: 50_000 }));
     expect(err.limit).toBe("nodes");
+    expect(limitOf(() => query("$..[?@..[?@..*]]", medium, { maxNodesVisited: 50_000 })).limit).toBe("nodes");
   });
 
   it("bounds the default run of a quadratic query", () => {
     const started = performance.now();
-    const err = limitOf(() => query("$.data[?$.data[?@.total == 1]]", wide));
+    // 3,000 × 3,000 = 9 million nodes, over the default budget of one million.
+    const err = limitOf(() => query("$.data[?$.data[?@.total == 1]]", medium));
     expect(err.limit).toBe("nodes");
     expect(err.max).toBe(JSONPATH_LIMITS.defaultMaxNodesVisited);
     expect(performance.now() - started).toBeLessThan(5_000);

@@ -215,6 +215,45 @@ describe("a multi-step billing workflow", () => {
   });
 });
 
+describe("Petstore", () => {
+  it("places an order with typed body values and reads it back", async () => {
+    const petstore = loadFixtureSpec("petstore/openapi.yaml");
+    const def = workflow(
+      [
+        {
+          name: "place",
+          operation_id: "placeOrder",
+          body_template: {
+            petId: "{{json input.pet}}",
+            quantity: "{{json input.quantity}}",
+            status: "placed",
+          },
+          extractors: { id: "$.id" },
+          on_error: "AbortWorkflow",
+        },
+        {
+          name: "read",
+          operation_id: "getOrderById",
+          path_params: { orderId: "{{state.place.id}}" },
+          on_error: "AbortWorkflow",
+        },
+      ],
+      {
+        type: "object",
+        properties: { pet: { type: "integer" }, quantity: { type: "integer", minimum: 1 } },
+        required: ["pet", "quantity"],
+      },
+    );
+    const out = await runner(upstream, egress, petstore).run(
+      def,
+      { pet: 3, quantity: 2 },
+      { baseUrl: `${upstream.url}/api/v3` },
+    );
+    expect(out.result).toMatchObject({ petId: 3, quantity: 2, status: "placed" });
+    expect(JSON.parse(upstream.requests[0]?.body ?? "")).toEqual({ petId: 3, quantity: 2, status: "placed" });
+  });
+});
+
 describe("input validation comes first", () => {
   const def = workflow([findCustomer], EMAIL_SCHEMA);
   const bad: [string, unknown][] = [
@@ -555,6 +594,27 @@ describe("slow, huge and redirecting upstreams", () => {
     );
     expect(err.code).toBe("EGRESS_DENIED");
     expect(upstream.requests).toHaveLength(0);
+  });
+
+  it("stops when the caller cancels during a retry back-off", async () => {
+    const controller = new AbortController();
+    const def = workflow([
+      {
+        name: "f",
+        operation_id: "flaky",
+        query_params: { key: "cancel-backoff", failures: "5" },
+        on_error: { RetryN: 3 },
+      },
+    ]);
+    setTimeout(() => controller.abort(), 150);
+    const started = Date.now();
+    const err = await rejection(() =>
+      runner(upstream, egress, spec).run(def, {}, { signal: controller.signal, retryBaseMs: 1_000 }),
+    );
+    expect(err.code).toBe("UPSTREAM_ERROR");
+    expect(err.details.reason).toBe("aborted");
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(upstream.requests).toHaveLength(1);
   });
 
   it("stops when the caller cancels, without retrying", async () => {

@@ -1,0 +1,231 @@
+/**
+ * What the workflow benchmark runs against, each in its own process: the local upstream
+ * (bench/workflow/upstream.ts) and a REAL gateway (`node dist/src/main.js start`, temp data
+ * dir, SQLite or PostgreSQL, loopback egress allowed). Setup goes through the public API only:
+ * the Petstore spec, a one-step workflow over findPetsByStatus, a context, a session.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import postgres from "postgres";
+import { packageRoot } from "../../src/paths.js";
+import { canonicalize, signedMessage } from "../../src/sdk/canonical.js";
+import type { LoadRequest } from "./load.js";
+
+export const TOOL = "petstore.find-available";
+const ROOT = packageRoot();
+const MAIN = join(ROOT, "dist", "src", "main.js");
+
+export interface Fixture {
+  gatewayUrl: string;
+  upstreamUrl: string;
+  agentToken: string;
+  agentKey: KeyObject;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(out.slice(0, nl).trim());
+    });
+    child.once("exit", (code) => reject(new Error(`child exited (${code}) before printing its URL`)));
+  });
+}
+
+async function waitHealthy(url: string, proc: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`gateway exited:\n${log()}`);
+    try {
+      if ((await fetch(`${url}/health`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`gateway not healthy:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function api(
+  url: string,
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${text.slice(0, 500)}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const server =
+    process.env.BENCH_PG_URL ??
+    execFileSync("bash", [join(ROOT, "scripts", "pg.sh")], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .pop() ??
+    "";
+  const name = `bench_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(server, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(server, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists "${name}" with (force)`);
+      await sql.end();
+    },
+  };
+}
+
+export async function startFixture(backend: "sqlite" | "postgres"): Promise<Fixture> {
+  const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
+  const pg = backend === "postgres" ? await freshPg() : null;
+  const upstream = spawn(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "bench", "workflow", "upstream.ts")],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const upstreamUrl = await firstLine(upstream);
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SEAL_"))),
+    SEAL_GATEWAY_DATA_DIR: dataDir,
+    SEAL_GATEWAY_PORT: String(port),
+    SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8",
+    SEAL_GATEWAY_LOG_LEVEL: "warn",
+    ...(pg ? { SEAL_GATEWAY_DATABASE_URL: pg.url } : {}),
+  };
+  const gateway = spawn(process.execPath, [MAIN, "start"], {
+    env,
+    cwd: dataDir,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  gateway.stdout?.on("data", (d: Buffer) => {
+    log = (log + d.toString()).slice(-20_000);
+  });
+  gateway.stderr?.on("data", (d: Buffer) => {
+    log = (log + d.toString()).slice(-20_000);
+  });
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  await waitHealthy(gatewayUrl, gateway, () => log);
+
+  const admin =
+    execFileSync(process.execPath, [MAIN, "token", "--role", "admin"], {
+      env,
+      cwd: dataDir,
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .pop() ?? "";
+  const spec = await api(gatewayUrl, admin, "/v1/specs", {
+    name: "petstore",
+    inline_yaml: readFileSync(join(ROOT, "test", "fixtures", "openapi", "petstore", "openapi.yaml"), "utf8"),
+    base_url: `${upstreamUrl}/api/v3`,
+  });
+  await api(gatewayUrl, admin, "/v1/workflows", {
+    name: TOOL,
+    description: "Pets available for sale",
+    input_schema: { type: "object", properties: {}, additionalProperties: false },
+    api_spec_id: spec.id,
+    steps: [
+      {
+        name: "find",
+        operation_id: "findPetsByStatus",
+        query_params: { status: "available" },
+        extractors: { names: "$[*].name" },
+        on_error: "AbortWorkflow",
+      },
+    ],
+  });
+  await api(gatewayUrl, admin, "/v1/security-contexts", {
+    name: "bench",
+    capabilities: [{ tool_pattern: "petstore.*" }],
+  });
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const rawPublic = Buffer.from(String(publicKey.export({ format: "jwk" }).x), "base64url").toString(
+    "base64",
+  );
+  const session = await api(gatewayUrl, admin, "/v1/seal/sessions", {
+    sub: "bench-agent",
+    security_context_name: "bench",
+    public_key_b64: rawPublic,
+    ttl_seconds: 86_400,
+  });
+
+  return {
+    gatewayUrl,
+    upstreamUrl,
+    agentToken: String(session.security_token),
+    agentKey: privateKey,
+    async close() {
+      gateway.kill("SIGTERM");
+      await new Promise((r) => gateway.once("exit", r));
+      upstream.stdin?.end();
+      await new Promise((r) => upstream.once("exit", r));
+      if (pg) await pg.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `n` unique envelopes calling the workflow, signed now with node:crypto (fresh for 30 s). */
+export function presign(fx: Pick<Fixture, "agentToken" | "agentKey">, n: number, tag: string): LoadRequest[] {
+  const seconds = Math.floor(Date.now() / 1000);
+  const timestamp = new Date(seconds * 1000).toISOString();
+  const token = JSON.stringify(fx.agentToken);
+  const out: LoadRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    const payload = {
+      jsonrpc: "2.0",
+      id: `${tag}-${i}`,
+      method: "tools/call",
+      params: { name: TOOL, arguments: {} },
+    };
+    const signature = sign(null, signedMessage(payload, fx.agentToken, seconds), fx.agentKey).toString(
+      "base64",
+    );
+    out.push({
+      method: "POST",
+      path: "/v1/invoke",
+      body: `{"protocol":"seal/v1","security_token":${token},"signature":"${signature}","payload":${canonicalize(payload)},"timestamp":"${timestamp}"}`,
+    });
+  }
+  return out;
+}
+
+/** The same upstream request the workflow step sends. */
+export function directRequests(n: number): LoadRequest[] {
+  return Array.from({ length: n }, () => ({
+    method: "GET",
+    path: "/api/v3/pet/findByStatus?status=available",
+  }));
+}

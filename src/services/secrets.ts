@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { type BuiltinSecrets, secretValueProblem } from "../credentials/builtin-store.js";
+import { parseCredentialPath, secretKeyProblem } from "../credentials/path.js";
+import { GatewayError } from "../errors.js";
+import type { SecretRow } from "../store/types.js";
+import { type Actor, actingTenant, iso, listingTenant, notFound, type ServiceDeps } from "./context.js";
+
+/**
+ * The built-in secret store's API (DESIGN §4). Values are write-only: every answer and every
+ * event carries the key, version, times and a keyed fingerprint — never the value. Writes and
+ * deletes are admin-only; metadata is readable by every operator role, as it already is in
+ * the events (SecretWritten) and in specs (their credential_path names the key).
+ */
+
+export const SECRETS_PREFIX = "/v1/secrets/";
+
+const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const SecretQuery = z.strictObject({
+  tenant_id: z.string().regex(TENANT, "must be a tenant name").optional(),
+});
+
+export const DeleteSecretQuery = SecretQuery.extend({
+  force: z.enum(["true", "false"]).optional(),
+});
+
+export const PutSecretInput = z.strictObject({ value: z.unknown() });
+export type PutSecretInput = z.infer<typeof PutSecretInput>;
+
+function badKey(message: string): GatewayError {
+  return new GatewayError("BAD_REQUEST", `the secret key is invalid: ${message}`, { reason: "invalid_key" });
+}
+
+/**
+ * The key from the request path, exactly as sent. Keys never need percent-encoding, so any `%`
+ * is refused: an encoded `/`, `.` or control character must not become part of a key after
+ * routing decided what the path meant. The hostile key is never echoed.
+ */
+export function secretKeyFromPath(pathname: string): string {
+  if (!pathname.startsWith(SECRETS_PREFIX)) throw badKey("missing");
+  const key = pathname.slice(SECRETS_PREFIX.length);
+  if (key.includes("%"))
+    throw badKey(
+      "percent-encoded characters are not allowed (keys use letters, digits, '.', '_', '-' and '/')",
+    );
+  const problem = secretKeyProblem(key);
+  if (problem) throw badKey(problem);
+  return key;
+}
+
+function store(deps: ServiceDeps): BuiltinSecrets {
+  const builtin = deps.credentials.builtin;
+  if (!builtin) {
+    throw new GatewayError("CREDENTIAL_UNAVAILABLE", "the built-in secret store is not configured", {
+      reason: "backend_not_configured",
+    });
+  }
+  return builtin;
+}
+
+export function secretView(row: SecretRow) {
+  return {
+    key: row.key,
+    tenant_id: row.tenantId,
+    status: "active",
+    source: "builtin",
+    version: row.version,
+    created_at: iso(row.createdAt),
+    rotated_at: iso(row.rotatedAt),
+    fingerprint: row.fingerprint,
+  };
+}
+
+async function recordChange(
+  deps: ServiceDeps,
+  actor: Actor,
+  tenantId: string,
+  eventType: string,
+  payload: Record<string, unknown>,
+) {
+  await deps.audit.record({
+    eventType,
+    tenantId,
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    payload: { actor: actor.sub, ...payload },
+  });
+}
+
+/** Writes a new version (the first, or a rotation). Returns the view and whether it was created. */
+export async function putSecret(
+  deps: ServiceDeps,
+  actor: Actor,
+  key: string,
+  input: PutSecretInput,
+  tenant?: string,
+) {
+  const builtin = store(deps);
+  const tenantId = actingTenant(actor, tenant);
+  const problem = input.value === undefined ? "is required" : secretValueProblem(input.value);
+  if (problem !== null || typeof input.value !== "string") {
+    throw new GatewayError("BAD_REQUEST", "the secret value is invalid", {
+      reason: "invalid_body",
+      problems: [{ path: "value", message: problem ?? "must be a string" }],
+    });
+  }
+  const fingerprint = builtin.fingerprint(input.value);
+  // No audit, no action: the event is written first, with the key and fingerprint only.
+  await recordChange(deps, actor, tenantId, "SecretWritten", { key, fingerprint });
+  const row = await builtin.put(tenantId, key, input.value, deps.clock.nowMs());
+  return { created: row.version === 1, secret: secretView(row) };
+}
+
+export async function getSecret(deps: ServiceDeps, actor: Actor, key: string, tenant?: string) {
+  const row = await store(deps).get(actingTenant(actor, tenant), key);
+  if (!row) throw notFound("secret");
+  return secretView(row);
+}
+
+export async function listSecrets(deps: ServiceDeps, actor: Actor, tenant?: string) {
+  return { secrets: (await store(deps).list(listingTenant(actor, tenant))).map(secretView) };
+}
+
+/** Specs of the tenant whose credential_path reads this key (a StaticRef to it). */
+async function referencingSpecs(deps: ServiceDeps, tenantId: string, key: string) {
+  const out: { id: string; name: string }[] = [];
+  for (const spec of await deps.store.listSpecs(tenantId)) {
+    if (spec.credentialPath === null) continue;
+    const parsed = parseCredentialPath(JSON.parse(spec.credentialPath) as unknown);
+    if (parsed.ok && "StaticRef" in parsed.path && parsed.path.StaticRef.key === key)
+      out.push({ id: spec.id, name: spec.name });
+  }
+  return out;
+}
+
+/** Deletes every version. Refused (409) while a spec references the key, unless forced. */
+export async function deleteSecret(
+  deps: ServiceDeps,
+  actor: Actor,
+  key: string,
+  query: { tenant_id?: string; force?: "true" | "false" },
+) {
+  const builtin = store(deps);
+  const tenantId = actingTenant(actor, query.tenant_id);
+  const row = await builtin.get(tenantId, key);
+  if (!row) throw notFound("secret");
+  const users = await referencingSpecs(deps, tenantId, key);
+  const forced = query.force === "true";
+  if (users.length > 0 && !forced) {
+    throw new GatewayError(
+      "CONFLICT",
+      `the secret is referenced by ${users.length} spec(s); delete them first or pass force=true`,
+      {
+        reason: "in_use",
+        specs: users,
+      },
+    );
+  }
+  await recordChange(deps, actor, tenantId, "SecretDeleted", {
+    key,
+    fingerprint: row.fingerprint,
+    version: row.version,
+    forced,
+    referenced_by: users.map((u) => u.id),
+  });
+  if (!(await builtin.delete(tenantId, key))) throw notFound("secret");
+  return { status: "success", key, tenant_id: tenantId };
+}
