@@ -103,7 +103,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       tools,
       contexts,
       egress,
-      specs: new SpecCache(),
+      specs: new SpecCache(store),
       credentials: opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
     };
     toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));

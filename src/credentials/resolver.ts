@@ -1,4 +1,5 @@
 import type { EventInput } from "../audit/recorder.js";
+import type { IndexedSpec } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import { type BuiltinSecrets, SecretUnreadableError } from "./builtin-store.js";
 import { type CallInfo, currentCall } from "./call-scope.js";
@@ -35,13 +36,15 @@ function eventBase(tenantId: string, call: CallInfo | undefined) {
   };
 }
 
-/** The values to scrub for one secret: the value, and a basic password on its own. */
-function scrubValues(value: string, targets: readonly Injectable[]): string[] {
+/**
+ * The values to scrub for one secret: the value, and — when any operation of the spec sends
+ * it as http basic — the password on its own, which an upstream may echo without the user.
+ */
+function scrubValues(value: string, spec: IndexedSpec): string[] {
   const out = [value];
   const colon = value.indexOf(":");
-  if (targets.some((t) => t.kind === "basic") && colon >= 0 && colon < value.length - 1) {
-    out.push(value.slice(colon + 1));
-  }
+  const basic = [...spec.securitySchemes.values()].some((s) => s.injection.kind === "basic");
+  if (basic && colon >= 0 && colon < value.length - 1) out.push(value.slice(colon + 1));
   return out;
 }
 
@@ -138,7 +141,7 @@ export function createCredentialResolver(
         if (err instanceof GatewayError) return await fail(input, call, facts, err);
         throw err;
       }
-      const scrub = scrubValues(value, targets);
+      const scrub = scrubValues(value, input.spec);
       // Registered before anything can go wrong further on, so every error text is scrubbed.
       call?.sink?.add(scrub);
       await deps.audit.record({

@@ -9,7 +9,7 @@ import type { SpecOperation } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import { tryParseJson, toPlain } from "../seal/json.js";
 import type { PlainJson } from "../seal/json.js";
-import type { ApiSpecRow } from "../store/types.js";
+import type { ApiSpecMeta } from "../store/types.js";
 import type { RegisteredTool } from "../tools/registry.js";
 import { type Actor, canSee } from "./context.js";
 import type { SpecDeps } from "./specs.js";
@@ -31,15 +31,15 @@ export type ExplorerInput = z.infer<typeof ExplorerInput>;
 export type ExplorerDeps = SpecDeps;
 
 interface Target {
-  row: ApiSpecRow;
+  row: ApiSpecMeta;
   op: SpecOperation;
 }
 
 async function target(deps: ExplorerDeps, tenantId: string | Actor, input: ExplorerInput): Promise<Target> {
-  const row = await deps.store.getSpec(input.api_spec_id);
+  const row = await deps.store.getSpecMeta(input.api_spec_id);
   const visible = row && (typeof tenantId === "string" ? row.tenantId === tenantId : canSee(tenantId, row.tenantId));
   if (!row || !visible) throw new GatewayError("INVALID_ARGUMENTS", "no such spec", { reason: "unknown_spec" });
-  const op = findOperation(deps.specs.get(row), { operationId: input.operation_id });
+  const op = findOperation(await deps.specs.spec(row), { operationId: input.operation_id });
   if (!op) throw new GatewayError("INVALID_ARGUMENTS", "the spec has no such operation", { reason: "unknown_operation" });
   return { row, op };
 }
@@ -76,7 +76,7 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
   });
   const tenantId = "tenantId" in who ? who.tenantId : who.actor;
   const { row, op } = await target(deps, tenantId, input);
-  const spec = deps.specs.get(row);
+  const spec = await deps.specs.spec(row);
   const built = buildRequest(op, requestArgs(op, input.parameters as { [key: string]: PlainJson }), resolveServerUrl(spec, op, row.baseUrl ?? undefined));
   const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
   const ac = signal ?? AbortSignal.timeout(60_000);
@@ -152,7 +152,7 @@ export function explorerTool(deps: ExplorerDeps): RegisteredTool {
     async infoFor(args, tenantId) {
       const parsed = ExplorerInput.safeParse(args);
       if (!parsed.success) return { kind: "explorer" };
-      const row = await deps.store.getSpec(parsed.data.api_spec_id);
+      const row = await deps.store.getSpecMeta(parsed.data.api_spec_id);
       return { kind: "explorer", upstreamHosts: row && row.tenantId === tenantId ? row.allowedHosts : [] };
     },
     async run(ctx) {

@@ -7,7 +7,7 @@ import type { IndexedSpec } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { canonicalJson } from "../seal/canonical.js";
-import type { ApiSpecRow } from "../store/types.js";
+import type { ApiSpecMeta, ApiSpecRow, Store } from "../store/types.js";
 import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 
 /** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
@@ -33,16 +33,24 @@ export type RegisterSpecInput = z.infer<typeof RegisterSpecInput>;
 
 export type SpecDeps = ServiceDeps;
 
-/** Indexed specs by id and hash: indexing a large spec takes far longer than a call. */
+/**
+ * Indexed specs by id and hash: indexing a large spec takes far longer than a call, and its
+ * document is read from the store only on a miss (calls read the spec's metadata only).
+ */
 export class SpecCache {
   private readonly entries = new Map<string, IndexedSpec>();
 
-  constructor(private readonly max = 64) {}
+  constructor(
+    private readonly store: Store,
+    private readonly max = 64,
+  ) {}
 
-  get(row: ApiSpecRow): IndexedSpec {
-    const key = `${row.id}:${row.hash}`;
+  async spec(meta: ApiSpecMeta): Promise<IndexedSpec> {
+    const key = `${meta.id}:${meta.hash}`;
     const hit = this.entries.get(key);
     if (hit) return hit;
+    const row = "document" in meta ? (meta as ApiSpecRow) : await this.store.getSpec(meta.id);
+    if (!row || row.hash !== meta.hash) throw new GatewayError("TOOL_NOT_FOUND", "the tool's spec no longer exists", { reason: "spec_gone" });
     const loaded = loadSpec({ inline_json: row.document, ...(row.sourceUrl ? { source_url: row.sourceUrl } : {}) });
     if (!loaded.ok) throw new GatewayError("INTERNAL", "a stored spec no longer loads", { reason: "invalid_stored_spec" });
     if (this.entries.size >= this.max) {
@@ -159,7 +167,7 @@ export async function visibleSpec(deps: SpecDeps, actor: Actor, id: string): Pro
 
 export async function getSpec(deps: SpecDeps, actor: Actor, id: string) {
   const row = await visibleSpec(deps, actor, id);
-  return specView(row, deps.specs.get(row));
+  return specView(row, await deps.specs.spec(row));
 }
 
 export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {

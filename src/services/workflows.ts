@@ -40,9 +40,9 @@ async function readDefinition(deps: WorkflowDeps, actor: Actor, body: unknown): 
   // Every problem at once: a reserved name does not hide the definition's other faults.
   const problems: { path: string; message: string }[] = [];
   if (def.name === EXPLORER_TOOL) problems.push({ path: "name", message: "explorer is a built-in tool name" });
-  const specRow = await deps.store.getSpec(def.api_spec_id);
+  const specRow = await deps.store.getSpecMeta(def.api_spec_id);
   if (!specRow || specRow.tenantId !== tenantId) throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
-  problems.push(...validateAgainstSpec(def, deps.specs.get(specRow)));
+  problems.push(...validateAgainstSpec(def, await deps.specs.spec(specRow)));
   if (problems.length > 0) throw invalid(problems);
   return { def, tenantId, document: JSON.stringify(def) };
 }
@@ -129,7 +129,7 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
     return parsed.def;
   };
   const toTool = async (row: WorkflowRow): Promise<RegisteredTool | null> => {
-    const specRow = await deps.store.getSpec(row.apiSpecId);
+    const specRow = await deps.store.getSpecMeta(row.apiSpecId);
     if (!specRow) return null;
     const def = definition(row);
     return {
@@ -139,7 +139,7 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
       info: { kind: "workflow", upstreamHosts: specRow.allowedHosts },
       definitionHash: row.hash,
       async run(ctx) {
-        const spec = deps.specs.get(specRow);
+        const spec = await deps.specs.spec(specRow);
         const out = await runWorkflow({
           def,
           spec,

@@ -7,7 +7,7 @@
  * only the operation, the driver code and a message known not to hold values.
  */
 import { DrizzleQueryError } from "drizzle-orm";
-import type { ApiSpecRow, SessionRow } from "./types.js";
+import type { ApiSpecMeta, ApiSpecRow, SessionRow } from "./types.js";
 
 export class StoreError extends Error {
   /** Store method that failed, e.g. "insertSession". */
@@ -134,6 +134,10 @@ type StoredSpec = Omit<ApiSpecRow, "allowedHosts"> & { allowedHosts: string };
 
 /** Checked on the way out: a corrupted allowed_hosts must fail, never widen the egress guard. */
 export function toSpecRow(row: StoredSpec): ApiSpecRow {
+  return { ...row, allowedHosts: decodeStringArray(row.allowedHosts, "allowed_hosts") };
+}
+
+export function toSpecMeta(row: Omit<StoredSpec, "document">): ApiSpecMeta {
   return { ...row, allowedHosts: decodeStringArray(row.allowedHosts, "allowed_hosts") };
 }
 

@@ -6,6 +6,7 @@ export type ToolsPart = Pick<
   Store,
   | "insertSpec"
   | "getSpec"
+  | "getSpecMeta"
   | "getSpecByName"
   | "listSpecs"
   | "deleteSpec"

@@ -162,6 +162,9 @@ export interface ApiSpecRow {
   updatedAt: number;
 }
 
+/** A spec row without its (possibly multi-megabyte) document: what a call needs. */
+export type ApiSpecMeta = Omit<ApiSpecRow, "document">;
+
 export interface WorkflowRow {
   id: string;
   tenantId: string;
@@ -275,6 +278,8 @@ export interface Store {
   /** Insert only; false when (tenant, name) already exists. */
   insertSpec(row: ApiSpecRow): Promise<boolean>;
   getSpec(id: string): Promise<ApiSpecRow | null>;
+  /** The row without its document (read on every call that uses the spec). */
+  getSpecMeta(id: string): Promise<ApiSpecMeta | null>;
   getSpecByName(tenantId: string, name: string): Promise<ApiSpecRow | null>;
   /** A tenant, or "*"; ordered by tenant, name. */
   listSpecs(tenantId: string): Promise<ApiSpecRow[]>;

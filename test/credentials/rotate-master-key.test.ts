@@ -126,6 +126,19 @@ describe.each(BACKENDS)("secrets rotate-master-key (%s)", (backend) => {
     for (const secret of [K1, K2, values.a, values.b]) expect(r.stdout + r.stderr).not.toContain(secret);
   });
 
+  it("start refuses to run while the new key's variable is still set, without showing it", async () => {
+    const err = await startGateway({
+      env: withKey(K2, { SEAL_GATEWAY_NEW_MASTER_KEY: K2 }),
+      cwd: dir,
+      readyTimeoutMs: 10_000,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(String(err)).toMatch(/SEAL_GATEWAY_NEW_MASTER_KEY: unknown configuration variable/);
+    expect(String(err)).not.toContain(K2);
+  });
+
   it("afterwards the gateway refuses to start with the old key", async () => {
     await expect(startGateway({ env: withKey(K1), cwd: dir, readyTimeoutMs: 10_000 })).rejects.toThrow(
       /does not open under this master key/,

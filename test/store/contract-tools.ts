@@ -35,6 +35,10 @@ export function toolsContract(ctx: ContractContext): void {
       expect(await store.getSpec(sparse.id)).toEqual(sparse);
       expect(await store.getSpecByName("default", full.name)).toEqual(full);
       expect(await store.getSpecByName("default", sparse.name)).toEqual(sparse);
+      // The metadata read used on every call: the row without its document.
+      const { document: _doc, ...meta } = full;
+      expect(await store.getSpecMeta(full.id)).toEqual(meta);
+      expect(await store.getSpecMeta("spec_missing")).toBeNull();
       expect(await store.getSpec("spec_missing")).toBeNull();
       expect(await store.getSpec("%")).toBeNull();
       expect(await store.getSpecByName("default", "%")).toBeNull();

@@ -4,15 +4,21 @@
  * ON CONFLICT DO NOTHING, and the foreign key (ON DELETE RESTRICT) keeps a spec that workflows
  * use even when a workflow is registered between a caller's check and its delete.
  */
-import { count, eq, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { apiSpecs, workflows } from "../../../drizzle/pg/schema.js";
-import { fromSpecRow, guard, toSpecRow } from "../adapter-common.js";
+import { fromSpecRow, guard, toSpecMeta, toSpecRow } from "../adapter-common.js";
 import { byTenantName, type ToolsPart, workflowPatch } from "../tools-common.js";
 
 export function pgTools(db: PostgresJsDatabase): ToolsPart {
   const s = apiSpecs;
   const w = workflows;
+  // Read on every workflow or explorer call: prepared once, lazily.
+  let hot: ReturnType<typeof prepareHot> | undefined;
+  const prepared = () => {
+    hot ??= prepareHot(db);
+    return hot;
+  };
 
   return {
     insertSpec: (row) =>
@@ -29,6 +35,11 @@ export function pgTools(db: PostgresJsDatabase): ToolsPart {
       guard("getSpec", async () => {
         const [row] = await db.select().from(s).where(eq(s.id, id));
         return row ? toSpecRow(row) : null;
+      }),
+    getSpecMeta: (id) =>
+      guard("getSpecMeta", async () => {
+        const [row] = await prepared().specMeta.execute({ id });
+        return row ? toSpecMeta(row) : null;
       }),
     getSpecByName: (tenantId, name) =>
       guard("getSpecByName", async () => {
@@ -75,10 +86,7 @@ export function pgTools(db: PostgresJsDatabase): ToolsPart {
       }),
     getWorkflowByName: (tenantId, name) =>
       guard("getWorkflowByName", async () => {
-        const [row] = await db
-          .select()
-          .from(w)
-          .where(byTenantName(w, tenantId, name));
+        const [row] = await prepared().workflowByName.execute({ tenantId, name });
         return row ?? null;
       }),
     listWorkflows: (tenantId) =>
@@ -103,5 +111,17 @@ export function pgTools(db: PostgresJsDatabase): ToolsPart {
         const deleted = await db.delete(w).where(eq(w.id, id)).returning({ id: w.id });
         return deleted.length === 1;
       }),
+  };
+}
+
+function prepareHot(db: PostgresJsDatabase) {
+  const { document: _document, ...meta } = getTableColumns(apiSpecs);
+  return {
+    specMeta: db.select(meta).from(apiSpecs).where(eq(apiSpecs.id, sql.placeholder("id"))).prepare("seal_spec_meta"),
+    workflowByName: db
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))))
+      .prepare("seal_workflow_by_name"),
   };
 }

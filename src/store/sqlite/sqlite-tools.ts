@@ -3,15 +3,21 @@
  * unique per tenant by constraint, so an insert is one statement that either claims the name or
  * does nothing; the foreign key (ON DELETE RESTRICT) keeps a spec that workflows use.
  */
-import { count, eq } from "drizzle-orm";
+import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { apiSpecs, workflows } from "../../../drizzle/sqlite/schema.js";
-import { fromSpecRow, guard, toSpecRow } from "../adapter-common.js";
+import { fromSpecRow, guard, toSpecMeta, toSpecRow } from "../adapter-common.js";
 import { byTenantName, type ToolsPart, workflowPatch } from "../tools-common.js";
 
 export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
   const s = apiSpecs;
   const w = workflows;
+  // Read on every workflow or explorer call: prepared once, lazily (the tables must exist).
+  let hot: ReturnType<typeof prepareHot> | undefined;
+  const prepared = () => {
+    hot ??= prepareHot(db);
+    return hot;
+  };
 
   return {
     insertSpec: (row) =>
@@ -29,6 +35,11 @@ export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
       guard("getSpec", () => {
         const row = db.select().from(s).where(eq(s.id, id)).get();
         return row ? toSpecRow(row) : null;
+      }),
+    getSpecMeta: (id) =>
+      guard("getSpecMeta", () => {
+        const row = prepared().specMeta.get({ id });
+        return row ? toSpecMeta(row) : null;
       }),
     getSpecByName: (tenantId, name) =>
       guard("getSpecByName", () => {
@@ -68,15 +79,7 @@ export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
       ),
     getWorkflow: (id) => guard("getWorkflow", () => db.select().from(w).where(eq(w.id, id)).get() ?? null),
     getWorkflowByName: (tenantId, name) =>
-      guard(
-        "getWorkflowByName",
-        () =>
-          db
-            .select()
-            .from(w)
-            .where(byTenantName(w, tenantId, name))
-            .get() ?? null,
-      ),
+      guard("getWorkflowByName", () => prepared().workflowByName.get({ tenantId, name }) ?? null),
     listWorkflows: (tenantId) =>
       guard("listWorkflows", () =>
         db
@@ -93,5 +96,17 @@ export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
       ),
     deleteWorkflow: (id) =>
       guard("deleteWorkflow", () => db.delete(w).where(eq(w.id, id)).run().changes === 1),
+  };
+}
+
+function prepareHot(db: BetterSQLite3Database) {
+  const { document: _document, ...meta } = getTableColumns(apiSpecs);
+  return {
+    specMeta: db.select(meta).from(apiSpecs).where(eq(apiSpecs.id, sql.placeholder("id"))).prepare(),
+    workflowByName: db
+      .select()
+      .from(workflows)
+      .where(and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))))
+      .prepare(),
   };
 }
