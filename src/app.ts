@@ -4,25 +4,25 @@ import { issuerKeys } from "./auth/issuer-keys.js";
 import { TokenAuthority } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
-import { createHttpApp } from "./http/app.js";
-import { loadKeyring } from "./keys/keyring.js";
-import { resolveMasterKey } from "./keys/master-key.js";
-import { type Logger, createLogger } from "./log/logger.js";
-import { createInvokePipeline } from "./pipeline/index.js";
-import { ContextCache } from "./policy/contexts.js";
-import { ToolRegistry, type ToolSource, staticTools } from "./tools/registry.js";
 import { builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
+import { createHttpApp } from "./http/app.js";
+import { loadKeyring } from "./keys/keyring.js";
+import { resolveMasterKey } from "./keys/master-key.js";
+import { createLogger, type Logger } from "./log/logger.js";
+import { createInvokePipeline } from "./pipeline/index.js";
+import { ContextCache } from "./policy/contexts.js";
+import type { JwtAlg } from "./seal/jwt.js";
+import type { ServiceDeps } from "./services/context.js";
 import { explorerTool } from "./services/explorer.js";
 import { SpecCache } from "./services/specs.js";
 import { workflowTools } from "./services/workflows.js";
-import type { JwtAlg } from "./seal/jwt.js";
-import type { ServiceDeps } from "./services/context.js";
 import { guardStore } from "./store/guard.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
+import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js";
 
 /**
  * The composition root: config → store → keys → services → transports. Nothing else builds
@@ -58,11 +58,18 @@ interface PeerEnv {
 export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.log.level);
   const clock = opts.clock ?? systemClock;
-  const rawStore = await openStore({ url: config.database.url, durability: config.audit.durability, log: (msg, fields) => log.info(msg, fields) });
+  const rawStore = await openStore({
+    url: config.database.url,
+    durability: config.audit.durability,
+    log: (msg, fields) => log.info(msg, fields),
+  });
   try {
     await rawStore.migrate();
     const store = guardStore(rawStore, log);
-    const master = resolveMasterKey({ configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir }, log);
+    const master = resolveMasterKey(
+      { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
+      log,
+    );
     const keyring = await loadKeyring(rawStore, master, log, clock.nowMs());
     const algorithms = config.seal.algorithms as JwtAlg[];
     const tokens = new TokenAuthority(
@@ -79,10 +86,20 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       config.seal.issuers.map((i) => issuerKeys(i)),
       config.operator.issuers.map((i) => issuerKeys(i)),
     );
-    const audit = new AuditRecorder(store, log, { preauthPerMinute: config.audit.preauth_rate_per_minute, summaryIntervalMs: config.audit.summary_interval_ms, now: () => clock.nowMs() });
+    const audit = new AuditRecorder(store, log, {
+      preauthPerMinute: config.audit.preauth_rate_per_minute,
+      summaryIntervalMs: config.audit.summary_interval_ms,
+      now: () => clock.nowMs(),
+    });
     // SQLite has one writer, so sequence order is commit order and rows settle at once.
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
-    const sealer = new Sealer({ store: rawStore, signingKey: () => keyring.active, log, settleMs, now: () => clock.nowMs() });
+    const sealer = new Sealer({
+      store: rawStore,
+      signingKey: () => keyring.active,
+      log,
+      settleMs,
+      now: () => clock.nowMs(),
+    });
     // Engines register their tools here once the services they need exist.
     const toolSources: ToolSource[] = [];
     const tools = new ToolRegistry(toolSources);
@@ -104,7 +121,8 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       contexts,
       egress,
       specs: new SpecCache(store),
-      credentials: opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
+      credentials:
+        opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
     };
     toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));
     const invoke = createInvokePipeline({
@@ -144,7 +162,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       sealer.start(config.audit.seal_interval_ms);
       audit.start();
       sweeper = setInterval(() => {
-        rawStore.sweepReplay(clock.nowMs(), 5000).catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
+        rawStore
+          .sweepReplay(clock.nowMs(), 5000)
+          .catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
       }, config.seal.replay_sweep_interval_ms);
       sweeper.unref();
     }
@@ -160,7 +180,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         if (sweeper) clearInterval(sweeper);
         await audit.stop();
         await sealer.stop();
-        await sealer.sealNow(true).catch((err: unknown) => log.error("final audit sealing failed", { error: err }));
+        await sealer
+          .sealNow(true)
+          .catch((err: unknown) => log.error("final audit sealing failed", { error: err }));
         egress.close();
         await rawStore.close();
       },

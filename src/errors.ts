@@ -77,7 +77,12 @@ export function isGatewayError(err: unknown): err is GatewayError {
 }
 
 /** Shorthand constructor used by the stages. */
-export function fail(code: ErrorCode, reason: string, message: string, extra?: Record<string, unknown>): never {
+export function fail(
+  code: ErrorCode,
+  reason: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): never {
   throw new GatewayError(code, message, { reason, ...extra });
 }
 

@@ -8,8 +8,8 @@ import { OPERATOR_ROLES, type OperatorRole, TokenAuthority } from "./auth/tokens
 import { parseDuration } from "./config/duration.js";
 import { formatProblems, loadConfig } from "./config/load.js";
 import type { GatewayConfig } from "./config/schema.js";
-import { serveGateway } from "./http/server.js";
 import { RotationError, rotateMasterKey } from "./credentials/rotate-master-key.js";
+import { serveGateway } from "./http/server.js";
 import { loadKeyring } from "./keys/keyring.js";
 import { decodeMasterKey, MasterKeyError, resolveMasterKey } from "./keys/master-key.js";
 import { createLogger } from "./log/logger.js";
@@ -277,7 +277,9 @@ async function audit(argv: string[]): Promise<number> {
   const config = configOrExit(values.config);
   let report: Awaited<ReturnType<typeof verifyChain>>;
   try {
-    report = await withKeyring(config, async (_tokens, store, keyring) => verifyChain(store, keyring.publicKeys()));
+    report = await withKeyring(config, async (_tokens, store, keyring) =>
+      verifyChain(store, keyring.publicKeys()),
+    );
   } catch (err) {
     // Not being able to look is not the same finding as tampering: its own exit code.
     process.stderr.write(`seal-gateway: could not verify the audit chain: ${(err as Error).message}\n`);

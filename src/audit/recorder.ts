@@ -71,7 +71,8 @@ export class AuditRecorder {
   async recordPreauth(sourceAddress: string, input: EventInput): Promise<string | null> {
     const now = this.now();
     // Many distinct addresses share one overflow budget, so the map itself stays bounded.
-    const source = this.buckets.has(sourceAddress) || this.buckets.size < MAX_SOURCES ? sourceAddress : OVERFLOW_SOURCE;
+    const source =
+      this.buckets.has(sourceAddress) || this.buckets.size < MAX_SOURCES ? sourceAddress : OVERFLOW_SOURCE;
     let b = this.buckets.get(source);
     if (!b || now - b.windowStart >= 60_000) {
       if (b && b.dropped > 0) await this.flushOne(source, b);

@@ -1,4 +1,4 @@
-import { type KeyObject, createPublicKey } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import type { JwtAlg } from "../seal/jwt.js";
 
 /**
@@ -24,7 +24,8 @@ export interface IssuerKeys {
 
 function importStatic(text: string): KeyObject {
   const trimmed = text.trim();
-  if (trimmed.startsWith("{")) return createPublicKey({ key: JSON.parse(trimmed) as import("node:crypto").JsonWebKey, format: "jwk" });
+  if (trimmed.startsWith("{"))
+    return createPublicKey({ key: JSON.parse(trimmed) as import("node:crypto").JsonWebKey, format: "jwk" });
   return createPublicKey(trimmed);
 }
 
@@ -54,7 +55,10 @@ export function issuerKeys(cfg: IssuerConfig, opts: JwksOptions = {}): IssuerKey
   let inflight: Promise<void> | null = null;
 
   const refresh = async () => {
-    const res = await doFetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000), redirect: "error" });
+    const res = await doFetch(url, {
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      redirect: "error",
+    });
     if (!res.ok) throw new Error(`JWKS fetch answered ${res.status}`);
     const doc = (await res.json()) as { keys?: unknown };
     if (!Array.isArray(doc.keys)) throw new Error("JWKS document has no keys array");

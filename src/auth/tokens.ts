@@ -1,7 +1,17 @@
-import { type KeyObject, createHash } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import { newId } from "../ids.js";
 import type { Keyring } from "../keys/keyring.js";
-import { type DecodedJwt, type JwtAlg, type JwtClaims, type JwtFailure, algAllowed, checkClaims, decodeJwt, signJwt, verifySignature } from "../seal/jwt.js";
+import {
+  algAllowed,
+  checkClaims,
+  type DecodedJwt,
+  decodeJwt,
+  type JwtAlg,
+  type JwtClaims,
+  type JwtFailure,
+  signJwt,
+  verifySignature,
+} from "../seal/jwt.js";
 import type { IssuerKeys } from "./issuer-keys.js";
 
 /**
@@ -107,7 +117,10 @@ export class TokenAuthority {
    * remembered (by its SHA-256, bounded) and later uses skip the signature — never the
    * time checks, which are re-run on every call (RFC §6.3.3's fast path).
    */
-  private readonly verified = new Map<string, { claims: JwtClaims; header: DecodedJwt["header"]; audience: string; at: number }>();
+  private readonly verified = new Map<
+    string,
+    { claims: JwtClaims; header: DecodedJwt["header"]; audience: string; at: number }
+  >();
 
   async verifyAgentToken(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
     const digest = createHash("sha256").update(token).digest("base64url");
@@ -132,7 +145,12 @@ export class TokenAuthority {
         if (!oldest.done) this.verified.delete(oldest.value);
       }
       const aud = result.claims as unknown as JwtClaims;
-      this.verified.set(digest, { claims: aud, header: result.header, audience: this.audienceFor(aud), at: nowSeconds });
+      this.verified.set(digest, {
+        claims: aud,
+        header: result.header,
+        audience: this.audienceFor(aud),
+        at: nowSeconds,
+      });
     }
     return result;
   }
@@ -143,22 +161,41 @@ export class TokenAuthority {
   }
 
   private async verifyAgentTokenUncached(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
-    const r = await this.verify(token, nowSeconds, this.agentIssuers, this.settings.agentAudience, AGENT_REQUIRED);
+    const r = await this.verify(
+      token,
+      nowSeconds,
+      this.agentIssuers,
+      this.settings.agentAudience,
+      AGENT_REQUIRED,
+    );
     if (!r.ok) return r;
     const c = r.jwt.claims;
-    if (r.jwt.header.typ === OPERATOR_TYP) return { ok: false, reason: "bad_token", message: "operator tokens are not accepted on the agent plane" };
+    if (r.jwt.header.typ === OPERATOR_TYP)
+      return {
+        ok: false,
+        reason: "bad_token",
+        message: "operator tokens are not accepted on the agent plane",
+      };
     for (const name of ["scp", "wid", "exec_id", "tenant_id"] as const) {
-      if (c[name] !== undefined && typeof c[name] !== "string") return { ok: false, reason: "bad_token", message: `token claim ${name} is not a string` };
+      if (c[name] !== undefined && typeof c[name] !== "string")
+        return { ok: false, reason: "bad_token", message: `token claim ${name} is not a string` };
     }
-    if (c.exec_id === "" || c.tenant_id === "") return { ok: false, reason: "bad_token", message: "token has an empty exec_id or tenant_id" };
+    if (c.exec_id === "" || c.tenant_id === "")
+      return { ok: false, reason: "bad_token", message: "token has an empty exec_id or tenant_id" };
     if (c.cnf !== undefined && (typeof c.cnf !== "object" || c.cnf === null || Array.isArray(c.cnf))) {
       return { ok: false, reason: "bad_token", message: "token claim cnf is not an object" };
     }
     return { ok: true, claims: c as unknown as AgentClaims, header: r.jwt.header };
   }
 
-  async verifyOperatorToken(token: string, nowSeconds: number): Promise<{ ok: true; identity: OperatorIdentity } | JwtFailure> {
-    const r = await this.verify(token, nowSeconds, this.operatorIssuers, this.settings.operatorAudience, ["sub", "exp"]);
+  async verifyOperatorToken(
+    token: string,
+    nowSeconds: number,
+  ): Promise<{ ok: true; identity: OperatorIdentity } | JwtFailure> {
+    const r = await this.verify(token, nowSeconds, this.operatorIssuers, this.settings.operatorAudience, [
+      "sub",
+      "exp",
+    ]);
     if (!r.ok) return r;
     const { header, claims } = r.jwt;
     // Gateway-minted operator tokens carry typ operator+jwt; an agent token (same key, other
@@ -167,14 +204,16 @@ export class TokenAuthority {
       return { ok: false, reason: "bad_token", message: "not an operator token" };
     }
     const role = readRole(claims[this.settings.roleClaim]);
-    if (!role) return { ok: false, reason: "missing_claim:role", message: "token carries no known operator role" };
+    if (!role)
+      return { ok: false, reason: "missing_claim:role", message: "token carries no known operator role" };
     const tenantRaw = claims[this.settings.tenantClaim];
     // An unreadable tenant claim is refused, never read as the default tenant.
     if (tenantRaw !== undefined && (typeof tenantRaw !== "string" || tenantRaw === "")) {
       return { ok: false, reason: "bad_token", message: "token tenant claim is not a tenant name" };
     }
     const tenant = tenantRaw ?? DEFAULT_TENANT;
-    if (tenant === "*" && role !== "admin") return { ok: false, reason: "bad_token", message: "only admin tokens may span tenants" };
+    if (tenant === "*" && role !== "admin")
+      return { ok: false, reason: "bad_token", message: "only admin tokens may span tenants" };
     return { ok: true, identity: { sub: String(claims.sub), role, tenant } };
   }
 
@@ -204,7 +243,13 @@ export class TokenAuthority {
     return { token: this.sign("JWT", claims), claims };
   }
 
-  mintOperatorToken(input: { sub: string; role: OperatorRole; tenant: string; ttlSeconds: number; nowSeconds: number }): string {
+  mintOperatorToken(input: {
+    sub: string;
+    role: OperatorRole;
+    tenant: string;
+    ttlSeconds: number;
+    nowSeconds: number;
+  }): string {
     return this.sign(OPERATOR_TYP, {
       iss: this.settings.issuer,
       aud: this.settings.operatorAudience,
@@ -218,7 +263,11 @@ export class TokenAuthority {
   }
 
   private sign(typ: string, claims: JwtClaims): string {
-    return signJwt({ alg: "EdDSA", typ, kid: this.keyring.active.kid }, claims, this.keyring.active.privateKey);
+    return signJwt(
+      { alg: "EdDSA", typ, kid: this.keyring.active.kid },
+      claims,
+      this.keyring.active.privateKey,
+    );
   }
 
   get signingKey(): { kid: string; privateKey: KeyObject } {

@@ -91,7 +91,11 @@ const Judge = z.strictObject({
 
 const Approvals = z.strictObject({
   // How long a pending or granted approval stays redeemable.
-  ttl_seconds: z.int().min(60).max(7 * 86_400).default(3600),
+  ttl_seconds: z
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(3600),
 });
 
 const Log = z.strictObject({

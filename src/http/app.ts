@@ -1,16 +1,16 @@
 import { type Context, Hono } from "hono";
-import type { Clock } from "../clock.js";
 import { SYSTEM_TENANT } from "../audit/recorder.js";
 import type { OperatorIdentity } from "../auth/tokens.js";
-import { GatewayError, errorBody } from "../errors.js";
+import type { Clock } from "../clock.js";
+import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import type { InvokeResponse, createInvokePipeline } from "../pipeline/index.js";
+import type { createInvokePipeline, InvokeResponse } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
+import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
-import { listToolsForAgent } from "../services/tools.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
 
@@ -27,7 +27,13 @@ export interface HttpDeps {
 }
 
 /** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
-export const PUBLIC_ROUTES = new Set(["POST /v1/invoke", "POST /v1/seal/invoke", "GET /v1/tools", "GET /health", "GET /ready"]);
+export const PUBLIC_ROUTES = new Set([
+  "POST /v1/invoke",
+  "POST /v1/seal/invoke",
+  "GET /v1/tools",
+  "GET /health",
+  "GET /ready",
+]);
 
 /** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
 function closeIf413(status: number): Record<string, string> {
@@ -35,7 +41,10 @@ function closeIf413(status: number): Record<string, string> {
 }
 
 function send(res: InvokeResponse) {
-  return new Response(JSON.stringify(res.body), { status: res.status, headers: { "content-type": "application/json", ...closeIf413(res.status), ...res.headers } });
+  return new Response(JSON.stringify(res.body), {
+    status: res.status,
+    headers: { "content-type": "application/json", ...closeIf413(res.status), ...res.headers },
+  });
 }
 
 export function createHttpApp(deps: HttpDeps) {
@@ -52,7 +61,10 @@ export function createHttpApp(deps: HttpDeps) {
   // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
   app.get("/v1/tools", async (c) => {
     const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header("authorization") ?? "");
-    if (!m?.[1]) throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", { reason: "missing_token" });
+    if (!m?.[1])
+      throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", {
+        reason: "missing_token",
+      });
     return c.json(await listToolsForAgent(deps.services, m[1]));
   });
 
@@ -66,7 +78,10 @@ export function createHttpApp(deps: HttpDeps) {
     }
   });
 
-  app.route("/", controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }));
+  app.route(
+    "/",
+    controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }),
+  );
 
   /**
    * Every refused control-plane request leaves a row (bad input is audited like any other):
@@ -85,25 +100,50 @@ export function createHttpApp(deps: HttpDeps) {
       stage: "control",
       code: err.sealCode,
       requestId: null,
-      payload: { method: c.req.method, route: c.req.routePath, reason: err.details.reason, status: err.httpStatus },
+      payload: {
+        method: c.req.method,
+        route: c.req.routePath,
+        reason: err.details.reason,
+        status: err.httpStatus,
+      },
     };
     try {
-      if (actor) await deps.services.audit.record({ ...event, tenantId: actor.tenant === "*" ? SYSTEM_TENANT : actor.tenant });
-      else await deps.services.audit.recordPreauth(deps.remoteAddress(c), { ...event, tenantId: SYSTEM_TENANT });
+      if (actor)
+        await deps.services.audit.record({
+          ...event,
+          tenantId: actor.tenant === "*" ? SYSTEM_TENANT : actor.tenant,
+        });
+      else
+        await deps.services.audit.recordPreauth(deps.remoteAddress(c), { ...event, tenantId: SYSTEM_TENANT });
     } catch (auditErr) {
-      log.warn("could not audit a refused control-plane request", { error: auditErr, route: c.req.routePath });
+      log.warn("could not audit a refused control-plane request", {
+        error: auditErr,
+        route: c.req.routePath,
+      });
     }
   };
 
-  app.notFound((c) => c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404));
+  app.notFound((c) =>
+    c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404),
+  );
   app.onError(async (err, c) => {
     if (err instanceof GatewayError) {
       await auditRejection(c, err);
-      return c.json(errorBody(err, null, new Date(deps.clock.nowMs())), err.httpStatus as 400, closeIf413(err.httpStatus));
+      return c.json(
+        errorBody(err, null, new Date(deps.clock.nowMs())),
+        err.httpStatus as 400,
+        closeIf413(err.httpStatus),
+      );
     }
     const id = newId("req");
     log.error("unhandled error", { request_id: id, error: err, path: c.req.path });
-    return c.json(errorBody(new GatewayError("INTERNAL", `internal error (request id ${id})`, { reason: "internal" }), null), 500);
+    return c.json(
+      errorBody(
+        new GatewayError("INTERNAL", `internal error (request id ${id})`, { reason: "internal" }),
+        null,
+      ),
+      500,
+    );
   });
   return app;
 }

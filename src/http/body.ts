@@ -2,7 +2,10 @@
  * Reads a request body with a hard byte limit: a declared Content-Length over the limit is
  * refused before reading, and a streamed body is cut off the moment it passes the limit.
  */
-export async function readBodyLimited(req: Request, limit: number): Promise<{ body: Uint8Array | null; tooLarge: boolean }> {
+export async function readBodyLimited(
+  req: Request,
+  limit: number,
+): Promise<{ body: Uint8Array | null; tooLarge: boolean }> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     await req.body?.cancel().catch(() => undefined);

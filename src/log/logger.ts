@@ -35,7 +35,13 @@ export function createLogger(
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg, ...base, ...(fields ? scrub(fields) : {}) };
+    const record = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg,
+      ...base,
+      ...(fields ? scrub(fields) : {}),
+    };
     sink(JSON.stringify(record));
   };
   return {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { type AgentClaims, DEFAULT_TENANT, type TokenAuthority } from "../auth/tokens.js";
 import { GatewayError } from "../errors.js";
 import { canonicalBytes } from "../seal/canonical.js";
-import { type Ed25519PublicKey, decodePublicKey, decodeSignature, verifyEd25519 } from "../seal/ed25519.js";
+import { decodePublicKey, decodeSignature, type Ed25519PublicKey, verifyEd25519 } from "../seal/ed25519.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { SessionRow, Store } from "../store/types.js";
 
@@ -36,7 +36,12 @@ export class AuthError extends GatewayError {
   claims: AgentClaims | null = null;
 }
 
-function authFail(code: GatewayError["code"], reason: string, message: string, claims: AgentClaims | null = null): AuthError {
+function authFail(
+  code: GatewayError["code"],
+  reason: string,
+  message: string,
+  claims: AgentClaims | null = null,
+): AuthError {
   const err = new AuthError(code, message, { reason });
   if (claims) {
     err.tokenVerified = true;
@@ -55,29 +60,44 @@ interface BoundKeys {
   session: SessionRow | null;
 }
 
-async function bindKey(store: Store, claims: AgentClaims, tenantId: string, nowMs: number): Promise<BoundKeys> {
-  const fail = (code: GatewayError["code"], reason: string, message: string) => authFail(code, reason, message, claims);
+async function bindKey(
+  store: Store,
+  claims: AgentClaims,
+  tenantId: string,
+  nowMs: number,
+): Promise<BoundKeys> {
+  const fail = (code: GatewayError["code"], reason: string, message: string) =>
+    authFail(code, reason, message, claims);
   if (claims.exec_id !== undefined) {
     const session = await store.getSession(claims.exec_id);
     if (!session) throw fail("SESSION_NOT_FOUND", "no_session", "no session for this token's exec_id");
-    if (session.sub !== claims.sub || session.securityContext !== claims.scp || session.tenantId !== tenantId) {
+    if (
+      session.sub !== claims.sub ||
+      session.securityContext !== claims.scp ||
+      session.tenantId !== tenantId
+    ) {
       throw fail("SESSION_NOT_FOUND", "binding_mismatch", "the session does not match this token");
     }
-    if (session.status === "Revoked") throw fail("SESSION_INACTIVE", "session_revoked", "the session was revoked");
-    if (session.status === "Expired" || session.expiresAt <= nowMs) throw fail("SESSION_INACTIVE", "session_expired", "the session has expired");
+    if (session.status === "Revoked")
+      throw fail("SESSION_INACTIVE", "session_revoked", "the session was revoked");
+    if (session.status === "Expired" || session.expiresAt <= nowMs)
+      throw fail("SESSION_INACTIVE", "session_expired", "the session has expired");
     const decoded = decodePublicKey(session.publicKeyB64);
     if (!decoded.ok) throw fail("INVALID_KEY", "bad_key", "the session's public key is unusable");
     return { keys: [decoded.key], binding: "session", session };
   }
   if (claims.cnf !== undefined) {
     const decoded = decodePublicKey(claims.cnf.jwk);
-    if (!decoded.ok) throw fail("INVALID_KEY", "bad_key", `the token's cnf key is unusable: ${decoded.message}`);
+    if (!decoded.ok)
+      throw fail("INVALID_KEY", "bad_key", `the token's cnf key is unusable: ${decoded.message}`);
     return { keys: [decoded.key], binding: "cnf", session: null };
   }
   const rows = await store.agentKeysFor(tenantId, claims.sub);
-  if (rows.length === 0) throw fail("SESSION_NOT_FOUND", "no_key", "no session or registered key for this token");
+  if (rows.length === 0)
+    throw fail("SESSION_NOT_FOUND", "no_key", "no session or registered key for this token");
   const active = rows.filter((r) => r.status === "active");
-  if (active.length === 0) throw fail("SESSION_INACTIVE", "key_revoked", "the agent's registered key was revoked");
+  if (active.length === 0)
+    throw fail("SESSION_INACTIVE", "key_revoked", "the agent's registered key was revoked");
   const keys: Ed25519PublicKey[] = [];
   for (const row of active) {
     const decoded = decodePublicKey(row.publicKeyB64);
@@ -96,8 +116,10 @@ export async function authenticate(
 
   // 3. freshness
   const skew = env.timestampSeconds - nowS;
-  if (skew < -settings.freshnessSeconds) throw authFail("TOKEN_EXPIRED", "stale_timestamp", "the envelope timestamp is too old");
-  if (skew > settings.freshnessSeconds) throw authFail("TOKEN_EXPIRED", "future_timestamp", "the envelope timestamp is in the future");
+  if (skew < -settings.freshnessSeconds)
+    throw authFail("TOKEN_EXPIRED", "stale_timestamp", "the envelope timestamp is too old");
+  if (skew > settings.freshnessSeconds)
+    throw authFail("TOKEN_EXPIRED", "future_timestamp", "the envelope timestamp is in the future");
 
   // 4. token (4b: expiry answers 1003)
   const verified = await tokens.verifyAgentToken(env.securityToken, nowS);
@@ -116,7 +138,12 @@ export async function authenticate(
   if (!sig.ok) throw authFail("INVALID_KEY", "bad_signature_encoding", sig.message, claims);
   const signed = canonicalBytes(env.payload, env.securityToken, env.timestampSeconds);
   if (!bound.keys.some((k) => verifyEd25519(k, signed, sig.bytes))) {
-    throw authFail("SIGNATURE_MISMATCH", "signature_mismatch", "the envelope signature does not verify", claims);
+    throw authFail(
+      "SIGNATURE_MISMATCH",
+      "signature_mismatch",
+      "the envelope signature does not verify",
+      claims,
+    );
   }
 
   // 7. replay: the record outlives the window in which the envelope could still be fresh

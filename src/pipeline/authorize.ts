@@ -4,7 +4,7 @@ import { newId } from "../ids.js";
 import type { Capability, SecurityContext } from "../policy/context-schema.js";
 import type { ContextCache } from "../policy/contexts.js";
 import { countInWindow } from "../policy/counters.js";
-import { type PolicyDecision, type ToolInfo, evaluate } from "../policy/evaluate.js";
+import { evaluate, type PolicyDecision, type ToolInfo } from "../policy/evaluate.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
@@ -35,7 +35,14 @@ export interface CallFacts {
 }
 
 export type AuthorizeOutcome =
-  | { kind: "allow"; context: SecurityContext; capability: Capability; capabilityIndex: number; rule: string; approvalId: string | null }
+  | {
+      kind: "allow";
+      context: SecurityContext;
+      capability: Capability;
+      capabilityIndex: number;
+      rule: string;
+      approvalId: string | null;
+    }
   | { kind: "pending"; approvalId: string; expiresAt: number };
 
 const REJECT_CODES: Record<string, GatewayError["code"]> = {
@@ -59,18 +66,34 @@ function eventBase(f: CallFacts): Omit<EventInput, "eventType" | "decision" | "c
 }
 
 /** Records a denial, counts it toward `revoke_after_denials`, and returns the error to answer. */
-async function deny(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityContext | null, err: GatewayError, rule: string): Promise<GatewayError> {
+async function deny(
+  deps: AuthorizeDeps,
+  f: CallFacts,
+  ctx: SecurityContext | null,
+  err: GatewayError,
+  rule: string,
+): Promise<GatewayError> {
   await deps.audit.record({
     ...eventBase(f),
     eventType: "PolicyDenied",
     decision: "reject",
     code: err.sealCode,
-    payload: { rule, reason: err.details.reason, arguments_digest: f.argumentsDigest, binding: f.auth.binding },
+    payload: {
+      rule,
+      reason: err.details.reason,
+      arguments_digest: f.argumentsDigest,
+      binding: f.auth.binding,
+    },
   });
   const limit = ctx?.revoke_after_denials;
   const session = f.auth.session;
   if (limit && session) {
-    const { count } = await countInWindow(deps.store, `denials|${session.executionId}`, limit.per_seconds, f.nowMs);
+    const { count } = await countInWindow(
+      deps.store,
+      `denials|${session.executionId}`,
+      limit.per_seconds,
+      f.nowMs,
+    );
     // The counter is atomic, so exactly one denial per window reaches the count: concurrent
     // denials past it revoke (and record the revocation) once, not once each.
     if (count === limit.count) {
@@ -80,7 +103,12 @@ async function deny(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityContext | nu
         decision: null,
         code: null,
         stage: "authorize",
-        payload: { actor: "policy:revoke_after_denials", denials: count, per_seconds: limit.per_seconds, context: ctx.name },
+        payload: {
+          actor: "policy:revoke_after_denials",
+          denials: count,
+          per_seconds: limit.per_seconds,
+          context: ctx.name,
+        },
       });
       await deps.store.revokeSession(session.executionId, f.nowMs);
     }
@@ -116,13 +144,21 @@ export async function authorizeCall(
   const { claims } = f.auth;
   const ctx = await deps.contexts.load(f.auth.tenantId, claims.scp);
   if (!ctx) {
-    const err = new GatewayError("CONTEXT_DENIED", `security context ${JSON.stringify(claims.scp)} does not exist`, { reason: "unknown_context", rule: "default" });
+    const err = new GatewayError(
+      "CONTEXT_DENIED",
+      `security context ${JSON.stringify(claims.scp)} does not exist`,
+      { reason: "unknown_context", rule: "default" },
+    );
     throw await deny(deps, f, null, err, "default");
   }
-  const decision = evaluate(ctx, { toolName: f.env.toolName, arguments: f.args, ...(tool ? { tool } : {}) }, {
-    phase,
-    ...(f.auth.session ? { sessionToolPatterns: f.auth.session.allowedToolPatterns } : {}),
-  });
+  const decision = evaluate(
+    ctx,
+    { toolName: f.env.toolName, arguments: f.args, ...(tool ? { tool } : {}) },
+    {
+      phase,
+      ...(f.auth.session ? { sessionToolPatterns: f.auth.session.allowedToolPatterns } : {}),
+    },
+  );
   if (decision.decision === "reject" || decision.capabilityIndex === null) {
     throw await deny(deps, f, ctx, decisionError(decision), decision.rule);
   }
@@ -142,11 +178,23 @@ export async function authorizeCall(
     const { calls, per_seconds } = capability.rate_limit;
     const { count, retryAfterSeconds } = await countInWindow(deps.store, rateKey, per_seconds, f.nowMs);
     if (count > calls) {
-      const err = new GatewayError("RATE_LIMITED", `rate limit of ${calls} calls per ${per_seconds} s reached`, { reason: "rate_limited", rule: `${decision.rule}.rate_limit` }, retryAfterSeconds);
+      const err = new GatewayError(
+        "RATE_LIMITED",
+        `rate limit of ${calls} calls per ${per_seconds} s reached`,
+        { reason: "rate_limited", rule: `${decision.rule}.rate_limit` },
+        retryAfterSeconds,
+      );
       throw await deny(deps, f, ctx, err, `${decision.rule}.rate_limit`);
     }
   }
-  return { kind: "allow", context: ctx, capability, capabilityIndex: decision.capabilityIndex, rule: decision.rule, approvalId };
+  return {
+    kind: "allow",
+    context: ctx,
+    capability,
+    capabilityIndex: decision.capabilityIndex,
+    rule: decision.rule,
+    approvalId,
+  };
 }
 
 function approvalMeta(f: CallFacts): string | null | undefined {
@@ -155,7 +203,14 @@ function approvalMeta(f: CallFacts): string | null | undefined {
   return typeof v === "string" && v.length <= 128 ? v : null;
 }
 
-async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityContext, decision: PolicyDecision): Promise<{ kind: "redeemed"; approvalId: string } | { kind: "pending"; approvalId: string; expiresAt: number }> {
+async function redeemOrRequest(
+  deps: AuthorizeDeps,
+  f: CallFacts,
+  ctx: SecurityContext,
+  decision: PolicyDecision,
+): Promise<
+  { kind: "redeemed"; approvalId: string } | { kind: "pending"; approvalId: string; expiresAt: number }
+> {
   const requested = approvalMeta(f);
   const invalid = async (reason: string, message: string, approvalId: string | null) => {
     await deps.audit.record({
@@ -166,14 +221,27 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
       stage: "approval",
       payload: { approval_id: approvalId, reason, arguments_digest: f.argumentsDigest },
     });
-    return new GatewayError("APPROVAL_INVALID", message, { reason, ...(approvalId ? { approval_id: approvalId } : {}) });
+    return new GatewayError("APPROVAL_INVALID", message, {
+      reason,
+      ...(approvalId ? { approval_id: approvalId } : {}),
+    });
   };
-  if (requested === null) throw await invalid("approval_malformed", "params._meta.approval_id must be a string", null);
+  if (requested === null)
+    throw await invalid("approval_malformed", "params._meta.approval_id must be a string", null);
   if (requested !== undefined) {
     const row = await deps.store.getApproval(requested);
-    if (!row || row.tenantId !== f.auth.tenantId) throw await invalid("approval_not_found", "no such approval", requested);
-    if (row.sub !== f.auth.claims.sub || row.toolName !== f.env.toolName || row.argumentsDigest !== f.argumentsDigest) {
-      throw await invalid("approval_mismatch", "the approval was granted for another agent, tool or arguments", requested);
+    if (!row || row.tenantId !== f.auth.tenantId)
+      throw await invalid("approval_not_found", "no such approval", requested);
+    if (
+      row.sub !== f.auth.claims.sub ||
+      row.toolName !== f.env.toolName ||
+      row.argumentsDigest !== f.argumentsDigest
+    ) {
+      throw await invalid(
+        "approval_mismatch",
+        "the approval was granted for another agent, tool or arguments",
+        requested,
+      );
     }
     if (row.status === "pending" && row.expiresAt > f.nowMs) {
       // Every call records its decision, a re-send while the approver has not decided too.
@@ -183,13 +251,20 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
         decision: "escalate",
         code: null,
         stage: "approval",
-        payload: { approval_id: row.id, rule: decision.rule, arguments_digest: f.argumentsDigest, expires_at: new Date(row.expiresAt).toISOString() },
+        payload: {
+          approval_id: row.id,
+          rule: decision.rule,
+          arguments_digest: f.argumentsDigest,
+          expires_at: new Date(row.expiresAt).toISOString(),
+        },
       });
       return { kind: "pending", approvalId: row.id, expiresAt: row.expiresAt };
     }
     if (row.status === "denied") throw await invalid("approval_denied", "the approval was denied", requested);
-    if (row.status === "used") throw await invalid("approval_used", "the approval was already used", requested);
-    if (row.expiresAt <= f.nowMs || row.status === "expired") throw await invalid("approval_expired", "the approval has expired", requested);
+    if (row.status === "used")
+      throw await invalid("approval_used", "the approval was already used", requested);
+    if (row.expiresAt <= f.nowMs || row.status === "expired")
+      throw await invalid("approval_expired", "the approval has expired", requested);
     // Valid; it is used up only when the call is about to run (`redeemApproval`), so a call
     // that fails after this point (unknown tool, post-lookup denial) does not burn it.
     return { kind: "redeemed", approvalId: row.id };
@@ -203,7 +278,12 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
     eventType: "ApprovalRequested",
     decision: "escalate",
     code: null,
-    payload: { approval_id: id, rule: decision.rule, arguments_digest: f.argumentsDigest, expires_at: new Date(expiresAt).toISOString() },
+    payload: {
+      approval_id: id,
+      rule: decision.rule,
+      arguments_digest: f.argumentsDigest,
+      expires_at: new Date(expiresAt).toISOString(),
+    },
   });
   await deps.store.insertApproval({
     id,
@@ -228,9 +308,21 @@ async function redeemOrRequest(deps: AuthorizeDeps, f: CallFacts, ctx: SecurityC
 }
 
 /** Uses up the approval right before the tool runs; a lost race answers 4009 approval_used. */
-export async function redeemApproval(deps: AuthorizeDeps, f: CallFacts, approvalId: string, rule: string): Promise<void> {
+export async function redeemApproval(
+  deps: AuthorizeDeps,
+  f: CallFacts,
+  approvalId: string,
+  rule: string,
+): Promise<void> {
   if (await deps.store.consumeApproval(approvalId, f.nowMs)) {
-    await deps.audit.record({ ...eventBase(f), eventType: "ApprovalRedeemed", decision: "allow", code: null, stage: "approval", payload: { approval_id: approvalId, rule } });
+    await deps.audit.record({
+      ...eventBase(f),
+      eventType: "ApprovalRedeemed",
+      decision: "allow",
+      code: null,
+      stage: "approval",
+      payload: { approval_id: approvalId, rule },
+    });
     return;
   }
   await deps.audit.record({
@@ -241,5 +333,8 @@ export async function redeemApproval(deps: AuthorizeDeps, f: CallFacts, approval
     stage: "approval",
     payload: { approval_id: approvalId, reason: "approval_used", arguments_digest: f.argumentsDigest },
   });
-  throw new GatewayError("APPROVAL_INVALID", "the approval was already used", { reason: "approval_used", approval_id: approvalId });
+  throw new GatewayError("APPROVAL_INVALID", "the approval was already used", {
+    reason: "approval_used",
+    approval_id: approvalId,
+  });
 }

@@ -4,7 +4,7 @@ import type { TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import { runInCallScope } from "../credentials/call-scope.js";
 import { SecretSink } from "../credentials/redaction.js";
-import { GatewayError, errorBody } from "../errors.js";
+import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
 import { canonicalJson } from "../seal/canonical.js";
@@ -12,8 +12,8 @@ import { type Envelope, envelopeFromDoc, parseBody, requestIdOf } from "../seal/
 import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../seal/json.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
-import { AuthError, type AuthenticateSettings, type Authenticated, authenticate } from "./authenticate.js";
-import { type AuthorizeDeps, type CallFacts, authorizeCall, redeemApproval } from "./authorize.js";
+import { AuthError, type Authenticated, type AuthenticateSettings, authenticate } from "./authenticate.js";
+import { type AuthorizeDeps, authorizeCall, type CallFacts, redeemApproval } from "./authorize.js";
 
 /**
  * The spine: every call to POST /v1/invoke runs these stages in this order (DESIGN §1, §2).
@@ -58,7 +58,12 @@ export interface PipelineDeps {
 }
 
 /** `nowMs` comes from the gateway clock, so answers and audit rows tell the same time. */
-function errorResponse(err: GatewayError, requestId: unknown, nowMs: number, extraHeaders: Record<string, string> = {}): InvokeResponse {
+function errorResponse(
+  err: GatewayError,
+  requestId: unknown,
+  nowMs: number,
+  extraHeaders: Record<string, string> = {},
+): InvokeResponse {
   const headers: Record<string, string> = { ...extraHeaders };
   if (err.retryAfter !== undefined) headers["retry-after"] = String(err.retryAfter);
   return { status: err.httpStatus, body: errorBody(err, requestId, new Date(nowMs)), headers };
@@ -72,7 +77,17 @@ export function createInvokePipeline(deps: PipelineDeps) {
   const { audit, log } = deps;
 
   /** Audits a rejection and shapes its answer; a failed audit write becomes 5030. */
-  async function reject(err: GatewayError, ctx: { req: InvokeRequest; requestId: string | number | null; callId: string; env: Envelope | null; auth: Authenticated | null; stage: string }): Promise<InvokeResponse> {
+  async function reject(
+    err: GatewayError,
+    ctx: {
+      req: InvokeRequest;
+      requestId: string | number | null;
+      callId: string;
+      env: Envelope | null;
+      auth: Authenticated | null;
+      stage: string;
+    },
+  ): Promise<InvokeResponse> {
     const claims = ctx.auth?.claims ?? (err instanceof AuthError ? err.claims : null);
     const event = {
       eventType: "EnvelopeRejected",
@@ -87,7 +102,8 @@ export function createInvokePipeline(deps: PipelineDeps) {
       payload: { reason: err.details.reason, message: err.message, source: ctx.req.source },
     };
     try {
-      if (claims) await audit.record({ ...event, tenantId: ctx.auth?.tenantId ?? claims.tenant_id ?? "default" });
+      if (claims)
+        await audit.record({ ...event, tenantId: ctx.auth?.tenantId ?? claims.tenant_id ?? "default" });
       else await audit.recordPreauth(ctx.req.source, { ...event, tenantId: SYSTEM_TENANT });
     } catch (auditErr) {
       if (auditErr instanceof GatewayError) return errorResponse(auditErr, ctx.requestId, deps.clock.nowMs());
@@ -100,17 +116,32 @@ export function createInvokePipeline(deps: PipelineDeps) {
     const callId = newId("call");
     // Credential values resolved for this call: scrubbed from the answer and every error text.
     const sink = new SecretSink();
-    const ctx = { req, callId, requestId: null as string | number | null, env: null as Envelope | null, auth: null as Authenticated | null, stage: "parse" };
+    const ctx = {
+      req,
+      callId,
+      requestId: null as string | number | null,
+      env: null as Envelope | null,
+      auth: null as Authenticated | null,
+      stage: "parse",
+    };
     try {
       // 1–2. size, strict parse, shape
-      if (req.tooLarge || !req.body) throw new GatewayError("BODY_TOO_LARGE", "the request body is too large", { reason: "body_too_large" });
+      if (req.tooLarge || !req.body)
+        throw new GatewayError("BODY_TOO_LARGE", "the request body is too large", {
+          reason: "body_too_large",
+        });
       const doc = parseBody(req.body, deps.settings.maxDepth);
       ctx.requestId = requestIdOf(doc);
       ctx.env = envelopeFromDoc(doc);
 
       // 3–7. freshness, token, binding, signature, replay
       ctx.stage = "authenticate";
-      ctx.auth = await authenticate(ctx.env, { store: deps.store, tokens: deps.tokens, settings: deps.settings, nowMs: deps.clock.nowMs() });
+      ctx.auth = await authenticate(ctx.env, {
+        store: deps.store,
+        tokens: deps.tokens,
+        settings: deps.settings,
+        nowMs: deps.clock.nowMs(),
+      });
       const { auth, env } = ctx;
       const facts: CallFacts = {
         auth,
@@ -134,12 +165,27 @@ export function createInvokePipeline(deps: PipelineDeps) {
         toolName: env.toolName,
         requestId: env.requestId === null ? null : String(env.requestId),
       };
-      await audit.record({ ...base, eventType: "ToolCallAuthorized", decision: "allow", stage: "authorize", code: null, payload: { rule: pre.rule, arguments_digest: facts.argumentsDigest, binding: auth.binding, approval_id: pre.approvalId } });
+      await audit.record({
+        ...base,
+        eventType: "ToolCallAuthorized",
+        decision: "allow",
+        stage: "authorize",
+        code: null,
+        payload: {
+          rule: pre.rule,
+          arguments_digest: facts.argumentsDigest,
+          binding: auth.binding,
+          approval_id: pre.approvalId,
+        },
+      });
 
       // 10. lookup, then the constraints that need the tool's registration
       ctx.stage = "lookup";
       const tool = await deps.tools.lookup(auth.tenantId, env.toolName);
-      if (!tool) throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, { reason: "tool_not_found" });
+      if (!tool)
+        throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, {
+          reason: "tool_not_found",
+        });
       ctx.stage = "authorize";
       const info = tool.infoFor ? await tool.infoFor(facts.args, auth.tenantId) : tool.info;
       const post = await authorizeCall(deps.authz, facts, "post-lookup", info, pre.approvalId);
@@ -150,9 +196,24 @@ export function createInvokePipeline(deps: PipelineDeps) {
       if (post.approvalId) await redeemApproval(deps.authz, facts, post.approvalId, post.rule);
       ctx.stage = "execute";
       const started = deps.clock.nowMs();
-      const scope = { tenantId: auth.tenantId, executionId: auth.executionId, callId, agentId: auth.claims.sub, toolName: env.toolName, sink };
+      const scope = {
+        tenantId: auth.tenantId,
+        executionId: auth.executionId,
+        callId,
+        agentId: auth.claims.sub,
+        toolName: env.toolName,
+        sink,
+      };
       const out = await runInCallScope(scope, () =>
-        tool.run({ tenantId: auth.tenantId, executionId: auth.executionId, callId, sub: auth.claims.sub, arguments: strictArgs, signal: AbortSignal.timeout(300_000), secrets: sink }),
+        tool.run({
+          tenantId: auth.tenantId,
+          executionId: auth.executionId,
+          callId,
+          sub: auth.claims.sub,
+          arguments: strictArgs,
+          signal: AbortSignal.timeout(300_000),
+          secrets: sink,
+        }),
       );
       const result = sink.scrub(out.result);
       const resultText = JSON.stringify(result);
@@ -160,22 +221,50 @@ export function createInvokePipeline(deps: PipelineDeps) {
       const cap = post.capability.max_response_size;
       const overCap = cap !== null && cap !== undefined && bytes > cap;
       // The tool ran either way: its completion is recorded before the cap decides the answer.
-      const eventId = await audit.record({ ...base, eventType: "ToolCallCompleted", decision: "allow", stage: "execute", code: null, payload: { definition_hash: tool.definitionHash, duration_ms: deps.clock.nowMs() - started, bytes, is_error: out.isError, over_max_response_size: overCap } });
+      const eventId = await audit.record({
+        ...base,
+        eventType: "ToolCallCompleted",
+        decision: "allow",
+        stage: "execute",
+        code: null,
+        payload: {
+          definition_hash: tool.definitionHash,
+          duration_ms: deps.clock.nowMs() - started,
+          bytes,
+          is_error: out.isError,
+          over_max_response_size: overCap,
+        },
+      });
       if (overCap) {
         ctx.stage = "cap";
-        throw new GatewayError("RESPONSE_TOO_LARGE", `the tool result (${bytes} bytes) exceeds max_response_size (${cap})`, { reason: "response_too_large", bytes, max_response_size: cap });
+        throw new GatewayError(
+          "RESPONSE_TOO_LARGE",
+          `the tool result (${bytes} bytes) exceeds max_response_size (${cap})`,
+          { reason: "response_too_large", bytes, max_response_size: cap },
+        );
       }
-      return { status: 200, headers: {}, body: successBody(result, out.isError, resultText, env.requestId, callId, eventId) };
+      return {
+        status: 200,
+        headers: {},
+        body: successBody(result, out.isError, resultText, env.requestId, callId, eventId),
+      };
     } catch (caught) {
       // An upstream may echo the credential into an error; nothing below may carry it.
       const err = caught instanceof GatewayError ? sink.scrubError(caught) : caught;
       if (err instanceof GatewayError) {
         // Authorization denials were recorded (PolicyDenied) where they were decided.
-        if (ctx.stage === "authorize" && isPolicyCode(err)) return errorResponse(err, ctx.requestId, deps.clock.nowMs());
+        if (ctx.stage === "authorize" && isPolicyCode(err))
+          return errorResponse(err, ctx.requestId, deps.clock.nowMs());
         return await reject(err, ctx);
       }
-      log.error("unclassified error in the call pipeline", { call_id: callId, error: err instanceof Error ? { name: err.name, message: sink.scrub(err.message) } : "non-error thrown" });
-      const internal = new GatewayError("INTERNAL", `internal error (request id ${callId})`, { reason: "internal" });
+      log.error("unclassified error in the call pipeline", {
+        call_id: callId,
+        error:
+          err instanceof Error ? { name: err.name, message: sink.scrub(err.message) } : "non-error thrown",
+      });
+      const internal = new GatewayError("INTERNAL", `internal error (request id ${callId})`, {
+        reason: "internal",
+      });
       return await reject(internal, ctx);
     }
   };
@@ -191,20 +280,42 @@ function strictArguments(env: Envelope): { [key: string]: PlainJson } {
   } catch (err) {
     // A number the tool would receive changed (e.g. beyond 2^53): acting on a value other
     // than the signed one is refused.
-    if (err instanceof LossyNumberError) throw new GatewayError("INVALID_ARGUMENTS", "an argument number cannot be passed on without changing its value", { reason: "lossy_number" });
+    if (err instanceof LossyNumberError)
+      throw new GatewayError(
+        "INVALID_ARGUMENTS",
+        "an argument number cannot be passed on without changing its value",
+        { reason: "lossy_number" },
+      );
     throw err;
   }
 }
 
-function pendingResponse(approvalId: string, expiresAt: number, requestId: string | number | null): InvokeResponse {
+function pendingResponse(
+  approvalId: string,
+  expiresAt: number,
+  requestId: string | number | null,
+): InvokeResponse {
   return {
     status: 202,
     headers: {},
-    body: { protocol: "seal/v1", status: "pending", approval_id: approvalId, request_id: requestId, expires_at: new Date(expiresAt).toISOString() },
+    body: {
+      protocol: "seal/v1",
+      status: "pending",
+      approval_id: approvalId,
+      request_id: requestId,
+      expires_at: new Date(expiresAt).toISOString(),
+    },
   };
 }
 
-function successBody(result: PlainJson, isError: boolean, resultText: string, requestId: string | number | null, callId: string, eventId: string) {
+function successBody(
+  result: PlainJson,
+  isError: boolean,
+  resultText: string,
+  requestId: string | number | null,
+  callId: string,
+  eventId: string,
+) {
   return {
     protocol: "seal/v1",
     status: "success",

@@ -1,5 +1,12 @@
 import { GatewayError } from "../errors.js";
-import { type JsonObject, type JsonValue, JsonNumber, JsonParseError, isJsonObject, parseJson } from "./json.js";
+import {
+  isJsonObject,
+  JsonNumber,
+  type JsonObject,
+  JsonParseError,
+  type JsonValue,
+  parseJson,
+} from "./json.js";
 
 /**
  * Step 2 of DESIGN §2: the strict parse and the shape of a SEAL v1 envelope. The body is
@@ -26,9 +33,11 @@ const TOP_LEVEL = new Set(["protocol", "security_token", "signature", "payload",
 const MAX_TOKEN_LENGTH = 16_384;
 const MAX_TOOL_NAME = 256;
 const MAX_REQUEST_ID = 256;
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
-const malformed = (reason: string, message: string) => new GatewayError("MALFORMED_ENVELOPE", message, { reason });
+const malformed = (reason: string, message: string) =>
+  new GatewayError("MALFORMED_ENVELOPE", message, { reason });
 const badField = (name: string, message: string) => malformed(`bad_field:${name}`, message);
 
 /** RFC 3339 date-time → Unix seconds (floor); null when not a valid instant. */
@@ -43,7 +52,8 @@ export function rfc3339ToSeconds(s: string): number | null {
   const minute = Number(mi);
   const second = Number(se);
   // Years below 1000 are never fresh; refusing them also avoids Date.UTC's 0–99 → 19xx rule.
-  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
+    return null;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return null;
   let offset = 0;
@@ -65,7 +75,8 @@ function parseTimestamp(v: JsonValue | undefined): number {
     return s;
   }
   if (v instanceof JsonNumber) {
-    if (!/^(0|[1-9]\d{0,11})$/.test(v.raw)) throw badField("timestamp", "timestamp must be integer Unix seconds");
+    if (!/^(0|[1-9]\d{0,11})$/.test(v.raw))
+      throw badField("timestamp", "timestamp must be integer Unix seconds");
     return v.value;
   }
   throw badField("timestamp", "timestamp must be an RFC 3339 string or integer Unix seconds");
@@ -97,17 +108,26 @@ export function parseBody(body: Uint8Array, maxDepth: number): JsonValue {
   try {
     return parseJson(body, { maxDepth });
   } catch (err) {
-    if (err instanceof JsonParseError) throw malformed(err.reason, err.reason === "too_deep" ? "JSON nesting is too deep" : `malformed JSON: ${err.message}`);
+    if (err instanceof JsonParseError)
+      throw malformed(
+        err.reason,
+        err.reason === "too_deep" ? "JSON nesting is too deep" : `malformed JSON: ${err.message}`,
+      );
     throw err;
   }
 }
 
-export function envelopeFromDoc(doc: JsonValue, expectedMethod: "tools/call" | "tools/list" = "tools/call"): Envelope {
+export function envelopeFromDoc(
+  doc: JsonValue,
+  expectedMethod: "tools/call" | "tools/list" = "tools/call",
+): Envelope {
   if (!isJsonObject(doc)) throw malformed("malformed_json", "the envelope must be a JSON object");
   // The name is the caller's text: capped so a huge key is neither echoed nor audited in full.
-  for (const key of Object.keys(doc)) if (!TOP_LEVEL.has(key)) throw badField(key.slice(0, 64), `unknown envelope field ${JSON.stringify(key.slice(0, 64))}`);
+  for (const key of Object.keys(doc))
+    if (!TOP_LEVEL.has(key))
+      throw badField(key.slice(0, 64), `unknown envelope field ${JSON.stringify(key.slice(0, 64))}`);
   if (typeof doc.protocol !== "string") throw badField("protocol", "protocol must be a string");
-  if (doc.protocol !== "seal/v1") throw malformed("bad_protocol", "protocol must be \"seal/v1\"");
+  if (doc.protocol !== "seal/v1") throw malformed("bad_protocol", 'protocol must be "seal/v1"');
   const token = doc.security_token;
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw badField("security_token", "security_token must be a non-empty string (at most 16 KiB)");
@@ -117,27 +137,34 @@ export function envelopeFromDoc(doc: JsonValue, expectedMethod: "tools/call" | "
   }
   const payload = doc.payload;
   if (!isJsonObject(payload)) throw badField("payload", "payload must be a JSON-RPC object");
-  if (payload.jsonrpc !== "2.0") throw badField("payload.jsonrpc", "payload.jsonrpc must be \"2.0\"");
+  if (payload.jsonrpc !== "2.0") throw badField("payload.jsonrpc", 'payload.jsonrpc must be "2.0"');
   const requestId = validRequestId(payload.id);
-  if (requestId === null) throw badField("payload.id", "payload.id must be a string (at most 256 characters) or an integer");
+  if (requestId === null)
+    throw badField("payload.id", "payload.id must be a string (at most 256 characters) or an integer");
   if (typeof payload.method !== "string") throw badField("payload.method", "payload.method must be a string");
-  if (payload.method !== expectedMethod) throw malformed("bad_method", `payload.method must be ${expectedMethod}`);
+  if (payload.method !== expectedMethod)
+    throw malformed("bad_method", `payload.method must be ${expectedMethod}`);
   const params = payload.params ?? (expectedMethod === "tools/list" ? Object.create(null) : undefined);
   if (!isJsonObject(params)) throw badField("payload.params", "payload.params must be an object");
   let toolName = "";
   let args: JsonObject = Object.create(null);
   if (expectedMethod === "tools/call") {
     if (typeof params.name !== "string" || params.name.length === 0 || params.name.length > MAX_TOOL_NAME) {
-      throw badField("payload.params.name", "payload.params.name must be a non-empty string (at most 256 characters)");
+      throw badField(
+        "payload.params.name",
+        "payload.params.name must be a non-empty string (at most 256 characters)",
+      );
     }
     toolName = params.name;
     if (params.arguments !== undefined) {
-      if (!isJsonObject(params.arguments)) throw badField("payload.params.arguments", "payload.params.arguments must be an object");
+      if (!isJsonObject(params.arguments))
+        throw badField("payload.params.arguments", "payload.params.arguments must be an object");
       args = params.arguments;
     }
   }
   const meta = params._meta;
-  if (meta !== undefined && !isJsonObject(meta)) throw badField("payload.params._meta", "payload.params._meta must be an object");
+  if (meta !== undefined && !isJsonObject(meta))
+    throw badField("payload.params._meta", "payload.params._meta must be an object");
   return {
     securityToken: token,
     signature: doc.signature,

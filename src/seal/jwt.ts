@@ -1,4 +1,4 @@
-import { type KeyObject, sign as cryptoSign, verify as cryptoVerify } from "node:crypto";
+import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 
 /**
  * Compact JWS/JWT verification on node:crypto. Written out rather than delegated because the
@@ -103,16 +103,28 @@ export function algAllowed(alg: unknown, allowed: readonly JwtAlg[]): alg is Jwt
   return typeof alg === "string" && allowed.includes(alg as JwtAlg);
 }
 
-export function verifySignature(jwt: DecodedJwt, key: KeyObject, allowed: readonly JwtAlg[]): JwtFailure | null {
+export function verifySignature(
+  jwt: DecodedJwt,
+  key: KeyObject,
+  allowed: readonly JwtAlg[],
+): JwtFailure | null {
   const alg = jwt.header.alg;
   // The alg is unverified caller text: echoed only in short form (answers and audit rows).
-  if (!algAllowed(alg, allowed)) return bad("alg_not_allowed", `token algorithm ${JSON.stringify(String(alg).slice(0, 32))} is not allowed`);
-  if (key.type !== "public" || !keyMatchesAlg(key, alg)) return bad("bad_token", "token algorithm does not match the issuer's key");
+  if (!algAllowed(alg, allowed))
+    return bad(
+      "alg_not_allowed",
+      `token algorithm ${JSON.stringify(String(alg).slice(0, 32))} is not allowed`,
+    );
+  if (key.type !== "public" || !keyMatchesAlg(key, alg))
+    return bad("bad_token", "token algorithm does not match the issuer's key");
   let ok = false;
   try {
     if (alg === "EdDSA" || alg === "Ed25519") ok = cryptoVerify(null, jwt.signingInput, key, jwt.signature);
     else if (alg === "RS256") ok = cryptoVerify("sha256", jwt.signingInput, key, jwt.signature);
-    else ok = jwt.signature.length === 64 && cryptoVerify("sha256", jwt.signingInput, { key, dsaEncoding: "ieee-p1363" }, jwt.signature);
+    else
+      ok =
+        jwt.signature.length === 64 &&
+        cryptoVerify("sha256", jwt.signingInput, { key, dsaEncoding: "ieee-p1363" }, jwt.signature);
   } catch {
     ok = false;
   }
@@ -134,7 +146,8 @@ const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFin
 export function checkClaims(c: JwtClaims, rules: ClaimRules): JwtFailure | null {
   // Issuer and audience first: a token minted for another plane or service is simply not a
   // token for this one (bad_token), whatever claims it happens to lack.
-  if (rules.issuer !== undefined && c.iss !== rules.issuer) return bad("bad_token", "token issuer is not accepted here");
+  if (rules.issuer !== undefined && c.iss !== rules.issuer)
+    return bad("bad_token", "token issuer is not accepted here");
   if (rules.audience !== undefined) {
     const aud = c.aud;
     const list = Array.isArray(aud) ? aud : [aud];
@@ -142,28 +155,37 @@ export function checkClaims(c: JwtClaims, rules: ClaimRules): JwtFailure | null 
   }
   for (const name of rules.required) {
     const v = c[name];
-    if (v === undefined || v === null || v === "") return bad(`missing_claim:${name}`, `token has no ${name} claim`);
+    if (v === undefined || v === null || v === "")
+      return bad(`missing_claim:${name}`, `token has no ${name} claim`);
   }
   for (const name of ["exp", "iat", "nbf"] as const) {
-    if (c[name] !== undefined && !isNum(c[name])) return bad("bad_token", `token claim ${name} is not a number`);
+    if (c[name] !== undefined && !isNum(c[name]))
+      return bad("bad_token", `token claim ${name} is not a number`);
   }
   for (const name of ["sub", "jti", "iss"] as const) {
-    if (c[name] !== undefined && typeof c[name] !== "string") return bad("bad_token", `token claim ${name} is not a string`);
+    if (c[name] !== undefined && typeof c[name] !== "string")
+      return bad("bad_token", `token claim ${name} is not a string`);
   }
   const { nowSeconds: now, toleranceSeconds: tol } = rules;
   // Capped from iat and from now: a token without iat cannot escape the 24 h limit.
-  if (isNum(c.exp) && ((isNum(c.iat) && c.exp - c.iat > rules.maxLifetimeSeconds) || c.exp - now > rules.maxLifetimeSeconds + tol)) {
+  if (
+    isNum(c.exp) &&
+    ((isNum(c.iat) && c.exp - c.iat > rules.maxLifetimeSeconds) ||
+      c.exp - now > rules.maxLifetimeSeconds + tol)
+  ) {
     return bad("lifetime_too_long", "token lifetime exceeds the allowed maximum");
   }
   if (isNum(c.nbf) && c.nbf > now + tol) return bad("not_yet_valid", "token is not valid yet");
   if (isNum(c.iat) && c.iat > now + tol) return bad("not_yet_valid", "token was issued in the future");
-  if (isNum(c.exp) && c.exp <= now - tol) return { ok: false, reason: "token_expired", message: "token has expired", expired: true };
+  if (isNum(c.exp) && c.exp <= now - tol)
+    return { ok: false, reason: "token_expired", message: "token has expired", expired: true };
   return null;
 }
 
 /** Signs a compact JWS with the gateway's Ed25519 key. */
 export function signJwt(header: JwtHeader, claims: JwtClaims, key: KeyObject): string {
-  if (key.asymmetricKeyType !== "ed25519" || header.alg !== "EdDSA") throw new Error("the gateway signs with EdDSA only");
+  if (key.asymmetricKeyType !== "ed25519" || header.alg !== "EdDSA")
+    throw new Error("the gateway signs with EdDSA only");
   const h = Buffer.from(JSON.stringify(header)).toString("base64url");
   const p = Buffer.from(JSON.stringify(claims)).toString("base64url");
   const sig = cryptoSign(null, Buffer.from(`${h}.${p}`, "ascii"), key).toString("base64url");

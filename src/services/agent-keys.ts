@@ -3,25 +3,47 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { AgentKeyRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import {
+  type Actor,
+  actingTenant,
+  canSee,
+  iso,
+  listingTenant,
+  notFound,
+  type ServiceDeps,
+} from "./context.js";
 
 /**
  * Registered agent keys: the `authorized_keys` of CI jobs and scripts without an identity
  * provider. Small-order and non-canonical keys are refused at registration (and again at use).
  */
 
-const Jwk = z.strictObject({ kty: z.string(), crv: z.string(), x: z.string().max(128), kid: z.string().max(128).optional(), use: z.string().optional(), alg: z.string().optional() });
+const Jwk = z.strictObject({
+  kty: z.string(),
+  crv: z.string(),
+  x: z.string().max(128),
+  kid: z.string().max(128).optional(),
+  use: z.string().optional(),
+  alg: z.string().optional(),
+});
 export const RegisterAgentKeyInput = z
   .strictObject({
     sub: z.string().min(1).max(256),
     public_key_b64: z.string().max(512).optional(),
     jwk: Jwk.optional(),
     label: z.string().max(256).optional(),
-    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    tenant_id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.public_key_b64 === undefined) === (v.jwk === undefined)) {
-      ctx.addIssue({ code: "custom", path: ["public_key_b64"], message: "exactly one of public_key_b64 or jwk is required" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["public_key_b64"],
+        message: "exactly one of public_key_b64 or jwk is required",
+      });
     }
   });
 export type RegisterAgentKeyInput = z.infer<typeof RegisterAgentKeyInput>;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
-import { type Actor, type ServiceDeps, canSee, iso, listingTenant, notFound } from "./context.js";
+import { type Actor, canSee, iso, listingTenant, notFound, type ServiceDeps } from "./context.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
@@ -9,7 +9,10 @@ import { type Actor, type ServiceDeps, canSee, iso, listingTenant, notFound } fr
  */
 
 export function approvalView(row: ApprovalRow, nowMs: number) {
-  const status = (row.status === "pending" || row.status === "approved") && row.expiresAt <= nowMs ? "expired" : row.status;
+  const status =
+    (row.status === "pending" || row.status === "approved") && row.expiresAt <= nowMs
+      ? "expired"
+      : row.status;
   let summary: unknown = row.summary;
   try {
     summary = JSON.parse(row.summary);
@@ -52,7 +55,11 @@ export async function listApprovals(deps: ServiceDeps, actor: Actor, q: Approval
   const now = deps.clock.nowMs();
   // "expired" is computed on read; the store filters on what it holds.
   const storeStatus: ApprovalStatus | undefined = q.status === "expired" ? undefined : q.status;
-  const rows = await deps.store.listApprovals(listingTenant(actor, q.tenant_id), storeStatus, q.status ? 1000 : q.limit);
+  const rows = await deps.store.listApprovals(
+    listingTenant(actor, q.tenant_id),
+    storeStatus,
+    q.status ? 1000 : q.limit,
+  );
   const views = rows.map((r) => approvalView(r, now)).filter((v) => !q.status || v.status === q.status);
   return { approvals: views.slice(0, q.limit) };
 }
@@ -63,12 +70,23 @@ export async function getApproval(deps: ServiceDeps, actor: Actor, id: string) {
   return approvalView(row, deps.clock.nowMs());
 }
 
-export async function decideApproval(deps: ServiceDeps, actor: Actor, id: string, decision: "approved" | "denied", input: DecisionInput) {
+export async function decideApproval(
+  deps: ServiceDeps,
+  actor: Actor,
+  id: string,
+  decision: "approved" | "denied",
+  input: DecisionInput,
+) {
   const row = await deps.store.getApproval(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("approval");
   const now = deps.clock.nowMs();
-  if (row.status !== "pending") throw new GatewayError("CONFLICT", `the approval is already ${row.status}`, { reason: "already_decided", status: row.status });
-  if (row.expiresAt <= now) throw new GatewayError("CONFLICT", "the approval has expired", { reason: "expired" });
+  if (row.status !== "pending")
+    throw new GatewayError("CONFLICT", `the approval is already ${row.status}`, {
+      reason: "already_decided",
+      status: row.status,
+    });
+  if (row.expiresAt <= now)
+    throw new GatewayError("CONFLICT", "the approval has expired", { reason: "expired" });
   await deps.audit.record({
     eventType: decision === "approved" ? "ApprovalGranted" : "ApprovalDenied",
     tenantId: row.tenantId,
@@ -99,9 +117,17 @@ export async function decideApproval(deps: ServiceDeps, actor: Actor, id: string
       stage: "approval",
       code: null,
       requestId: row.requestId,
-      payload: { approval_id: id, actor: actor.sub, attempted: decision, reason: "already_decided", status: current?.status ?? null },
+      payload: {
+        approval_id: id,
+        actor: actor.sub,
+        attempted: decision,
+        reason: "already_decided",
+        status: current?.status ?? null,
+      },
     });
-    throw new GatewayError("CONFLICT", "the approval was decided concurrently", { reason: "already_decided" });
+    throw new GatewayError("CONFLICT", "the approval was decided concurrently", {
+      reason: "already_decided",
+    });
   }
   return approvalView(after, now);
 }

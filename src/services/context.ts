@@ -1,14 +1,14 @@
 import type { AuditRecorder } from "../audit/recorder.js";
 import type { OperatorIdentity, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
-import { GatewayError } from "../errors.js";
-import type { Logger } from "../log/logger.js";
 import type { CredentialResolver } from "../credentials/types.js";
 import type { EgressClient } from "../egress/types.js";
+import { GatewayError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
 import type { ContextCache } from "../policy/contexts.js";
-import type { SpecCache } from "./specs.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import type { SpecCache } from "./specs.js";
 
 /** What every service verb receives: its dependencies, built once by the composition root. */
 export interface ServiceDeps {
@@ -35,7 +35,9 @@ export type Actor = OperatorIdentity;
 export function actingTenant(actor: Actor, requested: string | undefined): string {
   if (actor.tenant !== "*") {
     if (requested !== undefined && requested !== actor.tenant) {
-      throw new GatewayError("FORBIDDEN", "this token cannot act in another tenant", { reason: "wrong_tenant" });
+      throw new GatewayError("FORBIDDEN", "this token cannot act in another tenant", {
+        reason: "wrong_tenant",
+      });
     }
     return actor.tenant;
   }
@@ -49,7 +51,9 @@ export function actingTenant(actor: Actor, requested: string | undefined): strin
 export function listingTenant(actor: Actor, requested: string | undefined): string {
   if (actor.tenant !== "*") {
     if (requested !== undefined && requested !== actor.tenant) {
-      throw new GatewayError("FORBIDDEN", "this token cannot read another tenant", { reason: "wrong_tenant" });
+      throw new GatewayError("FORBIDDEN", "this token cannot read another tenant", {
+        reason: "wrong_tenant",
+      });
     }
     return actor.tenant;
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { EventRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, iso } from "./context.js";
+import { type Actor, iso, type ServiceDeps } from "./context.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
@@ -59,14 +59,18 @@ export function eventView(row: EventRow) {
 
 function decodeCursor(cursor: string): number {
   const n = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^seq:/, ""));
-  if (!Number.isSafeInteger(n) || n < 1) throw new GatewayError("BAD_REQUEST", "invalid cursor", { reason: "bad_cursor" });
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new GatewayError("BAD_REQUEST", "invalid cursor", { reason: "bad_cursor" });
   return n;
 }
 
 export async function listEvents(deps: ServiceDeps, actor: Actor, q: EventQuery) {
   let tenantId = actor.tenant;
   if (q.tenant_id !== undefined) {
-    if (actor.tenant !== "*" && q.tenant_id !== actor.tenant) throw new GatewayError("FORBIDDEN", "this token cannot read another tenant's events", { reason: "wrong_tenant" });
+    if (actor.tenant !== "*" && q.tenant_id !== actor.tenant)
+      throw new GatewayError("FORBIDDEN", "this token cannot read another tenant's events", {
+        reason: "wrong_tenant",
+      });
     tenantId = q.tenant_id;
   }
   const rows = await deps.store.listEvents({

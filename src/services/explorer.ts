@@ -7,8 +7,8 @@ import { findOperation } from "../engines/openapi/load-spec.js";
 import { resolveServerUrl } from "../engines/openapi/servers.js";
 import type { SpecOperation } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
-import { tryParseJson, toPlain } from "../seal/json.js";
 import type { PlainJson } from "../seal/json.js";
+import { toPlain, tryParseJson } from "../seal/json.js";
 import type { ApiSpecMeta } from "../store/types.js";
 import type { RegisteredTool } from "../tools/registry.js";
 import { type Actor, canSee } from "./context.js";
@@ -37,10 +37,15 @@ interface Target {
 
 async function target(deps: ExplorerDeps, tenantId: string | Actor, input: ExplorerInput): Promise<Target> {
   const row = await deps.store.getSpecMeta(input.api_spec_id);
-  const visible = row && (typeof tenantId === "string" ? row.tenantId === tenantId : canSee(tenantId, row.tenantId));
-  if (!row || !visible) throw new GatewayError("INVALID_ARGUMENTS", "no such spec", { reason: "unknown_spec" });
+  const visible =
+    row && (typeof tenantId === "string" ? row.tenantId === tenantId : canSee(tenantId, row.tenantId));
+  if (!row || !visible)
+    throw new GatewayError("INVALID_ARGUMENTS", "no such spec", { reason: "unknown_spec" });
   const op = findOperation(await deps.specs.spec(row), { operationId: input.operation_id });
-  if (!op) throw new GatewayError("INVALID_ARGUMENTS", "the spec has no such operation", { reason: "unknown_operation" });
+  if (!op)
+    throw new GatewayError("INVALID_ARGUMENTS", "the spec has no such operation", {
+      reason: "unknown_operation",
+    });
   return { row, op };
 }
 
@@ -52,7 +57,12 @@ function requestArgs(op: SpecOperation, parameters: { [key: string]: PlainJson }
   for (const [name, value] of Object.entries(parameters)) {
     if (name === "body") continue;
     const declared = op.parameters.find((p) => p.name === name && p.in !== "cookie");
-    if (!declared) throw new GatewayError("INVALID_ARGUMENTS", `the operation has no parameter ${JSON.stringify(name.slice(0, 64))}`, { reason: "unknown_parameter" });
+    if (!declared)
+      throw new GatewayError(
+        "INVALID_ARGUMENTS",
+        `the operation has no parameter ${JSON.stringify(name.slice(0, 64))}`,
+        { reason: "unknown_parameter" },
+      );
     if (declared.in === "path") pathParams[name] = value;
     else if (declared.in === "query") query[name] = value;
     else headers[name] = value;
@@ -60,24 +70,36 @@ function requestArgs(op: SpecOperation, parameters: { [key: string]: PlainJson }
   return { pathParams, query, headers, ...(parameters.body !== undefined ? { body: parameters.body } : {}) };
 }
 
-export type ExplorerCaller = { tenantId: string; executionId: string; callId: string; agentId: string } | { actor: Actor };
+export type ExplorerCaller =
+  | { tenantId: string; executionId: string; callId: string; agentId: string }
+  | { actor: Actor };
 
 export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unknown, signal?: AbortSignal) {
   const parsed = ExplorerInput.safeParse(raw);
   if (!parsed.success) {
-    throw new GatewayError("INVALID_ARGUMENTS", "the explorer arguments are invalid", { reason: "invalid_arguments", problems: parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })) });
+    throw new GatewayError("INVALID_ARGUMENTS", "the explorer arguments are invalid", {
+      reason: "invalid_arguments",
+      problems: parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })),
+    });
   }
   const input = parsed.data;
   // Every path compiles before anything is sent.
   const paths = input.fields.map((expr) => {
     const compiled = compileJsonPath(expr);
-    if (!compiled.ok) throw new GatewayError("INVALID_ARGUMENTS", `invalid JSONPath: ${compiled.error}`, { reason: "invalid_jsonpath" });
+    if (!compiled.ok)
+      throw new GatewayError("INVALID_ARGUMENTS", `invalid JSONPath: ${compiled.error}`, {
+        reason: "invalid_jsonpath",
+      });
     return { expr, path: compiled.path };
   });
   const tenantId = "tenantId" in who ? who.tenantId : who.actor;
   const { row, op } = await target(deps, tenantId, input);
   const spec = await deps.specs.spec(row);
-  const built = buildRequest(op, requestArgs(op, input.parameters as { [key: string]: PlainJson }), resolveServerUrl(spec, op, row.baseUrl ?? undefined));
+  const built = buildRequest(
+    op,
+    requestArgs(op, input.parameters as { [key: string]: PlainJson }),
+    resolveServerUrl(spec, op, row.baseUrl ?? undefined),
+  );
   const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
   const ac = signal ?? AbortSignal.timeout(60_000);
   let credential: ResolvedCredential | null = null;
@@ -95,36 +117,85 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
       stage: "execute",
       code,
       requestId: null,
-      payload: scrub({ spec_id: row.id, spec_hash: row.hash, operation_id: input.operation_id, ...fields, fields: input.fields, ...("actor" in who ? { actor: who.actor.sub } : {}) }),
+      payload: scrub({
+        spec_id: row.id,
+        spec_hash: row.hash,
+        operation_id: input.operation_id,
+        ...fields,
+        fields: input.fields,
+        ...("actor" in who ? { actor: who.actor.sub } : {}),
+      }),
     });
   let status: number | null = null;
   try {
-    const call = "tenantId" in who ? { tenantId: row.tenantId, executionId: who.executionId, callId: who.callId, agentId: who.agentId, toolName: "explorer" } : undefined;
-    credential = await deps.credentials.resolve({ tenantId: row.tenantId, credentialPath, spec, operation: op, signal: ac, ...(call ? { call } : {}) });
+    const call =
+      "tenantId" in who
+        ? {
+            tenantId: row.tenantId,
+            executionId: who.executionId,
+            callId: who.callId,
+            agentId: who.agentId,
+            toolName: "explorer",
+          }
+        : undefined;
+    credential = await deps.credentials.resolve({
+      tenantId: row.tenantId,
+      credentialPath,
+      spec,
+      operation: op,
+      signal: ac,
+      ...(call ? { call } : {}),
+    });
     scrub = secretScrubber(credential?.secrets() ?? []);
     const url = new URL(built.url);
     const headers = { ...built.headers };
     credential?.decorate({ url, headers, operation: op });
-    const res = await deps.egress.request({ method: built.method, url: url.toString(), headers, ...(built.body !== undefined ? { body: built.body } : {}), allowedHosts: row.allowedHosts, signal: ac });
+    const res = await deps.egress.request({
+      method: built.method,
+      url: url.toString(),
+      headers,
+      ...(built.body !== undefined ? { body: built.body } : {}),
+      allowedHosts: row.allowedHosts,
+      signal: ac,
+    });
     status = res.status;
     if (res.status < 200 || res.status > 299) {
-      throw new GatewayError("UPSTREAM_ERROR", `the upstream answered HTTP ${res.status}`, { reason: "upstream_status", status: res.status });
+      throw new GatewayError("UPSTREAM_ERROR", `the upstream answered HTTP ${res.status}`, {
+        reason: "upstream_status",
+        status: res.status,
+      });
     }
     const parsedBody = tryParseJson(res.body);
-    if (!parsedBody.ok) throw new GatewayError("UPSTREAM_ERROR", "the upstream answer is not JSON", { reason: "not_json", status: res.status });
+    if (!parsedBody.ok)
+      throw new GatewayError("UPSTREAM_ERROR", "the upstream answer is not JSON", {
+        reason: "not_json",
+        status: res.status,
+      });
     // Scrubbed before slicing: a filter such as $[?@.auth == '…'] must not probe the secret either.
     const doc = scrub(toPlain(parsedBody.value));
     const sliced: { [path: string]: PlainJson } = Object.create(null);
     for (const { expr, path } of paths) sliced[expr] = queryJsonPath(path, doc).values as PlainJson;
     const bytesBefore = res.body.byteLength;
     const bytesAfter = Buffer.byteLength(JSON.stringify(sliced));
-    await record("ExplorerRequestExecuted", null, { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter });
+    await record("ExplorerRequestExecuted", null, {
+      status: res.status,
+      bytes_before: bytesBefore,
+      bytes_after: bytesAfter,
+    });
     // The slice keys echo the caller's expressions, which may name the secret too.
-    return scrub({ sliced_data: sliced, operation_metadata: { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter } });
+    return scrub({
+      sliced_data: sliced,
+      operation_metadata: { status: res.status, bytes_before: bytesBefore, bytes_after: bytesAfter },
+    });
   } catch (err) {
     // A request that was attempted leaves a row on both planes (the operator plane has no
     // other record of it): which spec and operation, and how it ended. Never the body or URL.
-    if (err instanceof GatewayError) await record("ExplorerRequestFailed", err.sealCode, { status, code: err.code, reason: err.details.reason });
+    if (err instanceof GatewayError)
+      await record("ExplorerRequestFailed", err.sealCode, {
+        status,
+        code: err.code,
+        reason: err.details.reason,
+      });
     throw err;
   } finally {
     await credential?.release();
@@ -135,7 +206,8 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
 export function explorerTool(deps: ExplorerDeps): RegisteredTool {
   return {
     name: "explorer",
-    description: "Call one operation of a registered OpenAPI spec and return only the JSONPath slices asked for.",
+    description:
+      "Call one operation of a registered OpenAPI spec and return only the JSONPath slices asked for.",
     inputSchema: {
       type: "object",
       required: ["api_spec_id", "operation_id", "fields"],
@@ -156,7 +228,12 @@ export function explorerTool(deps: ExplorerDeps): RegisteredTool {
       return { kind: "explorer", upstreamHosts: row && row.tenantId === tenantId ? row.allowedHosts : [] };
     },
     async run(ctx) {
-      const out = await explore(deps, { tenantId: ctx.tenantId, executionId: ctx.executionId, callId: ctx.callId, agentId: ctx.sub }, ctx.arguments, ctx.signal);
+      const out = await explore(
+        deps,
+        { tenantId: ctx.tenantId, executionId: ctx.executionId, callId: ctx.callId, agentId: ctx.sub },
+        ctx.arguments,
+        ctx.signal,
+      );
       return { result: out as unknown as PlainJson, isError: false };
     },
   };

@@ -1,22 +1,34 @@
 import { z } from "zod";
 import { ERROR_TABLE, GatewayError } from "../errors.js";
-import { type SecurityContext, parseSecurityContext } from "../policy/context-schema.js";
+import { parseSecurityContext, type SecurityContext } from "../policy/context-schema.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PlainJson } from "../seal/json.js";
 import type { SecurityContextRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import {
+  type Actor,
+  actingTenant,
+  canSee,
+  iso,
+  listingTenant,
+  notFound,
+  type ServiceDeps,
+} from "./context.js";
 
 /** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function invalid(problems: { path: string; message: string }[]) {
-  return new GatewayError("BAD_REQUEST", "the security context is invalid", { reason: "invalid_body", problems });
+  return new GatewayError("BAD_REQUEST", "the security context is invalid", {
+    reason: "invalid_body",
+    problems,
+  });
 }
 
 /** Validates a context document; a `tenant_id` member (admin "*" only) is taken out first. */
 function readDocument(body: unknown): { context: SecurityContext; tenantId: string | undefined } {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid([{ path: "", message: "must be a JSON object" }]);
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw invalid([{ path: "", message: "must be a JSON object" }]);
   const { tenant_id, ...doc } = body as Record<string, unknown>;
   if (tenant_id !== undefined && (typeof tenant_id !== "string" || !TENANT.test(tenant_id))) {
     throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
@@ -27,10 +39,22 @@ function readDocument(body: unknown): { context: SecurityContext; tenantId: stri
 }
 
 export function contextView(row: SecurityContextRow) {
-  return { ...(JSON.parse(row.document) as object), tenant_id: row.tenantId, created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
+  return {
+    ...(JSON.parse(row.document) as object),
+    tenant_id: row.tenantId,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
 }
 
-async function recordChange(deps: ServiceDeps, actor: Actor, tenantId: string, action: string, name: string, document?: string) {
+async function recordChange(
+  deps: ServiceDeps,
+  actor: Actor,
+  tenantId: string,
+  action: string,
+  name: string,
+  document?: string,
+) {
   await deps.audit.record({
     eventType: "ConfigChanged",
     tenantId,
@@ -42,7 +66,13 @@ async function recordChange(deps: ServiceDeps, actor: Actor, tenantId: string, a
     stage: "control",
     code: null,
     requestId: null,
-    payload: { actor: actor.sub, object: "security_context", action, name, ...(document ? { document: JSON.parse(document) as unknown } : {}) },
+    payload: {
+      actor: actor.sub,
+      object: "security_context",
+      action,
+      name,
+      ...(document ? { document: JSON.parse(document) as unknown } : {}),
+    },
   });
 }
 
@@ -52,14 +82,22 @@ export async function createContext(deps: ServiceDeps, actor: Actor, body: unkno
   const now = deps.clock.nowMs();
   const document = JSON.stringify(context);
   if (await deps.store.getSecurityContext(tenantId, context.name)) {
-    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(context.name)} already exists (use PUT)`, { reason: "exists" });
+    throw new GatewayError(
+      "CONFLICT",
+      `security context ${JSON.stringify(context.name)} already exists (use PUT)`,
+      { reason: "exists" },
+    );
   }
   await recordChange(deps, actor, tenantId, "create", context.name, document);
   const row = { tenantId, name: context.name, document, createdAt: now, updatedAt: now };
   if (!(await deps.store.insertSecurityContext(row))) {
     // A concurrent create won after the row above was written: say this one did not happen.
     await recordChange(deps, actor, tenantId, "create_failed", context.name);
-    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(context.name)} already exists (use PUT)`, { reason: "exists" });
+    throw new GatewayError(
+      "CONFLICT",
+      `security context ${JSON.stringify(context.name)} already exists (use PUT)`,
+      { reason: "exists" },
+    );
   }
   return contextView(row);
 }
@@ -82,7 +120,10 @@ export async function getContext(deps: ServiceDeps, actor: Actor, name: string, 
 
 export async function updateContext(deps: ServiceDeps, actor: Actor, name: string, body: unknown) {
   const { context, tenantId: requested } = readDocument(body);
-  if (context.name !== name) throw invalid([{ path: "name", message: "must equal the name in the path (a context cannot be renamed)" }]);
+  if (context.name !== name)
+    throw invalid([
+      { path: "name", message: "must equal the name in the path (a context cannot be renamed)" },
+    ]);
   const existing = await visibleRow(deps, actor, name, requested);
   const document = JSON.stringify(context);
   const now = deps.clock.nowMs();
@@ -98,7 +139,11 @@ export async function deleteContext(deps: ServiceDeps, actor: Actor, name: strin
   const existing = await visibleRow(deps, actor, name, tenant);
   const inUse = await deps.store.countActiveSessionsForContext(existing.tenantId, name, deps.clock.nowMs());
   if (inUse > 0) {
-    throw new GatewayError("CONFLICT", `security context ${JSON.stringify(name)} is used by ${inUse} active session(s)`, { reason: "in_use", sessions: inUse });
+    throw new GatewayError(
+      "CONFLICT",
+      `security context ${JSON.stringify(name)} is used by ${inUse} active session(s)`,
+      { reason: "in_use", sessions: inUse },
+    );
   }
   await recordChange(deps, actor, existing.tenantId, "delete", name);
   if (!(await deps.store.deleteSecurityContext(existing.tenantId, name))) {
@@ -120,15 +165,24 @@ export type EvaluateInput = z.infer<typeof EvaluateInput>;
 export async function evaluateContext(deps: ServiceDeps, actor: Actor, name: string, input: EvaluateInput) {
   const row = await visibleRow(deps, actor, name, input.tenant_id);
   const parsed = parseSecurityContext(JSON.parse(row.document));
-  if (!parsed.ok) throw new GatewayError("INTERNAL", "the stored security context no longer validates", { reason: "invalid_stored_context" });
+  if (!parsed.ok)
+    throw new GatewayError("INTERNAL", "the stored security context no longer validates", {
+      reason: "invalid_stored_context",
+    });
   const tool = await deps.tools.lookup(row.tenantId, input.tool);
   let info = tool?.info;
   if (tool?.infoFor) {
     // Per-call facts (e.g. the explorer's spec hosts); arguments that name nothing known
     // leave the tool-dependent constraints unchecked, as before lookup.
-    info = await tool.infoFor(input.arguments as { [key: string]: PlainJson }, row.tenantId).catch(() => undefined);
+    info = await tool
+      .infoFor(input.arguments as { [key: string]: PlainJson }, row.tenantId)
+      .catch(() => undefined);
   }
-  const decision = evaluate(parsed.context, { toolName: input.tool, arguments: input.arguments, ...(info ? { tool: info } : {}) }, { phase: info ? "post-lookup" : "pre-lookup" });
+  const decision = evaluate(
+    parsed.context,
+    { toolName: input.tool, arguments: input.arguments, ...(info ? { tool: info } : {}) },
+    { phase: info ? "post-lookup" : "pre-lookup" },
+  );
   return {
     decision: decision.decision,
     code: decision.code ? ERROR_TABLE[decision.code].seal : null,

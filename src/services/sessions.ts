@@ -4,32 +4,64 @@ import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { SessionRow } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import {
+  type Actor,
+  actingTenant,
+  canSee,
+  iso,
+  listingTenant,
+  notFound,
+  type ServiceDeps,
+} from "./context.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
 
 const Name = z.string().min(1).max(256);
 export const CreateSessionInput = z
   .strictObject({
-    execution_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "letters, digits and . _ : - (at most 128)").optional(),
+    execution_id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, "letters, digits and . _ : - (at most 128)")
+      .optional(),
     sub: Name.optional(),
     agent_id: Name.optional(),
-    security_context_name: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
-    security_context: z.string().regex(/^[a-z][a-z0-9-]*$/).max(128).optional(),
+    security_context_name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/)
+      .max(128)
+      .optional(),
+    security_context: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/)
+      .max(128)
+      .optional(),
     public_key_b64: z.string().max(512),
     allowed_tool_patterns: z.array(ToolPattern).min(1).max(256).optional(),
     workload_id: z.string().min(1).max(512).optional(),
-    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    tenant_id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional(),
     ttl_seconds: z.int().min(60).max(86_400).optional(),
   })
   .superRefine((v, ctx) => {
-    if (!v.sub && !v.agent_id) ctx.addIssue({ code: "custom", path: ["sub"], message: "sub (or agent_id) is required" });
-    if (v.sub && v.agent_id && v.sub !== v.agent_id) ctx.addIssue({ code: "custom", path: ["agent_id"], message: "sub and agent_id differ" });
+    if (!v.sub && !v.agent_id)
+      ctx.addIssue({ code: "custom", path: ["sub"], message: "sub (or agent_id) is required" });
+    if (v.sub && v.agent_id && v.sub !== v.agent_id)
+      ctx.addIssue({ code: "custom", path: ["agent_id"], message: "sub and agent_id differ" });
     if (!v.security_context_name && !v.security_context) {
-      ctx.addIssue({ code: "custom", path: ["security_context_name"], message: "security_context_name (or security_context) is required" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["security_context_name"],
+        message: "security_context_name (or security_context) is required",
+      });
     }
     if (v.security_context_name && v.security_context && v.security_context_name !== v.security_context) {
-      ctx.addIssue({ code: "custom", path: ["security_context"], message: "security_context_name and security_context differ" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["security_context"],
+        message: "security_context_name and security_context differ",
+      });
     }
   });
 export type CreateSessionInput = z.infer<typeof CreateSessionInput>;
@@ -55,11 +87,14 @@ export function sessionView(row: SessionRow, nowMs: number) {
 export async function createSession(deps: ServiceDeps, actor: Actor, input: CreateSessionInput) {
   const tenantId = actingTenant(actor, input.tenant_id);
   const key = decodePublicKey(input.public_key_b64);
-  if (!key.ok) throw new GatewayError("BAD_REQUEST", key.message, { reason: "bad_key", field: "public_key_b64" });
+  if (!key.ok)
+    throw new GatewayError("BAD_REQUEST", key.message, { reason: "bad_key", field: "public_key_b64" });
   const nowMs = deps.clock.nowMs();
   const executionId = input.execution_id ?? newId("ses");
   if (await deps.store.getSession(executionId)) {
-    throw new GatewayError("CONFLICT", "a session with this execution_id already exists", { reason: "exists" });
+    throw new GatewayError("CONFLICT", "a session with this execution_id already exists", {
+      reason: "exists",
+    });
   }
   const sub = (input.sub ?? input.agent_id) as string;
   const scp = (input.security_context_name ?? input.security_context) as string;
@@ -97,7 +132,13 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
     stage: "control",
     code: null,
     requestId: null,
-    payload: { actor: actor.sub, security_context: scp, allowed_tool_patterns: row.allowedToolPatterns, expires_at: iso(row.expiresAt), token_jti: claims.jti },
+    payload: {
+      actor: actor.sub,
+      security_context: scp,
+      allowed_tool_patterns: row.allowedToolPatterns,
+      expires_at: iso(row.expiresAt),
+      token_jti: claims.jti,
+    },
   });
   try {
     await deps.store.insertSession(row);
@@ -119,7 +160,10 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
       })
       .catch(() => undefined);
     // Two creates racing on one execution_id: the unique key decides.
-    if (await deps.store.getSession(executionId)) throw new GatewayError("CONFLICT", "a session with this execution_id already exists", { reason: "exists" });
+    if (await deps.store.getSession(executionId))
+      throw new GatewayError("CONFLICT", "a session with this execution_id already exists", {
+        reason: "exists",
+      });
     throw err;
   }
   return { status: "success", ...sessionView(row, nowMs), security_token: token, session_status: "Active" };
@@ -164,5 +208,10 @@ export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId
   });
   const row = await deps.store.revokeSession(executionId, now);
   if (!row) throw notFound("session");
-  return { status: "success", execution_id: executionId, session_status: row.status, revoked_at: iso(row.revokedAt) };
+  return {
+    status: "success",
+    execution_id: executionId,
+    session_status: row.status,
+    revoked_at: iso(row.revokedAt),
+  };
 }

@@ -8,26 +8,55 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { canonicalJson } from "../seal/canonical.js";
 import type { ApiSpecMeta, ApiSpecRow, Store } from "../store/types.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import {
+  type Actor,
+  actingTenant,
+  canSee,
+  iso,
+  listingTenant,
+  notFound,
+  type ServiceDeps,
+} from "./context.js";
 
 /** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
 
-const HOST = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$|^[0-9.]+$/;
+const HOST =
+  /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$|^[0-9.]+$/;
 
 export const RegisterSpecInput = z
   .strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9_.-]*$/, "lowercase letters, digits, '_', '.', '-'").max(128),
-    base_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_.-]*$/, "lowercase letters, digits, '_', '.', '-'")
+      .max(128),
+    base_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     inline_json: z.union([z.record(z.string(), z.unknown()), z.string()]).optional(),
     inline_yaml: z.string().optional(),
-    source_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    source_url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     credential_path: z.unknown().optional(),
-    allowed_hosts: z.array(z.string().toLowerCase().regex(HOST, "a host name or IP literal")).max(64).optional(),
-    tenant_id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/).optional(),
+    allowed_hosts: z
+      .array(z.string().toLowerCase().regex(HOST, "a host name or IP literal"))
+      .max(64)
+      .optional(),
+    tenant_id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional(),
   })
   .superRefine((v, ctx) => {
     const sources = [v.inline_json, v.inline_yaml, v.source_url].filter((x) => x !== undefined).length;
-    if (sources !== 1) ctx.addIssue({ code: "custom", path: ["inline_json"], message: "exactly one of inline_json, inline_yaml or source_url is required" });
+    if (sources !== 1)
+      ctx.addIssue({
+        code: "custom",
+        path: ["inline_json"],
+        message: "exactly one of inline_json, inline_yaml or source_url is required",
+      });
   });
 export type RegisterSpecInput = z.infer<typeof RegisterSpecInput>;
 
@@ -50,9 +79,14 @@ export class SpecCache {
     const hit = this.entries.get(key);
     if (hit) return hit;
     const row = "document" in meta ? (meta as ApiSpecRow) : await this.store.getSpec(meta.id);
-    if (!row || row.hash !== meta.hash) throw new GatewayError("TOOL_NOT_FOUND", "the tool's spec no longer exists", { reason: "spec_gone" });
-    const loaded = loadSpec({ inline_json: row.document, ...(row.sourceUrl ? { source_url: row.sourceUrl } : {}) });
-    if (!loaded.ok) throw new GatewayError("INTERNAL", "a stored spec no longer loads", { reason: "invalid_stored_spec" });
+    if (!row || row.hash !== meta.hash)
+      throw new GatewayError("TOOL_NOT_FOUND", "the tool's spec no longer exists", { reason: "spec_gone" });
+    const loaded = loadSpec({
+      inline_json: row.document,
+      ...(row.sourceUrl ? { source_url: row.sourceUrl } : {}),
+    });
+    if (!loaded.ok)
+      throw new GatewayError("INTERNAL", "a stored spec no longer loads", { reason: "invalid_stored_spec" });
     if (this.entries.size >= this.max) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
@@ -75,7 +109,16 @@ export function specView(row: ApiSpecRow, spec?: IndexedSpec) {
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
     ...(spec
-      ? { openapi: spec.openapi, title: spec.title, version: spec.apiVersion, operations: spec.operations.map((o) => ({ operation_id: o.operationId, method: o.method.toUpperCase(), path: o.pathTemplate })) }
+      ? {
+          openapi: spec.openapi,
+          title: spec.title,
+          version: spec.apiVersion,
+          operations: spec.operations.map((o) => ({
+            operation_id: o.operationId,
+            method: o.method.toUpperCase(),
+            path: o.pathTemplate,
+          })),
+        }
       : {}),
   };
 }
@@ -83,9 +126,17 @@ export function specView(row: ApiSpecRow, spec?: IndexedSpec) {
 async function fetchSource(deps: SpecDeps, url: string): Promise<string> {
   const host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, "");
   // The operator named this URL, so its host is allowed; its address still has to pass.
-  const res = await deps.egress.request({ method: "GET", url, allowedHosts: [host], headers: { accept: "application/json, application/yaml, text/yaml, */*" } });
+  const res = await deps.egress.request({
+    method: "GET",
+    url,
+    allowedHosts: [host],
+    headers: { accept: "application/json, application/yaml, text/yaml, */*" },
+  });
   if (res.status < 200 || res.status > 299) {
-    throw new GatewayError("BAD_REQUEST", `source_url answered HTTP ${res.status}`, { reason: "source_fetch_failed", status: res.status });
+    throw new GatewayError("BAD_REQUEST", `source_url answered HTTP ${res.status}`, {
+      reason: "source_fetch_failed",
+      status: res.status,
+    });
   }
   return res.body.toString("utf8");
 }
@@ -95,13 +146,21 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
   let credentialPath: string | null = null;
   if (input.credential_path !== undefined && input.credential_path !== null) {
     const parsed = parseCredentialPath(input.credential_path);
-    if (!parsed.ok) throw new GatewayError("BAD_REQUEST", "the credential_path is invalid", { reason: "invalid_body", problems: parsed.problems });
+    if (!parsed.ok)
+      throw new GatewayError("BAD_REQUEST", "the credential_path is invalid", {
+        reason: "invalid_body",
+        problems: parsed.problems,
+      });
     credentialPath = JSON.stringify(parsed.path);
   }
   // Checked as calls will check it (a host spelled unlike its parsed form, userinfo, a query):
   // refused here, not accepted and then failing every call.
   const baseUrlWhy = input.base_url ? baseUrlProblem(input.base_url) : null;
-  if (baseUrlWhy) throw new GatewayError("BAD_REQUEST", "the base_url is invalid", { reason: "invalid_body", problems: [{ path: "base_url", message: `base_url ${baseUrlWhy}` }] });
+  if (baseUrlWhy)
+    throw new GatewayError("BAD_REQUEST", "the base_url is invalid", {
+      reason: "invalid_body",
+      problems: [{ path: "base_url", message: `base_url ${baseUrlWhy}` }],
+    });
   const text = input.source_url ? await fetchSource(deps, input.source_url) : undefined;
   const loaded = loadSpec({
     ...(input.inline_json !== undefined ? { inline_json: input.inline_json } : {}),
@@ -109,12 +168,19 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     ...(text !== undefined ? { text } : {}),
     ...(input.source_url ? { source_url: input.source_url } : {}),
   });
-  if (!loaded.ok) throw new GatewayError("BAD_REQUEST", "the spec is invalid", { reason: "invalid_spec", problems: loaded.problems });
+  if (!loaded.ok)
+    throw new GatewayError("BAD_REQUEST", "the spec is invalid", {
+      reason: "invalid_spec",
+      problems: loaded.problems,
+    });
   const spec = loaded.spec;
   const hosts = new Set(input.allowed_hosts ?? hostsOf(spec));
   if (input.base_url) hosts.add(new URL(input.base_url).hostname.toLowerCase().replace(/^\[|\]$/g, ""));
   if (hosts.size === 0) {
-    throw new GatewayError("BAD_REQUEST", "the spec names no server host: give base_url or allowed_hosts", { reason: "invalid_body", problems: [{ path: "base_url", message: "required when the spec has no absolute server URL" }] });
+    throw new GatewayError("BAD_REQUEST", "the spec names no server host: give base_url or allowed_hosts", {
+      reason: "invalid_body",
+      problems: [{ path: "base_url", message: "required when the spec has no absolute server URL" }],
+    });
   }
   const document = JSON.stringify(spec.document);
   const now = deps.clock.nowMs();
@@ -133,7 +199,10 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     createdAt: now,
     updatedAt: now,
   };
-  if (await deps.store.getSpecByName(tenantId, input.name)) throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+  if (await deps.store.getSpecByName(tenantId, input.name))
+    throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
+      reason: "exists",
+    });
   await deps.audit.record({
     eventType: "ApiSpecRegistered",
     tenantId,
@@ -145,12 +214,34 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     stage: "control",
     code: null,
     requestId: null,
-    payload: { actor: actor.sub, spec_id: row.id, name: row.name, hash: row.hash, operations: spec.operations.length, allowed_hosts: row.allowedHosts, credential_path: credentialPath ? JSON.parse(credentialPath) : null },
+    payload: {
+      actor: actor.sub,
+      spec_id: row.id,
+      name: row.name,
+      hash: row.hash,
+      operations: spec.operations.length,
+      allowed_hosts: row.allowedHosts,
+      credential_path: credentialPath ? JSON.parse(credentialPath) : null,
+    },
   });
   if (!(await deps.store.insertSpec(row))) {
     // A concurrent registration won after the row above was written: say this one did not happen.
-    await deps.audit.record({ eventType: "ApiSpecRegistrationFailed", tenantId, executionId: null, callId: null, agentId: null, toolName: null, decision: null, stage: "control", code: null, requestId: null, payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" } });
-    throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, { reason: "exists" });
+    await deps.audit.record({
+      eventType: "ApiSpecRegistrationFailed",
+      tenantId,
+      executionId: null,
+      callId: null,
+      agentId: null,
+      toolName: null,
+      decision: null,
+      stage: "control",
+      code: null,
+      requestId: null,
+      payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" },
+    });
+    throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
+      reason: "exists",
+    });
   }
   return specView(row, spec);
 }
@@ -173,7 +264,11 @@ export async function getSpec(deps: SpecDeps, actor: Actor, id: string) {
 export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {
   const row = await visibleSpec(deps, actor, id);
   const users = await deps.store.countWorkflowsForSpec(id);
-  if (users > 0) throw new GatewayError("CONFLICT", `the spec is used by ${users} workflow(s)`, { reason: "in_use", workflows: users });
+  if (users > 0)
+    throw new GatewayError("CONFLICT", `the spec is used by ${users} workflow(s)`, {
+      reason: "in_use",
+      workflows: users,
+    });
   await deps.audit.record({
     eventType: "ApiSpecDeleted",
     tenantId: row.tenantId,

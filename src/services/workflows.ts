@@ -1,12 +1,12 @@
 import { sha256Canonical, validateAgainstSpec } from "../engines/workflow/compile.js";
-import { type WorkflowDefinition, parseWorkflowDefinition } from "../engines/workflow/definition.js";
+import { parseWorkflowDefinition, type WorkflowDefinition } from "../engines/workflow/definition.js";
 import { runWorkflow } from "../engines/workflow/runner.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
 import type { WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
-import { type Actor, type ServiceDeps, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import { type Actor, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
 import type { SpecDeps } from "./specs.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
@@ -20,16 +20,28 @@ function invalid(problems: { path: string; message: string }[]) {
 }
 
 export function workflowView(row: WorkflowRow) {
-  return { id: row.id, ...(JSON.parse(row.document) as object), tenant_id: row.tenantId, hash: row.hash, created_at: iso(row.createdAt), updated_at: iso(row.updatedAt) };
+  return {
+    id: row.id,
+    ...(JSON.parse(row.document) as object),
+    tenant_id: row.tenantId,
+    hash: row.hash,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
 }
 
 /** Reads and checks a definition against its spec; every problem at once. */
-async function readDefinition(deps: WorkflowDeps, actor: Actor, body: unknown): Promise<{ def: WorkflowDefinition; tenantId: string; document: string }> {
+async function readDefinition(
+  deps: WorkflowDeps,
+  actor: Actor,
+  body: unknown,
+): Promise<{ def: WorkflowDefinition; tenantId: string; document: string }> {
   let requested: string | undefined;
   let raw = body;
   if (typeof body === "object" && body !== null && !Array.isArray(body) && "tenant_id" in body) {
     const { tenant_id, ...rest } = body as Record<string, unknown>;
-    if (typeof tenant_id !== "string") throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
+    if (typeof tenant_id !== "string")
+      throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
     requested = tenant_id;
     raw = rest;
   }
@@ -39,9 +51,11 @@ async function readDefinition(deps: WorkflowDeps, actor: Actor, body: unknown): 
   const def = parsed.def;
   // Every problem at once: a reserved name does not hide the definition's other faults.
   const problems: { path: string; message: string }[] = [];
-  if (def.name === EXPLORER_TOOL) problems.push({ path: "name", message: "explorer is a built-in tool name" });
+  if (def.name === EXPLORER_TOOL)
+    problems.push({ path: "name", message: "explorer is a built-in tool name" });
   const specRow = await deps.store.getSpecMeta(def.api_spec_id);
-  if (!specRow || specRow.tenantId !== tenantId) throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
+  if (!specRow || specRow.tenantId !== tenantId)
+    throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
   problems.push(...validateAgainstSpec(def, await deps.specs.spec(specRow)));
   if (problems.length > 0) throw invalid(problems);
   return { def, tenantId, document: JSON.stringify(def) };
@@ -59,7 +73,13 @@ async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, 
     stage: "control",
     code: null,
     requestId: null,
-    payload: { actor: actor.sub, workflow_id: row.id, name: row.name, hash: row.hash, api_spec_id: row.apiSpecId },
+    payload: {
+      actor: actor.sub,
+      workflow_id: row.id,
+      name: row.name,
+      hash: row.hash,
+      api_spec_id: row.apiSpecId,
+    },
   });
 }
 
@@ -69,15 +89,29 @@ const hashOf = (document: string) => sha256Canonical(JSON.parse(document));
 export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unknown) {
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
   if (await deps.store.getWorkflowByName(tenantId, def.name)) {
-    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, { reason: "exists" });
+    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
+      reason: "exists",
+    });
   }
   const now = deps.clock.nowMs();
-  const row: WorkflowRow = { id: newId("wf"), tenantId, name: def.name, description: def.description, apiSpecId: def.api_spec_id, document, hash: hashOf(document), createdAt: now, updatedAt: now };
+  const row: WorkflowRow = {
+    id: newId("wf"),
+    tenantId,
+    name: def.name,
+    description: def.description,
+    apiSpecId: def.api_spec_id,
+    document,
+    hash: hashOf(document),
+    createdAt: now,
+    updatedAt: now,
+  };
   await recordChange(deps, actor, row, "WorkflowRegistered");
   if (!(await deps.store.insertWorkflow(row))) {
     // A concurrent create won after the row above was written: say this one did not happen.
     await recordChange(deps, actor, row, "WorkflowRegistrationFailed");
-    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, { reason: "exists" });
+    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
+      reason: "exists",
+    });
   }
   return workflowView(row);
 }
@@ -100,10 +134,19 @@ export async function updateWorkflow(deps: WorkflowDeps, actor: Actor, id: strin
   const existing = await visibleWorkflow(deps, actor, id);
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
   if (tenantId !== existing.tenantId || def.name !== existing.name) {
-    throw invalid([{ path: "name", message: "must equal the workflow's name (a workflow cannot be renamed or moved)" }]);
+    throw invalid([
+      { path: "name", message: "must equal the workflow's name (a workflow cannot be renamed or moved)" },
+    ]);
   }
   const now = deps.clock.nowMs();
-  const row: WorkflowRow = { ...existing, description: def.description, apiSpecId: def.api_spec_id, document, hash: hashOf(document), updatedAt: now };
+  const row: WorkflowRow = {
+    ...existing,
+    description: def.description,
+    apiSpecId: def.api_spec_id,
+    document,
+    hash: hashOf(document),
+    updatedAt: now,
+  };
   await recordChange(deps, actor, row, "WorkflowUpdated");
   if (!(await deps.store.updateWorkflow(id, row))) throw notFound("workflow");
   return workflowView(row);
@@ -123,7 +166,10 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
     const hit = defs.get(row.hash);
     if (hit) return hit;
     const parsed = parseWorkflowDefinition(JSON.parse(row.document));
-    if (!parsed.ok) throw new GatewayError("INTERNAL", "a stored workflow no longer validates", { reason: "invalid_stored_workflow" });
+    if (!parsed.ok)
+      throw new GatewayError("INTERNAL", "a stored workflow no longer validates", {
+        reason: "invalid_stored_workflow",
+      });
     if (defs.size > 1000) defs.clear();
     defs.set(row.hash, parsed.def);
     return parsed.def;

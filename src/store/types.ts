@@ -249,7 +249,12 @@ export interface Store {
   /** Insert only; false when (tenant, name) already exists. */
   insertSecurityContext(row: SecurityContextRow): Promise<boolean>;
   /** Update only; false when absent. */
-  updateSecurityContext(tenantId: string, name: string, document: string, updatedAt: number): Promise<boolean>;
+  updateSecurityContext(
+    tenantId: string,
+    name: string,
+    document: string,
+    updatedAt: number,
+  ): Promise<boolean>;
   /** A tenant, or "*" for all; ordered by tenant, name. */
   listSecurityContexts(tenantId: string): Promise<SecurityContextRow[]>;
   deleteSecurityContext(tenantId: string, name: string): Promise<boolean>;
@@ -270,7 +275,13 @@ export interface Store {
   /** A tenant or "*"; newest first; optional status filter; at most limit. */
   listApprovals(tenantId: string, status: ApprovalStatus | undefined, limit: number): Promise<ApprovalRow[]>;
   /** pending → approved|denied, only while pending; returns the row after, or null if it was not pending. */
-  decideApproval(id: string, status: "approved" | "denied", decidedBy: string, reason: string | null, at: number): Promise<ApprovalRow | null>;
+  decideApproval(
+    id: string,
+    status: "approved" | "denied",
+    decidedBy: string,
+    reason: string | null,
+    at: number,
+  ): Promise<ApprovalRow | null>;
   /** approved → used, atomically and only once; false if it was not approved (or already used). */
   consumeApproval(id: string, at: number): Promise<boolean>;
 
@@ -292,7 +303,10 @@ export interface Store {
   /** A tenant, or "*"; ordered by tenant, name. */
   listWorkflows(tenantId: string): Promise<WorkflowRow[]>;
   /** Replaces description, spec, document and hash; false when absent. */
-  updateWorkflow(id: string, patch: Pick<WorkflowRow, "description" | "apiSpecId" | "document" | "hash" | "updatedAt">): Promise<boolean>;
+  updateWorkflow(
+    id: string,
+    patch: Pick<WorkflowRow, "description" | "apiSpecId" | "document" | "hash" | "updatedAt">,
+  ): Promise<boolean>;
   deleteWorkflow(id: string): Promise<boolean>;
 
   // Built-in secret store (values sealed by the master key).
@@ -328,7 +342,11 @@ export interface Store {
    * must still be the current head (0 for an empty chain) or nothing is written and false
    * is returned.
    */
-  sealBatch(updates: SealedUpdate[], checkpoint: CheckpointRow, expectedHeadChainSeq: number): Promise<boolean>;
+  sealBatch(
+    updates: SealedUpdate[],
+    checkpoint: CheckpointRow,
+    expectedHeadChainSeq: number,
+  ): Promise<boolean>;
   latestCheckpoint(): Promise<CheckpointRow | null>;
   listCheckpoints(): Promise<CheckpointRow[]>;
   /** Sealed rows in chain order with chainSeq > after, at most limit. */

@@ -132,7 +132,9 @@ describe.each(BACKENDS)("rate limit and response cap (%s)", (backend) => {
     // The tool ran all three times: each run is recorded, the capped ones say so.
     const completed = rows.filter((e) => e.event_type === "ToolCallCompleted");
     expect(completed).toHaveLength(3);
-    const capped = completed.filter((e) => (e.payload as { over_max_response_size?: boolean }).over_max_response_size === true);
+    const capped = completed.filter(
+      (e) => (e.payload as { over_max_response_size?: boolean }).over_max_response_size === true,
+    );
     expect(capped).toHaveLength(2);
   });
 

@@ -3,9 +3,10 @@ import { closest, scrubSecrets } from "../../src/config/problems.js";
 
 describe("scrubSecrets", () => {
   it("cuts a secret out of any message that would contain it", () => {
-    const scrubbed = scrubSecrets([{ path: "a", message: "bad value s3cr3t-value here, s3cr3t-value again" }], [
-      "s3cr3t-value",
-    ]);
+    const scrubbed = scrubSecrets(
+      [{ path: "a", message: "bad value s3cr3t-value here, s3cr3t-value again" }],
+      ["s3cr3t-value"],
+    );
     expect(scrubbed).toEqual([{ path: "a", message: "bad value [redacted] here, [redacted] again" }]);
   });
 

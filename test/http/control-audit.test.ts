@@ -24,13 +24,27 @@ describe.each(BACKENDS)("control-plane refusals are audited (%s)", (backend) => 
     const before = (await rows("audit-t")).length;
     const res = await t.request(
       "/v1/security-contexts",
-      jsonInit("POST", { name: "Bad Name", capabilities: [], secret_field: "do-not-log-me" }, t.operatorToken("operator", "audit-t")),
+      jsonInit(
+        "POST",
+        { name: "Bad Name", capabilities: [], secret_field: "do-not-log-me" },
+        t.operatorToken("operator", "audit-t"),
+      ),
     );
     expect(res.status).toBe(400);
     const after = await rows("audit-t");
     expect(after).toHaveLength(before + 1);
-    expect(after[0]).toMatchObject({ decision: "reject", stage: "control", code: 4000, agentId: "test-operator" });
-    expect(after[0]?.payload).toMatchObject({ method: "POST", route: "/v1/security-contexts", reason: "invalid_body", status: 400 });
+    expect(after[0]).toMatchObject({
+      decision: "reject",
+      stage: "control",
+      code: 4000,
+      agentId: "test-operator",
+    });
+    expect(after[0]?.payload).toMatchObject({
+      method: "POST",
+      route: "/v1/security-contexts",
+      reason: "invalid_body",
+      status: 400,
+    });
     expect(JSON.stringify(after)).not.toContain("do-not-log-me");
   });
 
@@ -41,6 +55,11 @@ describe.each(BACKENDS)("control-plane refusals are audited (%s)", (backend) => 
     const after = await rows("system");
     expect(after).toHaveLength(before + 1);
     expect(after[0]).toMatchObject({ code: 1004, agentId: null });
-    expect(after[0]?.payload).toMatchObject({ method: "GET", route: "/v1/seal/sessions", reason: "bad_token", status: 401 });
+    expect(after[0]?.payload).toMatchObject({
+      method: "GET",
+      route: "/v1/seal/sessions",
+      reason: "bad_token",
+      status: 401,
+    });
   });
 });

@@ -2,19 +2,20 @@
  * Builds real gateways for tests, on SQLite (a temp file) and on PostgreSQL (a fresh
  * database per gateway), so one behaviour suite runs against both dialects.
  */
+
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 import { stringify as toYaml } from "yaml";
-import { type Gateway, buildGateway } from "../../src/app.js";
+import { buildGateway, type Gateway } from "../../src/app.js";
 import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { silentLogger } from "../../src/log/logger.js";
-import type { ToolSource } from "../../src/tools/registry.js";
-import { generateKeyPair } from "../../src/sdk/keys.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
+import { generateKeyPair } from "../../src/sdk/keys.js";
+import type { ToolSource } from "../../src/tools/registry.js";
 import { freshPgDatabase } from "./pg.js";
 
 export type Backend = "sqlite" | "postgres";
@@ -28,7 +29,11 @@ export interface TestGateway {
   /** Sends a request to the in-process app. */
   request(path: string, init?: RequestInit): Promise<Response>;
   adminToken(tenant?: string): string;
-  operatorToken(role: "admin" | "approver" | "operator" | "viewer", tenant?: string, ttlSeconds?: number): string;
+  operatorToken(
+    role: "admin" | "approver" | "operator" | "viewer",
+    tenant?: string,
+    ttlSeconds?: number,
+  ): string;
   close(): Promise<void>;
 }
 
@@ -88,9 +93,22 @@ export async function startTestGateway(
     clock,
     dataDir,
     request: async (path, init) => await gw.app.request(path, init),
-    adminToken: (tenant = "*") => gw.services.tokens.mintOperatorToken({ sub: "test-admin", role: "admin", tenant, ttlSeconds: 3600, nowSeconds: nowS() }),
+    adminToken: (tenant = "*") =>
+      gw.services.tokens.mintOperatorToken({
+        sub: "test-admin",
+        role: "admin",
+        tenant,
+        ttlSeconds: 3600,
+        nowSeconds: nowS(),
+      }),
     operatorToken: (role, tenant = "default", ttlSeconds = 3600) =>
-      gw.services.tokens.mintOperatorToken({ sub: `test-${role}`, role, tenant, ttlSeconds, nowSeconds: nowS() }),
+      gw.services.tokens.mintOperatorToken({
+        sub: `test-${role}`,
+        role,
+        tenant,
+        ttlSeconds,
+        nowSeconds: nowS(),
+      }),
     async close() {
       await gw.close();
       if (drop) await drop();
@@ -115,13 +133,21 @@ export interface Agent {
 }
 
 /** Creates a session through the API and returns the agent's key and token. */
-export async function createSessionAgent(t: TestGateway, opts: { sub?: string; context?: string; tenant?: string } = {}): Promise<Agent> {
+export async function createSessionAgent(
+  t: TestGateway,
+  opts: { sub?: string; context?: string; tenant?: string } = {},
+): Promise<Agent> {
   const pair = generateKeyPair();
   const res = await t.request(
     "/v1/seal/sessions",
     jsonInit(
       "POST",
-      { sub: opts.sub ?? "agent-1", security_context_name: opts.context ?? "default", public_key_b64: pair.publicKeyB64, ...(opts.tenant ? { tenant_id: opts.tenant } : {}) },
+      {
+        sub: opts.sub ?? "agent-1",
+        security_context_name: opts.context ?? "default",
+        public_key_b64: pair.publicKeyB64,
+        ...(opts.tenant ? { tenant_id: opts.tenant } : {}),
+      },
       t.adminToken(),
     ),
   );
@@ -131,16 +157,37 @@ export async function createSessionAgent(t: TestGateway, opts: { sub?: string; c
 }
 
 /** A signed envelope body at the test clock's current time. */
-export function envelopeBody(t: TestGateway, agent: { token: string; privateKeyB64: string }, tool = "demo.tool", args: Record<string, unknown> = { q: "x" }, opts: { id?: string; at?: number } = {}): string {
+export function envelopeBody(
+  t: TestGateway,
+  agent: { token: string; privateKeyB64: string },
+  tool = "demo.tool",
+  args: Record<string, unknown> = { q: "x" },
+  opts: { id?: string | number; at?: number } = {},
+): string {
   return signEnvelope({
     securityToken: agent.token,
-    payload: toolCallPayload({ name: tool, arguments: args, id: opts.id ?? `req-${randomBytes(4).toString("hex")}` }),
+    payload: toolCallPayload({
+      name: tool,
+      arguments: args,
+      id: opts.id ?? `req-${randomBytes(4).toString("hex")}`,
+    }),
     privateKeyB64: agent.privateKeyB64,
     now: new Date(opts.at ?? t.clock.nowMs()),
   }).body;
 }
 
 export async function invoke(t: TestGateway, body: string | Uint8Array, path = "/v1/invoke") {
-  const res = await t.request(path, { method: "POST", headers: { "content-type": "application/json" }, body });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as { status: string; error?: { code: number; details: { reason: string }; request_id: unknown } } };
+  const res = await t.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as {
+      status: string;
+      error?: { code: number; details: { reason: string }; request_id: unknown };
+    },
+  };
 }

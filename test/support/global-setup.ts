@@ -7,13 +7,17 @@ import { join } from "node:path";
 import { packageRoot } from "../../src/paths.js";
 import { pgUrl } from "./pg.js";
 
-export default async function setup({ provide }: { provide: (key: string, value: string) => void }) {
+export async function setup({ provide }: { provide: (key: string, value: string) => void }) {
   const root = packageRoot();
   const url = await pgUrl();
   process.env.SEAL_GATEWAY_TEST_PG_URL = url;
   provide("pgUrl", url);
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   try {
-    execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+    execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit" });
+    // In CI the tests, benches and sources are type-checked together as well.
+    if (process.env.CI)
+      execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.test.json")], { stdio: "inherit" });
   } catch (err) {
     // tsc still emits on type errors; locally the suite goes on (others may be mid-edit),
     // in CI a type error fails the run.

@@ -117,11 +117,17 @@ export function pgTools(db: PostgresJsDatabase): ToolsPart {
 function prepareHot(db: PostgresJsDatabase) {
   const { document: _document, ...meta } = getTableColumns(apiSpecs);
   return {
-    specMeta: db.select(meta).from(apiSpecs).where(eq(apiSpecs.id, sql.placeholder("id"))).prepare("seal_spec_meta"),
+    specMeta: db
+      .select(meta)
+      .from(apiSpecs)
+      .where(eq(apiSpecs.id, sql.placeholder("id")))
+      .prepare("seal_spec_meta"),
     workflowByName: db
       .select()
       .from(workflows)
-      .where(and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))))
+      .where(
+        and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))),
+      )
       .prepare("seal_workflow_by_name"),
   };
 }

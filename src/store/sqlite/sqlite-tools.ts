@@ -102,11 +102,17 @@ export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
 function prepareHot(db: BetterSQLite3Database) {
   const { document: _document, ...meta } = getTableColumns(apiSpecs);
   return {
-    specMeta: db.select(meta).from(apiSpecs).where(eq(apiSpecs.id, sql.placeholder("id"))).prepare(),
+    specMeta: db
+      .select(meta)
+      .from(apiSpecs)
+      .where(eq(apiSpecs.id, sql.placeholder("id")))
+      .prepare(),
     workflowByName: db
       .select()
       .from(workflows)
-      .where(and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))))
+      .where(
+        and(eq(workflows.tenantId, sql.placeholder("tenantId")), eq(workflows.name, sql.placeholder("name"))),
+      )
       .prepare(),
   };
 }
