@@ -147,6 +147,10 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
       ...(call ? { call } : {}),
     });
     scrub = secretScrubber(credential?.secrets() ?? []);
+    // On the agent plane ToolCallAuthorized is the row written before anything is sent; an
+    // operator call has none, so it gets its own (no audit, no action) — once the scrubber knows
+    // the credential, since the fields themselves could quote it.
+    if ("actor" in who) await record("ExplorerRequested", null, {});
     const url = new URL(built.url);
     const headers = { ...built.headers };
     credential?.decorate({ url, headers, operation: op });

@@ -92,6 +92,14 @@ describe.each(BACKENDS)("explorer (%s)", (backend) => {
       tenant_id: "default",
       execution_id: null,
     });
+    // The operator plane has no ToolCallAuthorized: its own row precedes the request.
+    const [requested] = (await events(env.t, { type: "ExplorerRequested" })).slice(-1);
+    expect(requested?.payload).toMatchObject({
+      spec_id: pet.id,
+      operation_id: "findPetsByStatus",
+      actor: "test-operator",
+    });
+    expect(Number(requested?.seq)).toBeLessThan(Number(row?.seq));
     expect(row?.payload).toMatchObject({
       spec_id: pet.id,
       spec_hash: pet.hash,
