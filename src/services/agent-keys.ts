@@ -7,6 +7,7 @@ import {
   type Actor,
   actingTenant,
   canSee,
+  controlEvent,
   iso,
   listingTenant,
   notFound,
@@ -75,19 +76,14 @@ export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: R
     createdAt: deps.clock.nowMs(),
     revokedAt: null,
   };
-  await deps.audit.record({
-    eventType: "AgentKeyRegistered",
-    tenantId,
-    executionId: null,
-    callId: null,
-    agentId: row.sub,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: { actor: actor.sub, key_id: row.id, public_key_b64: row.publicKeyB64 },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "AgentKeyRegistered",
+      tenantId,
+      agentId: row.sub,
+      payload: { actor: actor.sub, key_id: row.id, public_key_b64: row.publicKeyB64 },
+    }),
+  );
   await deps.store.insertAgentKey(row);
   return agentKeyView(row);
 }
@@ -112,19 +108,14 @@ export async function getAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
 export async function revokeAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
   const existing = await deps.store.getAgentKey(id);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
-  await deps.audit.record({
-    eventType: "AgentKeyRevoked",
-    tenantId: existing.tenantId,
-    executionId: null,
-    callId: null,
-    agentId: existing.sub,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: { actor: actor.sub, key_id: id },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "AgentKeyRevoked",
+      tenantId: existing.tenantId,
+      agentId: existing.sub,
+      payload: { actor: actor.sub, key_id: id },
+    }),
+  );
   const row = await deps.store.revokeAgentKey(id, deps.clock.nowMs());
   if (!row) throw notFound("agent key");
   return agentKeyView(row);

@@ -1,4 +1,4 @@
-import type { AuditRecorder } from "../audit/recorder.js";
+import type { AuditRecorder, EventInput } from "../audit/recorder.js";
 import type { OperatorIdentity, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import type { CredentialResolver } from "../credentials/types.js";
@@ -23,6 +23,31 @@ export interface ServiceDeps {
   egress: EgressClient;
   specs: SpecCache;
   credentials: CredentialResolver;
+}
+
+/**
+ * A control-plane audit row: only the event type, tenant, payload and what the change is
+ * about; the call-specific columns stay empty.
+ */
+export function controlEvent(e: {
+  eventType: string;
+  tenantId: string;
+  payload: Record<string, unknown>;
+  executionId?: string | null;
+  agentId?: string | null;
+  toolName?: string | null;
+}): EventInput {
+  return {
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    decision: null,
+    stage: "control",
+    code: null,
+    requestId: null,
+    ...e,
+  };
 }
 
 /** The operator on whose behalf a control-plane verb runs. */

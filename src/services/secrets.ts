@@ -3,7 +3,15 @@ import { type BuiltinSecrets, secretValueProblem } from "../credentials/builtin-
 import { parseCredentialPath, secretKeyProblem } from "../credentials/path.js";
 import { GatewayError } from "../errors.js";
 import type { SecretRow } from "../store/types.js";
-import { type Actor, actingTenant, iso, listingTenant, notFound, type ServiceDeps } from "./context.js";
+import {
+  type Actor,
+  actingTenant,
+  controlEvent,
+  iso,
+  listingTenant,
+  notFound,
+  type ServiceDeps,
+} from "./context.js";
 
 /**
  * The built-in secret store's API (DESIGN §4). Values are write-only: every answer and every
@@ -78,19 +86,13 @@ async function recordChange(
   eventType: string,
   payload: Record<string, unknown>,
 ) {
-  await deps.audit.record({
-    eventType,
-    tenantId,
-    executionId: null,
-    callId: null,
-    agentId: null,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: { actor: actor.sub, ...payload },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType,
+      tenantId,
+      payload: { actor: actor.sub, ...payload },
+    }),
+  );
 }
 
 /** Writes a new version (the first, or a rotation). Returns the view and whether it was created. */

@@ -8,6 +8,7 @@ import {
   type Actor,
   actingTenant,
   canSee,
+  controlEvent,
   iso,
   listingTenant,
   notFound,
@@ -55,25 +56,19 @@ async function recordChange(
   name: string,
   document?: string,
 ) {
-  await deps.audit.record({
-    eventType: "ConfigChanged",
-    tenantId,
-    executionId: null,
-    callId: null,
-    agentId: null,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: {
-      actor: actor.sub,
-      object: "security_context",
-      action,
-      name,
-      ...(document ? { document: JSON.parse(document) as unknown } : {}),
-    },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "ConfigChanged",
+      tenantId,
+      payload: {
+        actor: actor.sub,
+        object: "security_context",
+        action,
+        name,
+        ...(document ? { document: JSON.parse(document) as unknown } : {}),
+      },
+    }),
+  );
 }
 
 export async function createContext(deps: ServiceDeps, actor: Actor, body: unknown) {

@@ -8,6 +8,7 @@ import {
   type Actor,
   actingTenant,
   canSee,
+  controlEvent,
   iso,
   listingTenant,
   notFound,
@@ -121,43 +122,35 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
     expiresAt: claims.exp * 1000,
     revokedAt: null,
   };
-  await deps.audit.record({
-    eventType: "SessionCreated",
-    tenantId,
-    executionId,
-    callId: null,
-    agentId: sub,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: {
-      actor: actor.sub,
-      security_context: scp,
-      allowed_tool_patterns: row.allowedToolPatterns,
-      expires_at: iso(row.expiresAt),
-      token_jti: claims.jti,
-    },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "SessionCreated",
+      tenantId,
+      executionId,
+      agentId: sub,
+      payload: {
+        actor: actor.sub,
+        security_context: scp,
+        allowed_tool_patterns: row.allowedToolPatterns,
+        expires_at: iso(row.expiresAt),
+        token_jti: claims.jti,
+      },
+    }),
+  );
   try {
     await deps.store.insertSession(row);
   } catch (err) {
     // The SessionCreated row is already written: say in the trail that it did not happen.
     await deps.audit
-      .record({
-        eventType: "SessionCreateFailed",
-        tenantId,
-        executionId,
-        callId: null,
-        agentId: sub,
-        toolName: null,
-        decision: null,
-        stage: "control",
-        code: null,
-        requestId: null,
-        payload: { actor: actor.sub, token_jti: claims.jti },
-      })
+      .record(
+        controlEvent({
+          eventType: "SessionCreateFailed",
+          tenantId,
+          executionId,
+          agentId: sub,
+          payload: { actor: actor.sub, token_jti: claims.jti },
+        }),
+      )
       .catch(() => undefined);
     // Two creates racing on one execution_id: the unique key decides.
     if (await deps.store.getSession(executionId))
@@ -193,19 +186,15 @@ export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId
   const existing = await deps.store.getSession(executionId);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
   const now = deps.clock.nowMs();
-  await deps.audit.record({
-    eventType: "SessionRevoked",
-    tenantId: existing.tenantId,
-    executionId,
-    callId: null,
-    agentId: existing.sub,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: { actor: actor.sub, previous_status: existing.status },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "SessionRevoked",
+      tenantId: existing.tenantId,
+      executionId,
+      agentId: existing.sub,
+      payload: { actor: actor.sub, previous_status: existing.status },
+    }),
+  );
   const row = await deps.store.revokeSession(executionId, now);
   if (!row) throw notFound("session");
   return {

@@ -12,6 +12,7 @@ import {
   type Actor,
   actingTenant,
   canSee,
+  controlEvent,
   iso,
   listingTenant,
   notFound,
@@ -203,42 +204,30 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
     throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
       reason: "exists",
     });
-  await deps.audit.record({
-    eventType: "ApiSpecRegistered",
-    tenantId,
-    executionId: null,
-    callId: null,
-    agentId: null,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: {
-      actor: actor.sub,
-      spec_id: row.id,
-      name: row.name,
-      hash: row.hash,
-      operations: spec.operations.length,
-      allowed_hosts: row.allowedHosts,
-      credential_path: credentialPath ? JSON.parse(credentialPath) : null,
-    },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "ApiSpecRegistered",
+      tenantId,
+      payload: {
+        actor: actor.sub,
+        spec_id: row.id,
+        name: row.name,
+        hash: row.hash,
+        operations: spec.operations.length,
+        allowed_hosts: row.allowedHosts,
+        credential_path: credentialPath ? JSON.parse(credentialPath) : null,
+      },
+    }),
+  );
   if (!(await deps.store.insertSpec(row))) {
     // A concurrent registration won after the row above was written: say this one did not happen.
-    await deps.audit.record({
-      eventType: "ApiSpecRegistrationFailed",
-      tenantId,
-      executionId: null,
-      callId: null,
-      agentId: null,
-      toolName: null,
-      decision: null,
-      stage: "control",
-      code: null,
-      requestId: null,
-      payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" },
-    });
+    await deps.audit.record(
+      controlEvent({
+        eventType: "ApiSpecRegistrationFailed",
+        tenantId,
+        payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" },
+      }),
+    );
     throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
       reason: "exists",
     });
@@ -269,19 +258,13 @@ export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {
       reason: "in_use",
       workflows: users,
     });
-  await deps.audit.record({
-    eventType: "ApiSpecDeleted",
-    tenantId: row.tenantId,
-    executionId: null,
-    callId: null,
-    agentId: null,
-    toolName: null,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: { actor: actor.sub, spec_id: id, name: row.name, hash: row.hash },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType: "ApiSpecDeleted",
+      tenantId: row.tenantId,
+      payload: { actor: actor.sub, spec_id: id, name: row.name, hash: row.hash },
+    }),
+  );
   await deps.store.deleteSpec(id);
   return { status: "success", id };
 }

@@ -6,7 +6,7 @@ import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
 import type { WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
-import { type Actor, actingTenant, canSee, iso, listingTenant, notFound } from "./context.js";
+import { type Actor, actingTenant, canSee, controlEvent, iso, listingTenant, notFound } from "./context.js";
 import type { SpecDeps } from "./specs.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
@@ -62,25 +62,20 @@ async function readDefinition(
 }
 
 async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, eventType: string) {
-  await deps.audit.record({
-    eventType,
-    tenantId: row.tenantId,
-    executionId: null,
-    callId: null,
-    agentId: null,
-    toolName: row.name,
-    decision: null,
-    stage: "control",
-    code: null,
-    requestId: null,
-    payload: {
-      actor: actor.sub,
-      workflow_id: row.id,
-      name: row.name,
-      hash: row.hash,
-      api_spec_id: row.apiSpecId,
-    },
-  });
+  await deps.audit.record(
+    controlEvent({
+      eventType,
+      tenantId: row.tenantId,
+      toolName: row.name,
+      payload: {
+        actor: actor.sub,
+        workflow_id: row.id,
+        name: row.name,
+        hash: row.hash,
+        api_spec_id: row.apiSpecId,
+      },
+    }),
+  );
 }
 
 // The same hash the engine records in WorkflowInvocationStarted: one name per definition.
