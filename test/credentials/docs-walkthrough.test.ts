@@ -5,12 +5,12 @@
  * public Petstore. The upstream must receive the stored token as a bearer token; the caller,
  * the audit trail and the gateway's log must never see it.
  */
-import { spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
-import { cleanEnv, type GatewayProcess, MAIN, startGateway, tempDir } from "../cli/process.js";
+import { type GatewayProcess, startGateway, tempDir } from "../cli/process.js";
+import { callBlock, runDocBlock } from "../support/doc-blocks.js";
 import { BACKENDS } from "../support/gateway.js";
 import { freshPgDatabase } from "../support/pg.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
@@ -20,41 +20,7 @@ import { encodedForms } from "./support.js";
 const HEADING = "## Walk-through: a Petstore token from the built-in store";
 const DOC = readFileSync(join(packageRoot(), "docs", "credentials.md"), "utf8");
 
-function walkthroughBlock(doc: string): string {
-  const start = doc.indexOf(`\n${HEADING}\n`);
-  if (start < 0) throw new Error(`docs/credentials.md has no "${HEADING}" section`);
-  const rest = doc.slice(start + HEADING.length + 2);
-  const end = rest.search(/\n## /);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
-  const calls = blocks.filter((b) => b.includes("seal-gateway call"));
-  if (calls.length !== 1)
-    throw new Error(`expected exactly one sh block with "seal-gateway call", found ${calls.length}`);
-  return calls[0] ?? "";
-}
-
-function runBash(
-  script: string,
-  env: Record<string, string>,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn("bash", [script], { env: cleanEnv(env), cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    proc.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const walkthroughBlock = (doc: string) => callBlock(doc, HEADING, "docs/credentials.md");
 
 describe("the credentials walk-through block", () => {
   it("is one sh block using only $GATEWAY_URL, $PETSTORE_URL and the seal-gateway alias for what differs per machine", () => {
@@ -100,15 +66,15 @@ describe.each(BACKENDS)("credentials walk-through against a real gateway process
   });
 
   it("runs as written: the upstream gets the stored token as a bearer token, nobody else sees it", async () => {
-    const script = join(work, "walkthrough.sh");
     const tokenFile = join(work, "token.out");
-    // The alias as the README defines it, pointing at this build; after the block, the test
-    // keeps the generated token to look for it (the block itself never prints it).
-    writeFileSync(
-      script,
-      `set -euo pipefail\nshopt -s expand_aliases\nalias seal-gateway=${JSON.stringify(`node ${MAIN}`)}\n${walkthroughBlock(DOC)}\nprintf %s "$PETSTORE_TOKEN" > ${JSON.stringify(tokenFile)}\n`,
+    // After the block, the test keeps the generated token to look for it (the block itself
+    // never prints it).
+    const r = await runDocBlock(
+      walkthroughBlock(DOC),
+      { ...env, GATEWAY_URL: gw.url, PETSTORE_URL: `${up.url}/api/v3` },
+      work,
+      `printf %s "$PETSTORE_TOKEN" > ${JSON.stringify(tokenFile)}\n`,
     );
-    const r = await runBash(script, { ...env, GATEWAY_URL: gw.url, PETSTORE_URL: `${up.url}/api/v3` }, work);
     expect(r.code, `stderr:\n${r.stderr}\nstdout:\n${r.stdout}\ngateway:\n${gw.output().slice(-3000)}`).toBe(
       0,
     );

@@ -4,62 +4,19 @@
  * against a REAL gateway process (dist/src/main.js, a temp data dir, loopback egress allowed),
  * with the local upstream standing in for the public Petstore. README and test cannot drift.
  */
-import { spawn } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
-import {
-  cleanEnv,
-  type GatewayProcess,
-  lastLine,
-  MAIN,
-  runCli,
-  startGateway,
-  tempDir,
-} from "../cli/process.js";
+import { type GatewayProcess, lastLine, runCli, startGateway, tempDir } from "../cli/process.js";
+import { callBlock, runDocBlock } from "../support/doc-blocks.js";
 import { BACKENDS } from "../support/gateway.js";
 import { freshPgDatabase } from "../support/pg.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 
 const HEADING = "## Walk-through: a REST tool in five minutes";
 
-/** The section's sh blocks; the walk-through is the one that makes the signed call. */
-function walkthroughBlock(readme: string): string {
-  const start = readme.indexOf(`\n${HEADING}\n`);
-  if (start < 0) throw new Error(`README.md has no "${HEADING}" section`);
-  const rest = readme.slice(start + HEADING.length + 2);
-  const end = rest.search(/\n## /);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
-  const calls = blocks.filter((b) => b.includes("seal-gateway call"));
-  if (calls.length !== 1)
-    throw new Error(`expected exactly one sh block with "seal-gateway call", found ${calls.length}`);
-  return calls[0] ?? "";
-}
-
-function runBash(
-  script: string,
-  env: Record<string, string>,
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn("bash", [script], { env: cleanEnv(env), cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    proc.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-    proc.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const walkthroughBlock = (readme: string) => callBlock(readme, HEADING, "README.md");
 
 const README = readFileSync(join(packageRoot(), "README.md"), "utf8");
 
@@ -105,13 +62,12 @@ describe.each(BACKENDS)("README walk-through against a real gateway process (%s)
   });
 
   it("runs as written and the signed call answers success with the available pets", async () => {
-    const script = join(work, "walkthrough.sh");
     // The alias as the README's "First call" section defines it, pointing at this build.
-    writeFileSync(
-      script,
-      `set -euo pipefail\nshopt -s expand_aliases\nalias seal-gateway=${JSON.stringify(`node ${MAIN}`)}\n${walkthroughBlock(README)}`,
+    const r = await runDocBlock(
+      walkthroughBlock(README),
+      { ...env, GATEWAY_URL: gw.url, PETSTORE_URL: `${up.url}/api/v3` },
+      work,
     );
-    const r = await runBash(script, { ...env, GATEWAY_URL: gw.url, PETSTORE_URL: `${up.url}/api/v3` }, work);
     expect(r.code, `stderr:\n${r.stderr}\nstdout:\n${r.stdout}\ngateway:\n${gw.output().slice(-3000)}`).toBe(
       0,
     );
