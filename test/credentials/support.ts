@@ -5,16 +5,9 @@
  * API, and the secret values' encoded forms to search for.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { expect } from "vitest";
-import { buildGateway } from "../../src/app.js";
-import { fixedClock } from "../../src/clock.js";
-import { loadConfig } from "../../src/config/load.js";
-import { createLogger } from "../../src/log/logger.js";
 import type { ToolSource } from "../../src/tools/registry.js";
 import {
   type CallAnswer,
@@ -23,79 +16,25 @@ import {
   type SessionAgent,
   sessionAgent,
 } from "../authorization/support.js";
-import { type Backend, jsonInit, T0, type TestGateway } from "../support/gateway.js";
-import { freshPgDatabase } from "../support/pg.js";
+import { type Backend, jsonInit, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 
-export interface CredGateway extends TestGateway {
-  /** Every log line the gateway wrote. */
-  logs: string[];
-  masterKeyB64: string;
-}
+/** An in-process gateway with loopback egress allowed and its debug log captured. */
+export type CredGateway = TestGateway;
 
 export async function startCredGateway(
   backend: Backend,
   opts: { env?: Record<string, string>; tools?: ToolSource[]; masterKeyB64?: string } = {},
 ): Promise<CredGateway> {
-  const dataDir = mkdtempSync(join(tmpdir(), "seal-cred-"));
-  let drop: (() => Promise<void>) | null = null;
-  let url = `sqlite://${join(dataDir, "gateway.db")}`;
-  if (backend === "postgres") {
-    const db = await freshPgDatabase();
-    url = db.url;
-    drop = db.drop;
-  }
-  const masterKeyB64 = opts.masterKeyB64 ?? randomBytes(32).toString("base64");
-  const r = loadConfig({
-    env: {
-      SEAL_GATEWAY_DATA_DIR: dataDir,
-      SEAL_GATEWAY_DATABASE_URL: url,
-      SEAL_GATEWAY_MASTER_KEY: masterKeyB64,
-      SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8",
-      ...opts.env,
+  return await startTestGateway(
+    backend,
+    { SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8", ...opts.env },
+    {
+      logLevel: "debug",
+      ...(opts.tools ? { tools: opts.tools } : {}),
+      ...(opts.masterKeyB64 ? { masterKeyB64: opts.masterKeyB64 } : {}),
     },
-    cwd: dataDir,
-  });
-  if (!r.ok) throw new Error(`test config refused: ${JSON.stringify(r.problems)}`);
-  const logs: string[] = [];
-  const clock = fixedClock(T0);
-  const gw = await buildGateway(r.config, {
-    log: createLogger("debug", {}, (line) => logs.push(line)),
-    clock,
-    background: false,
-    ...(opts.tools ? { tools: opts.tools } : {}),
-  });
-  const nowS = () => Math.floor(clock.nowMs() / 1000);
-  return {
-    gw,
-    config: r.config,
-    clock,
-    dataDir,
-    logs,
-    masterKeyB64,
-    request: async (path, init) => await gw.app.request(path, init),
-    adminToken: (tenant = "*") =>
-      gw.services.tokens.mintOperatorToken({
-        sub: "test-admin",
-        role: "admin",
-        tenant,
-        ttlSeconds: 3600,
-        nowSeconds: nowS(),
-      }),
-    operatorToken: (role, tenant = "default", ttlSeconds = 3600) =>
-      gw.services.tokens.mintOperatorToken({
-        sub: `test-${role}`,
-        role,
-        tenant,
-        ttlSeconds,
-        nowSeconds: nowS(),
-      }),
-    async close() {
-      await gw.close();
-      if (drop) await drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  );
 }
 
 export interface Answer {

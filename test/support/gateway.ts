@@ -12,7 +12,7 @@ import { buildGateway, type Gateway } from "../../src/app.js";
 import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
-import { silentLogger } from "../../src/log/logger.js";
+import { createLogger, type LogLevel } from "../../src/log/logger.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
 import { generateKeyPair } from "../../src/sdk/keys.js";
 import type { ToolSource } from "../../src/tools/registry.js";
@@ -26,6 +26,9 @@ export interface TestGateway {
   config: GatewayConfig;
   clock: ReturnType<typeof FixedClockFn>;
   dataDir: string;
+  /** Every log line the gateway wrote (at `logLevel`): tests prove values never reach it. */
+  logs: string[];
+  masterKeyB64: string;
   /** Sends a request to the in-process app. */
   request(path: string, init?: RequestInit): Promise<Response>;
   adminToken(tenant?: string): string;
@@ -48,6 +51,10 @@ export interface TestGatewayOptions {
   config?: Record<string, unknown>;
   /** Tool sources for the registry (tests inject fixed or tenant-aware tools). */
   tools?: ToolSource[];
+  /** Default: a fresh random key. */
+  masterKeyB64?: string;
+  /** Level of the captured log (default "warn"). */
+  logLevel?: LogLevel;
 }
 
 export async function startTestGateway(
@@ -63,6 +70,7 @@ export async function startTestGateway(
     url = db.url;
     drop = db.drop;
   }
+  const masterKeyB64 = options.masterKeyB64 ?? randomBytes(32).toString("base64");
   let configPath: string | undefined;
   if (options.config) {
     configPath = join(dataDir, "test-config.yaml");
@@ -73,15 +81,16 @@ export async function startTestGateway(
     env: {
       SEAL_GATEWAY_DATA_DIR: dataDir,
       SEAL_GATEWAY_DATABASE_URL: url,
-      SEAL_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64"),
+      SEAL_GATEWAY_MASTER_KEY: masterKeyB64,
       ...overrides,
     },
     cwd: dataDir,
   });
   if (!r.ok) throw new Error(`test config refused: ${JSON.stringify(r.problems)}`);
   const clock = fixedClock(T0);
+  const logs: string[] = [];
   const gw = await buildGateway(r.config, {
-    log: silentLogger,
+    log: createLogger(options.logLevel ?? "warn", {}, (line) => logs.push(line)),
     clock,
     background: false,
     ...(options.tools ? { tools: options.tools } : {}),
@@ -92,6 +101,8 @@ export async function startTestGateway(
     config: r.config,
     clock,
     dataDir,
+    logs,
+    masterKeyB64,
     request: async (path, init) => await gw.app.request(path, init),
     adminToken: (tenant = "*") =>
       gw.services.tokens.mintOperatorToken({
