@@ -139,10 +139,11 @@ export async function authorizeCall(
   f: CallFacts,
   phase: "pre-lookup" | "post-lookup",
   tool?: ToolInfo,
-  redeemedApprovalId: string | null = null,
+  prior?: { context: SecurityContext; approvalId: string | null },
 ): Promise<AuthorizeOutcome> {
   const { claims } = f.auth;
-  const ctx = await deps.contexts.load(f.auth.tenantId, claims.scp);
+  // After lookup the call is judged by the same context version as before it: one read per call.
+  const ctx = prior?.context ?? (await deps.contexts.load(f.auth.tenantId, claims.scp));
   if (!ctx) {
     const err = new GatewayError(
       "CONTEXT_DENIED",
@@ -163,7 +164,7 @@ export async function authorizeCall(
     throw await deny(deps, f, ctx, decisionError(decision), decision.rule);
   }
   const capability = ctx.capabilities[decision.capabilityIndex] as Capability;
-  let approvalId = redeemedApprovalId;
+  let approvalId = prior?.approvalId ?? null;
   // After lookup another capability may decide; if it needs approval and none was redeemed
   // before lookup, the approval is asked for now — never skipped.
   if (decision.decision === "escalate" && approvalId === null) {

@@ -143,12 +143,15 @@ export function createInvokePipeline(deps: PipelineDeps) {
         nowMs: deps.clock.nowMs(),
       });
       const { auth, env } = ctx;
+      // Converted once: policy reads the plain values; the tool gets them only if no number
+      // changed in the conversion.
+      const plainArgs = plainArguments(env);
       const facts: CallFacts = {
         auth,
         env,
         callId,
         argumentsDigest: argumentsDigest(env.arguments),
-        args: toPlain(env.arguments) as { [key: string]: PlainJson },
+        args: plainArgs.value,
         nowMs: deps.clock.nowMs(),
       };
 
@@ -188,11 +191,20 @@ export function createInvokePipeline(deps: PipelineDeps) {
         });
       ctx.stage = "authorize";
       const info = tool.infoFor ? await tool.infoFor(facts.args, auth.tenantId) : tool.info;
-      const post = await authorizeCall(deps.authz, facts, "post-lookup", info, pre.approvalId);
+      const post = await authorizeCall(deps.authz, facts, "post-lookup", info, {
+        context: pre.context,
+        approvalId: pre.approvalId,
+      });
       if (post.kind === "pending") return pendingResponse(post.approvalId, post.expiresAt, env.requestId);
 
       // 11. execute; 12. size cap on the final result
-      const strictArgs = strictArguments(env);
+      if (plainArgs.lossy)
+        throw new GatewayError(
+          "INVALID_ARGUMENTS",
+          "an argument number cannot be passed on without changing its value",
+          { reason: "lossy_number" },
+        );
+      const strictArgs = plainArgs.value;
       if (post.approvalId) await redeemApproval(deps.authz, facts, post.approvalId, post.rule);
       ctx.stage = "execute";
       const started = deps.clock.nowMs();
@@ -274,19 +286,19 @@ function isPolicyCode(err: GatewayError): boolean {
   return (err.sealCode >= 2000 && err.sealCode < 3000) || err.code === "APPROVAL_INVALID";
 }
 
-function strictArguments(env: Envelope): { [key: string]: PlainJson } {
+/**
+ * The arguments as plain JSON, and whether a number changed on the way (e.g. beyond 2^53):
+ * acting on a value other than the signed one is refused before the tool runs.
+ */
+function plainArguments(env: Envelope): { value: { [key: string]: PlainJson }; lossy: boolean } {
   try {
-    return toPlain(env.arguments, { rejectLossyNumbers: true }) as { [key: string]: PlainJson };
+    return {
+      value: toPlain(env.arguments, { rejectLossyNumbers: true }) as { [key: string]: PlainJson },
+      lossy: false,
+    };
   } catch (err) {
-    // A number the tool would receive changed (e.g. beyond 2^53): acting on a value other
-    // than the signed one is refused.
-    if (err instanceof LossyNumberError)
-      throw new GatewayError(
-        "INVALID_ARGUMENTS",
-        "an argument number cannot be passed on without changing its value",
-        { reason: "lossy_number" },
-      );
-    throw err;
+    if (!(err instanceof LossyNumberError)) throw err;
+    return { value: toPlain(env.arguments) as { [key: string]: PlainJson }, lossy: true };
   }
 }
 
