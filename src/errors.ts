@@ -1,45 +1,60 @@
 /**
  * The one code table. Every failure the gateway reports is a `GatewayError` carrying a
  * string-literal code; HTTP status, SEAL numeric code and gRPC status are looked up here and
- * nowhere else. Code branches on `code`, never on message text.
+ * nowhere else. Code branches on `code`, never on message text. `name` is the RFC §8.1 name of
+ * the SEAL number (or this project's, DESIGN §2) — the one outside clients read about.
  */
 
 export const ERROR_TABLE = {
-  MALFORMED_ENVELOPE: { seal: 1000, http: 400, grpc: "INVALID_ARGUMENT" },
-  BODY_TOO_LARGE: { seal: 1000, http: 413, grpc: "RESOURCE_EXHAUSTED" },
-  INVALID_KEY: { seal: 1001, http: 401, grpc: "UNAUTHENTICATED" },
-  SIGNATURE_MISMATCH: { seal: 1002, http: 401, grpc: "UNAUTHENTICATED" },
-  TOKEN_EXPIRED: { seal: 1003, http: 401, grpc: "UNAUTHENTICATED" },
-  INVALID_TOKEN: { seal: 1004, http: 401, grpc: "UNAUTHENTICATED" },
-  SESSION_NOT_FOUND: { seal: 1005, http: 401, grpc: "UNAUTHENTICATED" },
-  SESSION_INACTIVE: { seal: 1006, http: 401, grpc: "UNAUTHENTICATED" },
-  POLICY_VIOLATION: { seal: 2000, http: 403, grpc: "PERMISSION_DENIED" },
-  TOOL_DENIED: { seal: 2001, http: 403, grpc: "PERMISSION_DENIED" },
-  PATH_DENIED: { seal: 2002, http: 403, grpc: "PERMISSION_DENIED" },
-  DOMAIN_DENIED: { seal: 2003, http: 403, grpc: "PERMISSION_DENIED" },
-  COMMAND_DENIED: { seal: 2004, http: 403, grpc: "PERMISSION_DENIED" },
-  RATE_LIMITED: { seal: 2005, http: 429, grpc: "RESOURCE_EXHAUSTED" },
-  CONTEXT_DENIED: { seal: 2006, http: 403, grpc: "PERMISSION_DENIED" },
-  INVALID_ARGUMENTS: { seal: 4000, http: 400, grpc: "INVALID_ARGUMENT" },
-  TOOL_NOT_FOUND: { seal: 4004, http: 404, grpc: "NOT_FOUND" },
-  APPROVAL_INVALID: { seal: 4009, http: 409, grpc: "FAILED_PRECONDITION" },
-  CREDENTIAL_UNAVAILABLE: { seal: 4010, http: 502, grpc: "UNAVAILABLE" },
-  RESPONSE_TOO_LARGE: { seal: 4013, http: 502, grpc: "RESOURCE_EXHAUSTED" },
-  UPSTREAM_ERROR: { seal: 4020, http: 502, grpc: "UNAVAILABLE" },
-  UPSTREAM_TIMEOUT: { seal: 4024, http: 504, grpc: "DEADLINE_EXCEEDED" },
-  EGRESS_DENIED: { seal: 4030, http: 403, grpc: "PERMISSION_DENIED" },
-  EXECUTION_FAILED: { seal: 4040, http: 500, grpc: "INTERNAL" },
-  EXECUTION_TIMEOUT: { seal: 4041, http: 504, grpc: "DEADLINE_EXCEEDED" },
-  JUDGE_REJECTED: { seal: 4050, http: 403, grpc: "PERMISSION_DENIED" },
-  UNAVAILABLE: { seal: 5030, http: 503, grpc: "UNAVAILABLE" },
+  MALFORMED_ENVELOPE: { seal: 1000, name: "MALFORMED_ENVELOPE", http: 400, grpc: "INVALID_ARGUMENT" },
+  BODY_TOO_LARGE: { seal: 1000, name: "MALFORMED_ENVELOPE", http: 413, grpc: "RESOURCE_EXHAUSTED" },
+  INVALID_KEY: { seal: 1001, name: "INVALID_SIGNATURE", http: 401, grpc: "UNAUTHENTICATED" },
+  SIGNATURE_MISMATCH: { seal: 1002, name: "SIGNATURE_VERIFICATION_FAILED", http: 401, grpc: "UNAUTHENTICATED" },
+  TOKEN_EXPIRED: { seal: 1003, name: "TOKEN_EXPIRED", http: 401, grpc: "UNAUTHENTICATED" },
+  INVALID_TOKEN: { seal: 1004, name: "TOKEN_VERIFICATION_FAILED", http: 401, grpc: "UNAUTHENTICATED" },
+  SESSION_NOT_FOUND: { seal: 1005, name: "SESSION_NOT_FOUND", http: 401, grpc: "UNAUTHENTICATED" },
+  SESSION_INACTIVE: { seal: 1006, name: "SESSION_INACTIVE", http: 401, grpc: "UNAUTHENTICATED" },
+  POLICY_VIOLATION: { seal: 2000, name: "TOOL_NOT_ALLOWED", http: 403, grpc: "PERMISSION_DENIED" },
+  TOOL_DENIED: { seal: 2001, name: "TOOL_DENIED", http: 403, grpc: "PERMISSION_DENIED" },
+  PATH_DENIED: { seal: 2002, name: "PATH_NOT_ALLOWED", http: 403, grpc: "PERMISSION_DENIED" },
+  COMMAND_DENIED: { seal: 2003, name: "COMMAND_NOT_ALLOWED", http: 403, grpc: "PERMISSION_DENIED" },
+  DOMAIN_DENIED: { seal: 2004, name: "DOMAIN_NOT_ALLOWED", http: 403, grpc: "PERMISSION_DENIED" },
+  RATE_LIMITED: { seal: 2005, name: "RATE_LIMIT_EXCEEDED", http: 429, grpc: "RESOURCE_EXHAUSTED" },
+  CONTEXT_DENIED: { seal: 2006, name: "NO_MATCHING_CAPABILITY", http: 403, grpc: "PERMISSION_DENIED" },
+  INVALID_ARGUMENTS: { seal: 4000, name: "INVALID_ARGUMENTS", http: 400, grpc: "INVALID_ARGUMENT" },
+  TOOL_NOT_FOUND: { seal: 4004, name: "TOOL_NOT_FOUND", http: 404, grpc: "NOT_FOUND" },
+  APPROVAL_INVALID: { seal: 4009, name: "APPROVAL_INVALID", http: 409, grpc: "FAILED_PRECONDITION" },
+  CREDENTIAL_UNAVAILABLE: { seal: 4010, name: "CREDENTIAL_UNAVAILABLE", http: 502, grpc: "UNAVAILABLE" },
+  RESPONSE_TOO_LARGE: { seal: 4013, name: "RESPONSE_TOO_LARGE", http: 502, grpc: "RESOURCE_EXHAUSTED" },
+  UPSTREAM_ERROR: { seal: 4020, name: "UPSTREAM_ERROR", http: 502, grpc: "UNAVAILABLE" },
+  UPSTREAM_TIMEOUT: { seal: 4024, name: "UPSTREAM_TIMEOUT", http: 504, grpc: "DEADLINE_EXCEEDED" },
+  EGRESS_DENIED: { seal: 4030, name: "EGRESS_DENIED", http: 403, grpc: "PERMISSION_DENIED" },
+  EXECUTION_FAILED: { seal: 4040, name: "EXECUTION_FAILED", http: 500, grpc: "INTERNAL" },
+  EXECUTION_TIMEOUT: { seal: 4041, name: "EXECUTION_TIMEOUT", http: 504, grpc: "DEADLINE_EXCEEDED" },
+  JUDGE_REJECTED: { seal: 4050, name: "JUDGE_REJECTED", http: 403, grpc: "PERMISSION_DENIED" },
+  // Attestation (RFC §6); the HTTP statuses are this project's choice (docs/decisions.md).
+  ATTESTATION_WORKLOAD_FAILED: {
+    seal: 3000,
+    name: "ATTESTATION_WORKLOAD_VERIFICATION_FAILED",
+    http: 401,
+    grpc: "UNAUTHENTICATED",
+  },
+  ATTESTATION_SCOPE_NOT_FOUND: {
+    seal: 3001,
+    name: "ATTESTATION_SCOPE_NOT_FOUND",
+    http: 403,
+    grpc: "PERMISSION_DENIED",
+  },
+  ATTESTATION_FAILED: { seal: 3002, name: "ATTESTATION_FAILED", http: 401, grpc: "UNAUTHENTICATED" },
+  UNAVAILABLE: { seal: 5030, name: "UNAVAILABLE", http: 503, grpc: "UNAVAILABLE" },
   // Control-plane codes (no SEAL number in the RFC; these never answer an envelope).
-  BAD_REQUEST: { seal: 4000, http: 400, grpc: "INVALID_ARGUMENT" },
-  UNAUTHENTICATED: { seal: 1004, http: 401, grpc: "UNAUTHENTICATED" },
-  FORBIDDEN: { seal: 2000, http: 403, grpc: "PERMISSION_DENIED" },
-  NOT_FOUND: { seal: 4004, http: 404, grpc: "NOT_FOUND" },
-  CONFLICT: { seal: 4009, http: 409, grpc: "ALREADY_EXISTS" },
-  INTERNAL: { seal: 5000, http: 500, grpc: "INTERNAL" },
-} as const satisfies Record<string, { seal: number; http: number; grpc: string }>;
+  BAD_REQUEST: { seal: 4000, name: "INVALID_ARGUMENTS", http: 400, grpc: "INVALID_ARGUMENT" },
+  UNAUTHENTICATED: { seal: 1004, name: "TOKEN_VERIFICATION_FAILED", http: 401, grpc: "UNAUTHENTICATED" },
+  FORBIDDEN: { seal: 2000, name: "TOOL_NOT_ALLOWED", http: 403, grpc: "PERMISSION_DENIED" },
+  NOT_FOUND: { seal: 4004, name: "TOOL_NOT_FOUND", http: 404, grpc: "NOT_FOUND" },
+  CONFLICT: { seal: 4009, name: "APPROVAL_INVALID", http: 409, grpc: "ALREADY_EXISTS" },
+  INTERNAL: { seal: 5000, name: "INTERNAL", http: 500, grpc: "INTERNAL" },
+} as const satisfies Record<string, { seal: number; name: string; http: number; grpc: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 

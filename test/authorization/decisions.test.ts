@@ -208,7 +208,7 @@ describe.each(BACKENDS)("authorization decisions through envelopes (%s)", (backe
     }
   });
 
-  it("look-alike domains and the userinfo trick are refused (2003); a real match runs", async () => {
+  it("look-alike domains and the userinfo trick are refused (2004); a real match runs", async () => {
     for (const url of [
       "https://evilexample.com/",
       "https://example.com.evil.com/",
@@ -222,13 +222,13 @@ describe.each(BACKENDS)("authorization decisions through envelopes (%s)", (backe
       "http:example.com",
     ]) {
       const r = await call(t, agent("web"), "web.search", { url });
-      await expectDenied("web", r, 2003, "capabilities[0]", "web.search");
+      await expectDenied("web", r, 2004, "capabilities[0]", "web.search");
     }
     const nested = { target: { callback_url: "https://evilexample.com/cb" }, url: "https://example.com/" };
     await expectDenied(
       "web",
       await call(t, agent("web"), "web.search", nested),
-      2003,
+      2004,
       "capabilities[0]",
       "web.search",
     );
@@ -242,13 +242,13 @@ describe.each(BACKENDS)("authorization decisions through envelopes (%s)", (backe
     }
   });
 
-  it("a registered tool's upstream host is checked after lookup: 2003 before anything runs", async () => {
+  it("a registered tool's upstream host is checked after lookup: 2004 before anything runs", async () => {
     const r = await call(t, agent("web"), "web.rogue", { url: "https://example.com/" });
-    expectCode(r, 403, 2003);
+    expectCode(r, 403, 2004);
     expect(tools["web.rogue"]?.runs).toEqual([]);
     const rows = await newEvents("web");
     expect(rows.map((e) => e.event_type)).toEqual(["ToolCallAuthorized", "PolicyDenied"]);
-    expect(rows[1]).toMatchObject({ code: 2003, payload: { rule: "capabilities[0]" } });
+    expect(rows[1]).toMatchObject({ code: 2004, payload: { rule: "capabilities[0]" } });
     seq = await lastSeq(t);
     const ok = await call(t, agent("web"), "web.fetch", { url: "https://example.com/" });
     await expectAllowed("web", ok, "web.fetch", "capabilities[0]", { url: "https://example.com/" });

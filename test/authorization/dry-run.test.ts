@@ -56,11 +56,11 @@ describe.each(BACKENDS)("dry run: evaluate (%s)", (backend) => {
       ["fs.delete", { path: "/workspace/a.txt" }, "reject", 2001, "deny_list[0]"],
       ["fs.read", { path: "/workspace/../etc/passwd" }, "reject", 2002, "capabilities[0]"],
       ["pay.refund", { order: 1 }, "escalate", null, "capabilities[1]"],
-      ["web.search", { url: "https://evilexample.com/" }, "reject", 2003, "capabilities[2]"],
+      ["web.search", { url: "https://evilexample.com/" }, "reject", 2004, "capabilities[2]"],
       ["web.search", { url: "https://example.com/" }, "allow", null, "capabilities[2]"],
       ["fsck", {}, "reject", 2006, "default"],
       // Registered: the tool's own upstream host is checked, as after lookup in a real call.
-      ["web.rogue", { url: "https://example.com/" }, "reject", 2003, "capabilities[2]"],
+      ["web.rogue", { url: "https://example.com/" }, "reject", 2004, "capabilities[2]"],
     ];
     for (const [tool, args, decision, code, rule] of cases) {
       const got = await dry({ tool, arguments: args });

@@ -270,14 +270,14 @@ describe.each(BACKENDS)("explorer (%s)", (backend) => {
   });
 
   describe("authorization uses the named spec's hosts", () => {
-    it("domain_allowlist without the spec's hosts → 2003, nothing sent", async () => {
+    it("domain_allowlist without the spec's hosts → 2004, nothing sent", async () => {
       await putContext(env.t, {
         name: "explore-elsewhere",
         capabilities: [{ tool_pattern: "explorer", domain_allowlist: ["petstore3.swagger.io"] }],
       });
       const limited = await sessionAgent(env.t, { context: "explore-elsewhere" });
       const from = env.up.requests.length;
-      expectCode(await call(env.t, limited, "explorer", available()), 403, 2003);
+      expectCode(await call(env.t, limited, "explorer", available()), 403, 2004);
       expect(sentSince(env.up, from)).toEqual([]);
     });
 

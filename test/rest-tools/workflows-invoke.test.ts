@@ -418,7 +418,7 @@ describe.each(BACKENDS)("workflows called through envelopes (%s)", (backend) => 
   });
 
   describe("security context constraints", () => {
-    it("domain_allowlist not covering the spec's hosts → 2003, nothing sent; covering them → runs", async () => {
+    it("domain_allowlist not covering the spec's hosts → 2004, nothing sent; covering them → runs", async () => {
       await putContext(env.t, {
         name: "billing-elsewhere",
         capabilities: [
@@ -431,7 +431,7 @@ describe.each(BACKENDS)("workflows called through envelopes (%s)", (backend) => 
       const denied = await sessionAgent(env.t, { context: "billing-elsewhere" });
       const seq = await lastSeq(env.t);
       const r = await callSendingNothing("billing.invoices", { email: "ada@example.com" }, denied);
-      expectCode(r, 403, 2003);
+      expectCode(r, 403, 2004);
       const rows = await eventsOf(env.t, denied.executionId, seq);
       expect(rows.map((e) => e.event_type)).toContain("PolicyDenied");
       expect(rows.map((e) => e.event_type)).not.toContain("WorkflowInvocationStarted");
