@@ -1,26 +1,22 @@
 import { AuditRecorder } from "./audit/recorder.js";
 import { Sealer } from "./audit/sealer.js";
-import { issuerKeys } from "./auth/issuer-keys.js";
-import { TokenAuthority } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
+import { buildCore } from "./core.js";
 import { builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
 import { createHttpApp } from "./http/app.js";
-import { loadKeyring } from "./keys/keyring.js";
-import { resolveMasterKey } from "./keys/master-key.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { createInvokePipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
-import type { JwtAlg } from "./seal/jwt.js";
 import type { ServiceDeps } from "./services/context.js";
 import { explorerTool } from "./services/explorer.js";
+import { nativeTools } from "./services/native-tools.js";
 import { SpecCache } from "./services/specs.js";
 import { workflowTools } from "./services/workflows.js";
 import { guardStore } from "./store/guard.js";
-import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
 import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js";
 
@@ -58,34 +54,14 @@ interface PeerEnv {
 export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(config.log.level);
   const clock = opts.clock ?? systemClock;
-  const rawStore = await openStore({
-    url: config.database.url,
-    durability: config.audit.durability,
-    log: (msg, fields) => log.info(msg, fields),
+  const core = await buildCore(config, {
+    log,
+    nowMs: clock.nowMs(),
+    storeLog: (msg, fields) => log.info(msg, fields),
   });
+  const { store: rawStore, master, tokens } = core;
   try {
-    await rawStore.migrate();
     const store = guardStore(rawStore, log);
-    const master = resolveMasterKey(
-      { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
-      log,
-    );
-    const keyring = await loadKeyring(rawStore, master, log, clock.nowMs());
-    const algorithms = config.seal.algorithms as JwtAlg[];
-    const tokens = new TokenAuthority(
-      keyring,
-      {
-        issuer: config.seal.issuer,
-        agentAudience: config.seal.agent_audience,
-        operatorAudience: config.operator.audience,
-        algorithms,
-        toleranceSeconds: config.seal.clock_tolerance_seconds,
-        roleClaim: config.operator.role_claim,
-        tenantClaim: config.operator.tenant_claim,
-      },
-      config.seal.issuers.map((i) => issuerKeys(i)),
-      config.operator.issuers.map((i) => issuerKeys(i)),
-    );
     const audit = new AuditRecorder(store, log, {
       preauthPerMinute: config.audit.preauth_rate_per_minute,
       summaryIntervalMs: config.audit.summary_interval_ms,
@@ -95,7 +71,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
     const sealer = new Sealer({
       store: rawStore,
-      signingKey: () => keyring.active,
+      signingKey: () => core.keyring.active,
       log,
       settleMs,
       now: () => clock.nowMs(),
@@ -124,7 +100,11 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       credentials:
         opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
     };
-    toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));
+    toolSources.push(
+      staticTools([explorerTool(services), ...nativeTools(services)]),
+      workflowTools(services),
+      ...(opts.tools ?? []),
+    );
     const invoke = createInvokePipeline({
       store,
       tokens,

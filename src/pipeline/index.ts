@@ -222,6 +222,7 @@ export function createInvokePipeline(deps: PipelineDeps) {
           executionId: auth.executionId,
           callId,
           sub: auth.claims.sub,
+          securityContext: auth.claims.scp,
           arguments: strictArgs,
           signal: AbortSignal.timeout(300_000),
           secrets: sink,

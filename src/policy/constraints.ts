@@ -14,7 +14,7 @@ export type Phase = "pre-lookup" | "post-lookup";
 
 /** What the registry knows about the tool; absent before lookup. */
 export interface ToolInfo {
-  kind: "workflow" | "cli" | "explorer";
+  kind: "workflow" | "cli" | "explorer" | "native";
   /** Hosts the tool sends requests to (workflows and the explorer). */
   upstreamHosts?: readonly string[];
   /** Paths the tool's container mounts (CLI tools). */

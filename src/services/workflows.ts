@@ -7,6 +7,7 @@ import type { PlainJson } from "../seal/json.js";
 import type { WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
 import { type Actor, actingTenant, canSee, controlEvent, iso, listingTenant, notFound } from "./context.js";
+import { NATIVE_PREFIX } from "./native-tools.js";
 import type { SpecDeps } from "./specs.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
@@ -53,6 +54,8 @@ async function readDefinition(
   const problems: { path: string; message: string }[] = [];
   if (def.name === EXPLORER_TOOL)
     problems.push({ path: "name", message: "explorer is a built-in tool name" });
+  if (def.name.startsWith(NATIVE_PREFIX))
+    problems.push({ path: "name", message: `${NATIVE_PREFIX}* names are reserved for the native tools` });
   const specRow = await deps.store.getSpecMeta(def.api_spec_id);
   if (!specRow || specRow.tenantId !== tenantId)
     throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);

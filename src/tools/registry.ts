@@ -13,6 +13,8 @@ export interface ToolRunContext {
   executionId: string;
   callId: string;
   sub: string;
+  /** The security context name the call was authorized under (the token's `scp`). */
+  securityContext: string;
   /** Arguments as plain JSON (numbers that would change value were refused before). */
   arguments: { [key: string]: PlainJson };
   signal: AbortSignal;

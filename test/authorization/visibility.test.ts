@@ -85,8 +85,8 @@ describe.each(BACKENDS)("tool visibility: GET /v1/tools (%s)", (backend) => {
 
   it("lists only the agent's own tenant's tools", async () => {
     const b = await sessionAgent(t, { context: "no-vis", tenant: "tenant-b" });
-    // The built-in explorer belongs to every tenant; tenant-a's tools never show here.
-    expect(await listed(b.token)).toEqual(["explorer", "b.tool"]);
+    // The built-in explorer and native tools belong to every tenant; tenant-a's tools never show here.
+    expect(await listed(b.token)).toEqual(["explorer", "system.whoami", "system.echo", "b.tool"]);
   });
 
   it("an unknown context lists nothing", async () => {

@@ -29,7 +29,11 @@ describe("defaults (npm start from an empty directory)", () => {
       bin: Record<string, string>;
     };
     expect(pkg.scripts.start).toBe("node dist/src/main.js start");
-    expect(pkg.bin["seal-gateway"]).toBe("dist/src/main.js");
+    // The bin is a committed, executable shim over the same built entry.
+    expect(pkg.bin["seal-gateway"]).toBe("bin/seal-gateway.js");
+    expect(readFileSync(join(packageRoot(), "bin", "seal-gateway.js"), "utf8")).toContain(
+      'import "../dist/src/main.js";',
+    );
   });
 
   it("creates ./data/gateway.db and an owner-only ./data/master.key", () => {

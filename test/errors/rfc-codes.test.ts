@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERROR_TABLE } from "../../src/errors.js";
+import { putContext, testTool } from "../authorization/support.js";
 import { expectJson } from "../http/support.js";
 import { BACKENDS, jsonInit, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { putContext, testTool } from "../authorization/support.js";
 
 /** [SEAL number, name, the HTTP statuses DESIGN gives it]. */
 const CONTRACT: ReadonlyArray<readonly [number, string, readonly number[]]> = [

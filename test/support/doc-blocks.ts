@@ -1,7 +1,8 @@
 /**
  * Documentation that is itself a test: find the one `sh` block of a section that makes the
- * signed call, and run it with bash (with the `seal-gateway` alias the README defines) against
- * a real gateway, so the document and the product cannot drift apart.
+ * signed call, and run it with bash against a real gateway, so the document and the product
+ * cannot drift apart. `seal-gateway` and `npx seal-gateway` run this build (dist/src/main.js)
+ * from whatever folder the block runs in; the packed bin itself is tested in test/cli/package.test.ts.
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -38,7 +39,14 @@ export function runDocBlock(
   const script = join(cwd, "walkthrough.sh");
   writeFileSync(
     script,
-    `set -euo pipefail\nshopt -s expand_aliases\nalias seal-gateway=${JSON.stringify(`node ${MAIN}`)}\n${block}\n${epilogue}`,
+    [
+      "set -euo pipefail",
+      "shopt -s expand_aliases",
+      `alias seal-gateway=${JSON.stringify(`node ${MAIN}`)}`,
+      `npx() { if [ "$1" = seal-gateway ]; then shift; node ${JSON.stringify(MAIN)} "$@"; else command npx "$@"; fi; }`,
+      block,
+      epilogue,
+    ].join("\n"),
   );
   return new Promise((resolve) => {
     const proc = spawn("bash", [script], { env: cleanEnv(env), cwd, stdio: ["ignore", "pipe", "pipe"] });
