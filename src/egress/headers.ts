@@ -7,7 +7,7 @@ import { invalidRequest } from "./egress-errors.js";
  * headers are computed here so a templated value cannot smuggle a second request or hold
  * the pooled socket open in another state.
  */
-const OWNED_HEADERS = new Set([
+export const TRANSPORT_OWNED_HEADERS: ReadonlySet<string> = new Set([
   "host",
   "content-length",
   "transfer-encoding",
@@ -18,6 +18,19 @@ const OWNED_HEADERS = new Set([
   "te",
   "trailer",
   "expect",
+]);
+
+/**
+ * The headers no tool definition or argument may set: the transport's, plus those the
+ * gateway itself writes (the body's type, and credentials, which only ever come from the
+ * credential stage's injection — DESIGN §4). One list for registration and request building.
+ */
+export const GATEWAY_OWNED_HEADERS: ReadonlySet<string> = new Set([
+  ...TRANSPORT_OWNED_HEADERS,
+  "content-type",
+  "authorization",
+  "cookie",
+  "proxy-authorization",
 ]);
 
 /**
@@ -44,7 +57,7 @@ export function outgoingHeaders(
     } catch {
       throw invalidRequest("bad_header", `request header ${name} has an invalid value`, { header: name });
     }
-    if (OWNED_HEADERS.has(name)) continue;
+    if (TRANSPORT_OWNED_HEADERS.has(name)) continue;
     out[name] = value;
   }
   return out;

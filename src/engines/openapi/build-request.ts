@@ -1,3 +1,4 @@
+import { GATEWAY_OWNED_HEADERS } from "../../egress/headers.js";
 import { GatewayError } from "../../errors.js";
 import { splitTemplate } from "./operations.js";
 import { isPlainRecord, valueProblem } from "./param-values.js";
@@ -30,25 +31,6 @@ export interface ArgumentProblem {
   name: string;
   message: string;
 }
-
-// Framing and routing headers belong to the HTTP client; credentials only come from the
-// gateway's own injection (DESIGN §4), never from arguments.
-const FORBIDDEN_HEADERS = new Set([
-  "host",
-  "content-length",
-  "content-type",
-  "transfer-encoding",
-  "connection",
-  "keep-alive",
-  "upgrade",
-  "te",
-  "trailer",
-  "expect",
-  "authorization",
-  "cookie",
-  "proxy-authorization",
-  "proxy-connection",
-]);
 
 const ARGUMENT_FIELD: Record<ParameterLocation, "pathParams" | "query" | "headers" | "cookies"> = {
   path: "pathParams",
@@ -209,7 +191,7 @@ function rejectUnknown(
   );
   for (const [name, value] of Object.entries(own(args, "header"))) {
     const lower = name.toLowerCase();
-    if (FORBIDDEN_HEADERS.has(lower) || lower.startsWith("proxy-") || !HTTP_TOKEN.test(name)) {
+    if (GATEWAY_OWNED_HEADERS.has(lower) || lower.startsWith("proxy-") || !HTTP_TOKEN.test(name)) {
       problems.push({ in: "header", name: clip(name), message: "this header cannot be set by arguments" });
       continue;
     }

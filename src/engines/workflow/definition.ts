@@ -4,6 +4,7 @@
  * is refused instead of silently dropped, because a dropped key changes what runs.
  */
 import { z } from "zod";
+import { GATEWAY_OWNED_HEADERS } from "../../egress/headers.js";
 import { jsonPath, type PathSegment } from "../openapi/spec-path.js";
 
 export interface DefinitionProblem {
@@ -34,28 +35,6 @@ export function isReservedName(name: string): boolean {
 /** State keys the runner writes itself next to the extracted variables. */
 export const STATE_KEYS = new Set(["status", "error"]);
 
-/**
- * Headers the transport owns (framing, routing) or the credential stage sets. A workflow that
- * sets them is refused at registration rather than overridden or refused at run time;
- * credentials only ever come from the gateway's injection (DESIGN §4).
- */
-const OWNED_HEADERS = new Set([
-  "authorization",
-  "cookie",
-  "content-type",
-  "host",
-  "content-length",
-  "transfer-encoding",
-  "connection",
-  "keep-alive",
-  "upgrade",
-  "proxy-connection",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "expect",
-]);
-
 const template = z
   .string()
   .max(MAX_TEMPLATE_LENGTH, `a template is at most ${MAX_TEMPLATE_LENGTH} characters`);
@@ -76,7 +55,7 @@ const paramMap = templateMap((k) => (k === "" ? "a parameter name must not be em
 
 const headerMap = templateMap((k) => {
   if (!HEADER_NAME.test(k)) return "not a valid HTTP header name";
-  if (OWNED_HEADERS.has(k.toLowerCase()) || k.toLowerCase().startsWith("proxy-"))
+  if (GATEWAY_OWNED_HEADERS.has(k.toLowerCase()) || k.toLowerCase().startsWith("proxy-"))
     return `header ${k} is set by the gateway and cannot be templated`;
   return null;
 });
