@@ -10,6 +10,11 @@ export const ENV_PREFIX = "SEAL_GATEWAY_";
 export const CONFIG_FILE_VARIABLE = "SEAL_GATEWAY_CONFIG";
 /** Reserved for test suites, so their own variables are not mistaken for typos. */
 const TEST_PREFIX = "SEAL_GATEWAY_TEST_";
+/**
+ * Inputs of the CLI's client commands (DESIGN §7: where `call`, `mcp`, `session`, `apply` send),
+ * not server settings: a shell that exports one must still be able to run `token` or `audit verify`.
+ */
+const CLIENT_VARIABLES: ReadonlySet<string> = new Set(["SEAL_GATEWAY_URL"]);
 
 /** Short names kept stable for deployments (DESIGN §8), besides the full key-path names. */
 const PINNED: Readonly<Record<string, string>> = {
@@ -62,7 +67,13 @@ export function readEnvOverrides(
     .sort();
   for (const variable of names) {
     const text = env[variable];
-    if (text === undefined || variable === CONFIG_FILE_VARIABLE || variable.startsWith(TEST_PREFIX)) continue;
+    if (
+      text === undefined ||
+      variable === CONFIG_FILE_VARIABLE ||
+      CLIENT_VARIABLES.has(variable) ||
+      variable.startsWith(TEST_PREFIX)
+    )
+      continue;
     const leaf = table.get(variable);
     if (leaf === undefined) {
       // Compared without the shared prefix, which would otherwise make every name look close.

@@ -72,11 +72,12 @@ describe("readEnvOverrides", () => {
     });
   });
 
-  it("reports unknown names with a suggestion, and ignores CONFIG and TEST_ names", () => {
-    const { problems } = readEnvOverrides(
+  it("reports unknown names with a suggestion, and ignores CONFIG, TEST_ and the client's URL", () => {
+    const { problems, overrides } = readEnvOverrides(
       {
         SEAL_GATEWAY_SEAL_FRESHNES_SECONDS: "10",
         SEAL_GATEWAY_CONFIG: "/x.yaml",
+        SEAL_GATEWAY_URL: "http://127.0.0.1:8089",
         SEAL_GATEWAY_TEST_PG_URL: "postgres://x",
         SEAL_GATEWAY_NOPE: "1",
         OTHER_VAR: "1",
@@ -90,6 +91,7 @@ describe("readEnvOverrides", () => {
         message: "unknown configuration variable (did you mean SEAL_GATEWAY_SEAL_FRESHNESS_SECONDS?)",
       },
     ]);
+    expect(overrides).toEqual([]);
   });
 
   it("reports values that do not fit the type, without echoing them", () => {
