@@ -4,19 +4,19 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { buildGateway } from "./app.js";
 import { exitCodeFor, verifyChain } from "./audit/verify.js";
-import { OPERATOR_ROLES, type OperatorRole, TokenAuthority } from "./auth/tokens.js";
+import { OPERATOR_ROLES, type OperatorRole } from "./auth/tokens.js";
+import { applyCommand } from "./cli/apply.js";
+import { mintLocalOperatorToken, withKeyring } from "./cli/keyring.js";
 import { parseDuration } from "./config/duration.js";
 import { formatProblems, loadConfig } from "./config/load.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { RotationError, rotateMasterKey } from "./credentials/rotate-master-key.js";
 import { serveGateway } from "./http/server.js";
-import { loadKeyring } from "./keys/keyring.js";
 import { decodeMasterKey, MasterKeyError, resolveMasterKey } from "./keys/master-key.js";
 import { createLogger } from "./log/logger.js";
 import { callTool } from "./sdk/client.js";
 import { signEnvelope, toolCallPayload } from "./sdk/envelope.js";
 import { generateKeyPair } from "./sdk/keys.js";
-import type { JwtAlg } from "./seal/jwt.js";
 import { openStore } from "./store/open.js";
 
 /**
@@ -33,6 +33,8 @@ const USAGE = `usage: seal-gateway <command> [options]
   keygen  [--out FILE]                          new Ed25519 key pair
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
+  apply   -f FILE|DIR [--dry-run] [--prune] [--url URL] [--token JWT] [--tenant T] [--output text|json] [--config FILE]
+                                                declarative manifests (docs/manifests.md)
   audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
   secrets rotate-master-key [--new-key-file FILE] [--config FILE]
                                                 re-wrap every secret and signing key under a new master key
@@ -126,46 +128,6 @@ async function migrate(argv: string[]) {
   }
 }
 
-async function withKeyring<T>(
-  config: GatewayConfig,
-  fn: (
-    tokens: TokenAuthority,
-    store: Awaited<ReturnType<typeof openStore>>,
-    keyring: Awaited<ReturnType<typeof loadKeyring>>,
-  ) => Promise<T>,
-): Promise<T> {
-  const log = createLogger("warn");
-  const store = await openStore({ url: config.database.url, durability: config.audit.durability });
-  try {
-    await store.migrate();
-    const keyring = await loadKeyring(
-      store,
-      resolveMasterKey(
-        { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
-        log,
-      ),
-      log,
-    );
-    const tokens = new TokenAuthority(
-      keyring,
-      {
-        issuer: config.seal.issuer,
-        agentAudience: config.seal.agent_audience,
-        operatorAudience: config.operator.audience,
-        algorithms: config.seal.algorithms as JwtAlg[],
-        toleranceSeconds: config.seal.clock_tolerance_seconds,
-        roleClaim: config.operator.role_claim,
-        tenantClaim: config.operator.tenant_claim,
-      },
-      [],
-      [],
-    );
-    return await fn(tokens, store, keyring);
-  } finally {
-    await store.close();
-  }
-}
-
 async function token(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -185,15 +147,12 @@ async function token(argv: string[]) {
   const tenant = values.tenant ?? "default";
   if (tenant === "*" && role !== "admin") throw new UsageError("only admin tokens may use --tenant '*'");
   const config = configOrExit(values.config);
-  const jwt = await withKeyring(config, async (tokens) =>
-    tokens.mintOperatorToken({
-      sub: values.sub ?? `cli:${role}`,
-      role: role as OperatorRole,
-      tenant,
-      ttlSeconds: ttl,
-      nowSeconds: Math.floor(Date.now() / 1000),
-    }),
-  );
+  const jwt = await mintLocalOperatorToken(config, {
+    role: role as OperatorRole,
+    tenant,
+    ttlSeconds: ttl,
+    ...(values.sub ? { sub: values.sub } : {}),
+  });
   process.stdout.write(`${jwt}\n`);
 }
 
@@ -375,6 +334,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       return 0;
     case "call":
       return await call(rest);
+    case "apply":
+      return await applyCommand(rest);
     case "audit":
       return await audit(rest);
     case "secrets":
