@@ -1,3 +1,4 @@
+import { applyCommand } from "./apply.js";
 import { auditCommand } from "./audit.js";
 import { callCommand, signCommand } from "./call.js";
 import { type Command, UsageError } from "./common.js";
@@ -22,6 +23,8 @@ export const USAGE = `usage: seal-gateway <command> [options]
   session create --context NAME (--key-file F | --public-key B64) [--sub S] [--tenant T] [--ttl D]
                  [--url URL] [--token JWT] [--print-token]
                                                 a session for an agent key (prints the session, or its token)
+  apply   -f FILE|DIR [-f …] [--dry-run] [--prune] [--url URL] [--token JWT] [--tenant T] [--output text|json]
+                                                declarative specs, workflows, contexts, CLI tools (docs/manifests.md)
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
   audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
@@ -29,7 +32,7 @@ export const USAGE = `usage: seal-gateway <command> [options]
                                                 re-wrap every secret and signing key under a new master key
                                                 (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first
 Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call);
-SEAL_OPERATOR_TOKEN (session; else an operator token is minted from the local config).`;
+SEAL_OPERATOR_TOKEN (session, apply; else an operator token is minted from the local config).`;
 
 const COMMANDS: Record<string, Command> = {
   start: startCommand,
@@ -37,6 +40,7 @@ const COMMANDS: Record<string, Command> = {
   token: tokenCommand,
   keygen: keygenCommand,
   session: sessionCommand,
+  apply: applyCommand,
   sign: signCommand,
   call: callCommand,
   audit: auditCommand,

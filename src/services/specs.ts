@@ -253,11 +253,20 @@ export async function getSpec(deps: SpecDeps, actor: Actor, id: string) {
 export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {
   const row = await visibleSpec(deps, actor, id);
   const users = await deps.store.countWorkflowsForSpec(id);
-  if (users > 0)
-    throw new GatewayError("CONFLICT", `the spec is used by ${users} workflow(s)`, {
+  if (users > 0) {
+    // Name the referrers (a workflow lives in its spec's tenant), so the operator knows what
+    // to delete or re-point first.
+    const names = (await deps.store.listWorkflows(row.tenantId))
+      .filter((w) => w.apiSpecId === id)
+      .map((w) => w.name)
+      .sort();
+    const shown = names.length > 0 ? `: ${names.map((n) => JSON.stringify(n)).join(", ")}` : "";
+    throw new GatewayError("CONFLICT", `the spec is used by ${users} workflow(s)${shown}`, {
       reason: "in_use",
       workflows: users,
+      workflow_names: names,
     });
+  }
   await deps.audit.record(
     controlEvent({
       eventType: "ApiSpecDeleted",

@@ -432,7 +432,12 @@ describe.each(BACKENDS)("REST specs (%s)", (backend) => {
       const wf = await createWorkflow(env.t, invoicesWorkflow(spec.id, "billing.used"));
       const blocked = await postJson(env.t, `/v1/specs/${spec.id}`, undefined, env.t.adminToken(), "DELETE");
       expect(blocked.status).toBe(409);
-      expect(errorOf(blocked.body).details).toMatchObject({ reason: "in_use", workflows: 1 });
+      expect(errorOf(blocked.body).details).toMatchObject({
+        reason: "in_use",
+        workflows: 1,
+        workflow_names: ["billing.used"],
+      });
+      expect(errorOf(blocked.body).message).toContain('"billing.used"');
       expect(
         (await postJson(env.t, `/v1/specs/${spec.id}`, undefined, env.t.adminToken(), "GET")).status,
       ).toBe(200);
