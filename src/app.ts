@@ -12,7 +12,7 @@ import { createHttpApp } from "./http/app.js";
 import { loadKeyring } from "./keys/keyring.js";
 import { resolveMasterKey } from "./keys/master-key.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { createInvokePipeline } from "./pipeline/index.js";
+import { createCallPipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -125,13 +125,14 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
     };
     toolSources.push(staticTools([explorerTool(services)]), workflowTools(services), ...(opts.tools ?? []));
-    const invoke = createInvokePipeline({
+    const calls = createCallPipeline({
       store,
       tokens,
       audit,
       clock,
       log,
       tools,
+      defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
       authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
@@ -142,7 +143,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     });
     const app = createHttpApp({
       services,
-      invoke,
+      calls,
       store,
       clock,
       log,
