@@ -12,7 +12,8 @@ import { createHttpApp } from "./http/app.js";
 import { loadKeyring } from "./keys/keyring.js";
 import { resolveMasterKey } from "./keys/master-key.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { createCallPipeline } from "./pipeline/index.js";
+import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
+import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -31,6 +32,8 @@ import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js"
 
 export interface Gateway {
   app: ReturnType<typeof createHttpApp>;
+  /** The transport-neutral call: what every transport (HTTP, MCP, gRPC) adapts. */
+  calls: CallPipeline;
   store: Store;
   services: ServiceDeps;
   sealer: Sealer;
@@ -49,6 +52,8 @@ export interface BuildOptions {
   tools?: ToolSource[];
   /** The credential stage (default: the built-in encrypted store; other backends fail closed). */
   credentials?: CredentialResolver;
+  /** Told the name and duration of every stage of every call (metrics, tracing, tests). */
+  stageObserver?: StageObserver;
 }
 
 interface PeerEnv {
@@ -133,6 +138,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
+      ...(opts.stageObserver ? { observer: opts.stageObserver } : {}),
       authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
@@ -172,6 +178,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
 
     return {
       app,
+      calls,
       store,
       services,
       sealer,

@@ -81,7 +81,7 @@ export interface PipelineDeps {
   audit: AuditRecorder;
   clock: Clock;
   log: Logger;
-  settings: AuthenticateSettings & { maxDepth: number; bodyLimitBytes?: number };
+  settings: AuthenticateSettings & { maxDepth: number };
   authz: AuthorizeDeps;
   tools: ToolRegistry;
   /** Used when a tool sets no `timeoutMs` of its own (config `tools.default_timeout_seconds`). */
