@@ -9,7 +9,8 @@ import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
 import { createHttpApp } from "./http/app.js";
 import { createLogger, type Logger } from "./log/logger.js";
-import { createInvokePipeline } from "./pipeline/index.js";
+import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
+import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { ServiceDeps } from "./services/context.js";
 import { explorerTool } from "./services/explorer.js";
@@ -27,6 +28,8 @@ import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js"
 
 export interface Gateway {
   app: ReturnType<typeof createHttpApp>;
+  /** The transport-neutral call: what every transport (HTTP, MCP, gRPC) adapts. */
+  calls: CallPipeline;
   store: Store;
   services: ServiceDeps;
   sealer: Sealer;
@@ -45,6 +48,8 @@ export interface BuildOptions {
   tools?: ToolSource[];
   /** The credential stage (default: the built-in encrypted store; other backends fail closed). */
   credentials?: CredentialResolver;
+  /** Told the name and duration of every stage of every call (metrics, tracing, tests). */
+  stageObserver?: StageObserver;
 }
 
 interface PeerEnv {
@@ -105,13 +110,15 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       workflowTools(services),
       ...(opts.tools ?? []),
     );
-    const invoke = createInvokePipeline({
+    const calls = createCallPipeline({
       store,
       tokens,
       audit,
       clock,
       log,
       tools,
+      defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
+      ...(opts.stageObserver ? { observer: opts.stageObserver } : {}),
       authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
@@ -122,7 +129,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     });
     const app = createHttpApp({
       services,
-      invoke,
+      calls,
       store,
       clock,
       log,
@@ -151,6 +158,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
 
     return {
       app,
+      calls,
       store,
       services,
       sealer,

@@ -98,6 +98,11 @@ const Approvals = z.strictObject({
     .default(3600),
 });
 
+const Tools = z.strictObject({
+  // How long a call may run when its tool names no timeout of its own (engines may be shorter).
+  default_timeout_seconds: z.int().min(1).max(3600).default(300),
+});
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -116,6 +121,7 @@ export const GatewayConfigShape = z.strictObject({
   cli: Cli.prefault({}),
   judge: Judge.prefault({}),
   approvals: Approvals.prefault({}),
+  tools: Tools.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -5,18 +5,22 @@ import type { Clock } from "../clock.js";
 import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import type { createInvokePipeline, InvokeResponse } from "../pipeline/index.js";
+import { admitAgentBearer } from "../pipeline/agent-token.js";
+import { errorOutcome } from "../pipeline/call.js";
+import type { CallPipeline } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
 import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
+import { type HttpAnswer, renderCall } from "./render-call.js";
+import { isPublic, ROUTES } from "./routes.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
 
 export interface HttpDeps {
   services: ServiceDeps;
-  invoke: ReturnType<typeof createInvokePipeline>;
+  calls: CallPipeline;
   store: Store;
   clock: Clock;
   log: Logger;
@@ -26,21 +30,12 @@ export interface HttpDeps {
   remoteAddress: (c: Context) => string;
 }
 
-/** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
-export const PUBLIC_ROUTES = new Set([
-  "POST /v1/invoke",
-  "POST /v1/seal/invoke",
-  "GET /v1/tools",
-  "GET /health",
-  "GET /ready",
-]);
-
 /** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
 function closeIf413(status: number): Record<string, string> {
   return status === 413 ? { connection: "close" } : {};
 }
 
-function send(res: InvokeResponse) {
+function send(res: HttpAnswer) {
   return new Response(JSON.stringify(res.body), {
     status: res.status,
     headers: { "content-type": "application/json", ...closeIf413(res.status), ...res.headers },
@@ -51,32 +46,52 @@ export function createHttpApp(deps: HttpDeps) {
   const app = new Hono();
   const { log } = deps;
 
-  const invokeHandler = async (c: Context) => {
-    const { body, tooLarge } = await readBodyLimited(c.req.raw, deps.bodyLimit);
-    return send(await deps.invoke({ body, tooLarge, source: deps.remoteAddress(c) }));
+  const invoke = async (c: Context) => {
+    const raw = await readBodyLimited(c.req.raw, deps.bodyLimit);
+    return send(
+      renderCall(await deps.calls.callBody(raw, { address: deps.remoteAddress(c), transport: "http" })),
+    );
   };
-  app.post("/v1/invoke", invokeHandler);
-  app.post("/v1/seal/invoke", invokeHandler);
-
-  // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
-  app.get("/v1/tools", async (c) => {
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header("authorization") ?? "");
-    if (!m?.[1])
-      throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", {
-        reason: "missing_token",
+  // The public routes of the table and their handlers: a public route without one fails startup.
+  const handlers: Record<string, (c: Context) => Promise<Response> | Response> = {
+    "POST /v1/invoke": invoke,
+    "POST /v1/seal/invoke": invoke,
+    // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
+    "GET /v1/tools": async (c) => {
+      const admitted = await admitAgentBearer(deps.services, c.req.header("authorization"), {
+        address: deps.remoteAddress(c),
+        transport: "http",
+        surface: "GET /v1/tools",
       });
-    return c.json(await listToolsForAgent(deps.services, m[1]));
-  });
-
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", async (c) => {
-    try {
-      await deps.store.ping();
-      return c.json({ status: "ready", database: deps.store.dialect });
-    } catch {
-      return c.json({ status: "unavailable", database: deps.store.dialect }, 503);
-    }
-  });
+      if (!admitted.ok) return send(renderCall(errorOutcome(admitted.error, null, "", deps.clock.nowMs())));
+      const { agent } = admitted;
+      const actor = {
+        kind: "agent" as const,
+        sub: agent.claims.sub,
+        tenant: agent.tenantId,
+        securityContext: agent.claims.scp,
+        executionId: agent.session?.executionId ?? agent.claims.exec_id ?? agent.claims.jti,
+        ...(agent.session ? { sessionToolPatterns: agent.session.allowedToolPatterns } : {}),
+      };
+      return c.json(
+        await listToolsForAgent({ ctx: { actor, requestId: newId("req"), deps: deps.services } }),
+      );
+    },
+    "GET /health": (c) => c.json({ status: "ok" }),
+    "GET /ready": async (c) => {
+      try {
+        await deps.store.ping();
+        return c.json({ status: "ready", database: deps.store.dialect });
+      } catch {
+        return c.json({ status: "unavailable", database: deps.store.dialect }, 503);
+      }
+    },
+  };
+  for (const route of ROUTES.filter(isPublic)) {
+    const handler = handlers[`${route.method} ${route.path}`];
+    if (!handler) throw new Error(`public route ${route.method} ${route.path} has no handler`);
+    app.on(route.method, route.path, handler);
+  }
 
   app.route(
     "/",

@@ -1,303 +1,119 @@
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors.js";
+import { newId } from "../ids.js";
 import { JsonParseError, parseJson, toPlain } from "../seal/json.js";
-import * as agentKeys from "../services/agent-keys.js";
-import * as approvals from "../services/approvals.js";
-import type { ServiceDeps } from "../services/context.js";
-import * as events from "../services/events.js";
-import * as explorer from "../services/explorer.js";
-import * as secrets from "../services/secrets.js";
-import * as contexts from "../services/security-contexts.js";
-import * as sessions from "../services/sessions.js";
-import * as specs from "../services/specs.js";
-import * as workflows from "../services/workflows.js";
+import type { ServiceContext, ServiceDeps } from "../services/context.js";
+import { secretKeyFromPath } from "../services/secrets.js";
 import { readBodyLimited } from "./body.js";
-import { type OperatorEnv, operatorAuth, type Permission } from "./operator-auth.js";
+import { authenticateOperator, type OperatorEnv } from "./operator-auth.js";
+import { type ControlRoute, controlRoutesOf, type HttpBinding, ROUTES, type RouteEntry } from "./routes.js";
 
-/** Control-plane routes: thin adapters from HTTP to service verbs. */
+/**
+ * Control-plane routes, derived from the route table: authenticate the operator token (401),
+ * turn the request into the verb's one input object, call the verb — which checks the role and
+ * tenant and parses the input itself — and send its answer. Nothing else happens here.
+ */
 
 export interface ControlRouteOptions {
   bodyLimit: number;
   maxDepth: number;
 }
 
-function issuesToProblems(issues: z.core.$ZodIssue[]) {
-  return issues.flatMap((i) => {
-    const base = i.path.map(String);
-    // One problem per unknown field at its own path, so the caller sees which field to drop.
-    if (i.code === "unrecognized_keys")
-      return i.keys.map((k) => ({ path: [...base, k].join("."), message: "unknown field" }));
-    return [{ path: base.join("."), message: i.message }];
-  });
-}
-
-export async function readJson<T>(
-  c: Context,
-  schema: z.ZodType<T>,
-  opts: ControlRouteOptions & { allowEmpty?: boolean },
-): Promise<T> {
-  const { body, tooLarge } = await readBodyLimited(c.req.raw, opts.bodyLimit);
+async function readBody(c: Context, opts: ControlRouteOptions, b: HttpBinding): Promise<unknown> {
+  const { body, tooLarge } = await readBodyLimited(c.req.raw, Math.max(opts.bodyLimit, b.bodyLimit ?? 0));
   if (tooLarge || !body)
     throw new GatewayError("BODY_TOO_LARGE", "the request body is too large", { reason: "body_too_large" });
-  let value: unknown;
   try {
-    // An empty body reads as {} where every field is optional (approve/deny without a reason).
-    value =
-      opts.allowEmpty && body.byteLength === 0 ? {} : toPlain(parseJson(body, { maxDepth: opts.maxDepth }));
+    if (b.allowEmpty && body.byteLength === 0) return {};
+    return toPlain(parseJson(body, { maxDepth: opts.maxDepth }));
   } catch (err) {
     if (err instanceof JsonParseError)
       throw new GatewayError("BAD_REQUEST", `malformed JSON: ${err.message}`, { reason: err.reason });
     throw err;
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
+}
+
+/**
+ * The key as received in the request target — before URL parsing folds "a/../b" into "b" —
+ * and never from the decoded parameter, so "..", %2F or %2E%2E cannot name another key than
+ * the one refused.
+ */
+function secretKeyOf(c: Context): string {
+  const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+  const path =
+    raw === undefined
+      ? new URL(c.req.url).pathname
+      : (raw.replace(/^https?:\/\/[^/]*/i, "").split("?", 1)[0] ?? "");
+  return secretKeyFromPath(path);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Adds `extra` to `input`; a member the caller sent that the path or query also names is
+ * refused as the strict schema would have refused it, never silently overridden.
+ */
+function merge(input: Record<string, unknown>, extra: Record<string, unknown>, reason: string) {
+  const clash = Object.keys(extra).filter((k) => Object.hasOwn(input, k));
+  if (clash.length > 0)
+    throw new GatewayError("BAD_REQUEST", "the request is invalid", {
+      reason,
+      problems: clash.map((k) => ({ path: k, message: "unknown field" })),
+    });
+  return Object.assign(input, extra);
+}
+
+/** The verb's input: body, then query, then path parameters, as the route's binding says. */
+async function verbInput(c: Context, opts: ControlRouteOptions, b: HttpBinding): Promise<unknown> {
+  const named: Record<string, unknown> = {};
+  for (const p of b.params ?? []) named[p] = c.req.param(p);
+  if (b.secretKey) named.key = secretKeyOf(c);
+  const query = b.query ? c.req.query() : {};
+  if (b.body === undefined) return merge(merge({}, query, "invalid_query"), named, "invalid_query");
+  const body = await readBody(c, opts, b);
+  if (b.body === "document") return body;
+  if (typeof b.body === "object")
+    return merge(merge({ [b.body.as]: body }, query, "invalid_query"), named, "invalid_body");
+  // "fields": with nothing to add, the verb's schema judges the body as sent (an array stays one).
+  if (b.params === undefined && !b.secretKey && !b.query) return body;
+  if (!isObject(body))
     throw new GatewayError("BAD_REQUEST", "the request body is invalid", {
       reason: "invalid_body",
-      problems: issuesToProblems(parsed.error.issues),
+      problems: [{ path: "", message: "must be a JSON object" }],
     });
-  }
-  return parsed.data;
+  return merge(merge({ ...body }, query, "invalid_query"), named, "invalid_body");
 }
 
-export function parseQuery<T>(c: Context, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(c.req.query());
-  if (!parsed.success) {
-    throw new GatewayError("BAD_REQUEST", "the query is invalid", {
-      reason: "invalid_query",
-      problems: issuesToProblems(parsed.error.issues),
-    });
+function respond(c: Context, route: ControlRoute, out: unknown) {
+  const { status } = route.http;
+  if (status === "created") {
+    const { created, secret } = out as { created: boolean; secret: unknown };
+    return c.json(secret, created ? 201 : 200);
   }
-  return parsed.data;
+  return c.json(out, status ?? 200);
 }
 
-const SPEC_BODY_LIMIT = 17 * 1024 * 1024;
-
-const TenantQuery = z.strictObject({ tenant_id: z.string().max(64).optional() });
-
-export function controlRoutes(deps: ServiceDeps, clock: Clock, opts: ControlRouteOptions) {
+export function controlRoutes(
+  deps: ServiceDeps,
+  clock: Clock,
+  opts: ControlRouteOptions,
+  table: readonly RouteEntry[] = ROUTES,
+) {
   const app = new Hono<OperatorEnv>();
-  const read = operatorAuth(deps.tokens, clock, "read");
-  const write = operatorAuth(deps.tokens, clock, "write");
-  const approve = operatorAuth(deps.tokens, clock, "approve");
-  const admin = operatorAuth(deps.tokens, clock, "admin");
-
-  app.post("/v1/seal/sessions", write, async (c) => {
-    const input = await readJson(c, sessions.CreateSessionInput, opts);
-    return c.json(await sessions.createSession(deps, c.get("actor"), input), 201);
-  });
-  app.get("/v1/seal/sessions", read, async (c) =>
-    c.json(await sessions.listSessions(deps, c.get("actor"), parseQuery(c, sessions.SessionQuery))),
-  );
-  app.get("/v1/seal/sessions/:id", read, async (c) =>
-    c.json(await sessions.getSession(deps, c.get("actor"), c.req.param("id"))),
-  );
-  app.delete("/v1/seal/sessions/:id", write, async (c) =>
-    c.json(await sessions.revokeSession(deps, c.get("actor"), c.req.param("id"))),
-  );
-
-  app.post("/v1/agent-keys", write, async (c) => {
-    const input = await readJson(c, agentKeys.RegisterAgentKeyInput, opts);
-    return c.json(await agentKeys.registerAgentKey(deps, c.get("actor"), input), 201);
-  });
-  app.get("/v1/agent-keys", read, async (c) =>
-    c.json(await agentKeys.listAgentKeys(deps, c.get("actor"), parseQuery(c, agentKeys.AgentKeyQuery))),
-  );
-  app.get("/v1/agent-keys/:id", read, async (c) =>
-    c.json(await agentKeys.getAgentKey(deps, c.get("actor"), c.req.param("id"))),
-  );
-  app.delete("/v1/agent-keys/:id", write, async (c) =>
-    c.json(await agentKeys.revokeAgentKey(deps, c.get("actor"), c.req.param("id"))),
-  );
-
-  app.post("/v1/security-contexts", write, async (c) =>
-    c.json(await contexts.createContext(deps, c.get("actor"), await readJson(c, z.unknown(), opts)), 201),
-  );
-  app.get("/v1/security-contexts", read, async (c) =>
-    c.json(await contexts.listContexts(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)),
-  );
-  app.get("/v1/security-contexts/:name", read, async (c) =>
-    c.json(
-      await contexts.getContext(
+  const authenticate = authenticateOperator(deps.tokens, clock);
+  for (const route of controlRoutesOf(table)) {
+    app.on(route.method, route.path, authenticate, async (c) => {
+      const identity = c.get("actor");
+      const ctx: ServiceContext = {
+        actor: { kind: "operator", ...identity },
+        requestId: newId("req"),
         deps,
-        c.get("actor"),
-        c.req.param("name"),
-        parseQuery(c, TenantQuery).tenant_id,
-      ),
-    ),
-  );
-  app.put("/v1/security-contexts/:name", write, async (c) =>
-    c.json(
-      await contexts.updateContext(
-        deps,
-        c.get("actor"),
-        c.req.param("name"),
-        await readJson(c, z.unknown(), opts),
-      ),
-    ),
-  );
-  app.delete("/v1/security-contexts/:name", write, async (c) =>
-    c.json(
-      await contexts.deleteContext(
-        deps,
-        c.get("actor"),
-        c.req.param("name"),
-        parseQuery(c, TenantQuery).tenant_id,
-      ),
-    ),
-  );
-  app.post("/v1/security-contexts/:name/evaluate", read, async (c) => {
-    const input = await readJson(c, contexts.EvaluateInput, opts);
-    return c.json(await contexts.evaluateContext(deps, c.get("actor"), c.req.param("name"), input));
-  });
-
-  app.get("/v1/approvals", read, async (c) =>
-    c.json(await approvals.listApprovals(deps, c.get("actor"), parseQuery(c, approvals.ApprovalQuery))),
-  );
-  app.get("/v1/approvals/:id", read, async (c) =>
-    c.json(await approvals.getApproval(deps, c.get("actor"), c.req.param("id"))),
-  );
-  app.post("/v1/approvals/:id/approve", approve, async (c) => {
-    const input = await readJson(c, approvals.DecisionInput, { ...opts, allowEmpty: true });
-    return c.json(await approvals.decideApproval(deps, c.get("actor"), c.req.param("id"), "approved", input));
-  });
-  app.post("/v1/approvals/:id/deny", approve, async (c) => {
-    const input = await readJson(c, approvals.DecisionInput, { ...opts, allowEmpty: true });
-    return c.json(await approvals.decideApproval(deps, c.get("actor"), c.req.param("id"), "denied", input));
-  });
-
-  // Specs may be large (a published API description runs to megabytes).
-  const specOpts = { ...opts, bodyLimit: Math.max(opts.bodyLimit, SPEC_BODY_LIMIT) };
-  app.post("/v1/specs", write, async (c) =>
-    c.json(
-      await specs.registerSpec(deps, c.get("actor"), await readJson(c, specs.RegisterSpecInput, specOpts)),
-      201,
-    ),
-  );
-  app.get("/v1/specs", read, async (c) =>
-    c.json(await specs.listSpecs(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)),
-  );
-  app.get("/v1/specs/:id", read, async (c) =>
-    c.json(await specs.getSpec(deps, c.get("actor"), c.req.param("id"))),
-  );
-  app.delete("/v1/specs/:id", write, async (c) =>
-    c.json(await specs.deleteSpec(deps, c.get("actor"), c.req.param("id"))),
-  );
-
-  app.post("/v1/workflows", write, async (c) =>
-    c.json(await workflows.createWorkflow(deps, c.get("actor"), await readJson(c, z.unknown(), opts)), 201),
-  );
-  app.get("/v1/workflows", read, async (c) =>
-    c.json(await workflows.listWorkflows(deps, c.get("actor"), parseQuery(c, TenantQuery).tenant_id)),
-  );
-  app.get("/v1/workflows/:id", read, async (c) =>
-    c.json(await workflows.getWorkflow(deps, c.get("actor"), c.req.param("id"))),
-  );
-  app.put("/v1/workflows/:id", write, async (c) =>
-    c.json(
-      await workflows.updateWorkflow(
-        deps,
-        c.get("actor"),
-        c.req.param("id"),
-        await readJson(c, z.unknown(), opts),
-      ),
-    ),
-  );
-  app.delete("/v1/workflows/:id", write, async (c) =>
-    c.json(await workflows.deleteWorkflow(deps, c.get("actor"), c.req.param("id"))),
-  );
-
-  app.post("/v1/explorer", write, async (c) =>
-    c.json(await explorer.explore(deps, { actor: c.get("actor") }, await readJson(c, z.unknown(), opts))),
-  );
-
-  // Keys hold '/', so the route takes the rest of the path. The key is read from the request
-  // target as received — before URL parsing folds "a/../b" into "b" — and never from the
-  // decoded parameter, so "..", %2F or %2E%2E cannot name another key than the one refused.
-  const secretKey = (c: Context) => {
-    const raw = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
-    const path =
-      raw === undefined
-        ? new URL(c.req.url).pathname
-        : (raw.replace(/^https?:\/\/[^/]*/i, "").split("?", 1)[0] ?? "");
-    return secrets.secretKeyFromPath(path);
-  };
-  app.get("/v1/secrets", read, async (c) =>
-    c.json(await secrets.listSecrets(deps, c.get("actor"), parseQuery(c, secrets.SecretQuery).tenant_id)),
-  );
-  app.get("/v1/secrets/:key{[\\s\\S]+}", read, async (c) =>
-    c.json(
-      await secrets.getSecret(
-        deps,
-        c.get("actor"),
-        secretKey(c),
-        parseQuery(c, secrets.SecretQuery).tenant_id,
-      ),
-    ),
-  );
-  app.put("/v1/secrets/:key{[\\s\\S]+}", admin, async (c) => {
-    const key = secretKey(c);
-    const tenant = parseQuery(c, secrets.SecretQuery).tenant_id;
-    const out = await secrets.putSecret(
-      deps,
-      c.get("actor"),
-      key,
-      await readJson(c, secrets.PutSecretInput, opts),
-      tenant,
-    );
-    return c.json(out.secret, out.created ? 201 : 200);
-  });
-  app.delete("/v1/secrets/:key{[\\s\\S]+}", admin, async (c) =>
-    c.json(
-      await secrets.deleteSecret(
-        deps,
-        c.get("actor"),
-        secretKey(c),
-        parseQuery(c, secrets.DeleteSecretQuery),
-      ),
-    ),
-  );
-
-  app.get("/v1/events", read, async (c) =>
-    c.json(await events.listEvents(deps, c.get("actor"), parseQuery(c, events.EventQuery))),
-  );
+      };
+      return respond(c, route, await route.verb({ ctx, input: await verbInput(c, opts, route.http) }));
+    });
+  }
   return app;
 }
-
-/** Every protected route, for the shared auth-failure test matrix (test/http/auth-matrix). */
-export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; need: Permission }> = [
-  { method: "POST", path: "/v1/seal/sessions", need: "write" },
-  { method: "GET", path: "/v1/seal/sessions", need: "read" },
-  { method: "GET", path: "/v1/seal/sessions/x", need: "read" },
-  { method: "DELETE", path: "/v1/seal/sessions/x", need: "write" },
-  { method: "POST", path: "/v1/agent-keys", need: "write" },
-  { method: "GET", path: "/v1/agent-keys", need: "read" },
-  { method: "GET", path: "/v1/agent-keys/x", need: "read" },
-  { method: "DELETE", path: "/v1/agent-keys/x", need: "write" },
-  { method: "POST", path: "/v1/security-contexts", need: "write" },
-  { method: "GET", path: "/v1/security-contexts", need: "read" },
-  { method: "GET", path: "/v1/security-contexts/x", need: "read" },
-  { method: "PUT", path: "/v1/security-contexts/x", need: "write" },
-  { method: "DELETE", path: "/v1/security-contexts/x", need: "write" },
-  { method: "POST", path: "/v1/security-contexts/x/evaluate", need: "read" },
-  { method: "GET", path: "/v1/approvals", need: "read" },
-  { method: "GET", path: "/v1/approvals/x", need: "read" },
-  { method: "POST", path: "/v1/approvals/x/approve", need: "approve" },
-  { method: "POST", path: "/v1/approvals/x/deny", need: "approve" },
-  { method: "POST", path: "/v1/specs", need: "write" },
-  { method: "GET", path: "/v1/specs", need: "read" },
-  { method: "GET", path: "/v1/specs/x", need: "read" },
-  { method: "DELETE", path: "/v1/specs/x", need: "write" },
-  { method: "POST", path: "/v1/workflows", need: "write" },
-  { method: "GET", path: "/v1/workflows", need: "read" },
-  { method: "GET", path: "/v1/workflows/x", need: "read" },
-  { method: "PUT", path: "/v1/workflows/x", need: "write" },
-  { method: "DELETE", path: "/v1/workflows/x", need: "write" },
-  { method: "POST", path: "/v1/explorer", need: "write" },
-  { method: "GET", path: "/v1/secrets", need: "read" },
-  { method: "GET", path: "/v1/secrets/x", need: "read" },
-  { method: "PUT", path: "/v1/secrets/x", need: "admin" },
-  { method: "DELETE", path: "/v1/secrets/x", need: "admin" },
-  { method: "GET", path: "/v1/events", need: "read" },
-];

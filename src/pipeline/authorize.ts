@@ -32,18 +32,25 @@ export interface CallFacts {
   /** Plain arguments, for evaluation and the approver's summary. */
   args: { [key: string]: PlainJson };
   nowMs: number;
+  /** The transport that carried the call, named in every row this stage writes. */
+  transport: string;
+  /**
+   * Rate-limit windows already counted for this call: the capability counted before lookup is
+   * not counted again after it.
+   */
+  countedRateKeys: Set<string>;
 }
 
-export type AuthorizeOutcome =
-  | {
-      kind: "allow";
-      context: SecurityContext;
-      capability: Capability;
-      capabilityIndex: number;
-      rule: string;
-      approvalId: string | null;
-    }
-  | { kind: "pending"; approvalId: string; expiresAt: number };
+export interface AllowOutcome {
+  kind: "allow";
+  context: SecurityContext;
+  capability: Capability;
+  capabilityIndex: number;
+  rule: string;
+  approvalId: string | null;
+}
+
+export type AuthorizeOutcome = AllowOutcome | { kind: "pending"; approvalId: string; expiresAt: number };
 
 const REJECT_CODES: Record<string, GatewayError["code"]> = {
   TOOL_DENIED: "TOOL_DENIED",
@@ -83,6 +90,7 @@ async function deny(
       reason: err.details.reason,
       arguments_digest: f.argumentsDigest,
       binding: f.auth.binding,
+      transport: f.transport,
     },
   });
   const limit = ctx?.revoke_after_denials;
@@ -108,6 +116,7 @@ async function deny(
           denials: count,
           per_seconds: limit.per_seconds,
           context: ctx.name,
+          transport: f.transport,
         },
       });
       await deps.store.revokeSession(session.executionId, f.nowMs);
@@ -121,15 +130,10 @@ function decisionError(d: PolicyDecision): GatewayError {
   return new GatewayError(code, d.reason, { reason: d.reason, rule: d.rule });
 }
 
-/** Rate-limit windows already counted for a call (both phases see the same CallFacts). */
-const countedRateKeys = new WeakMap<CallFacts, Set<string>>();
-
 /** True the first time a call meets a window: the capability counted before lookup is not counted again after. */
 function firstCountThisCall(f: CallFacts, key: string): boolean {
-  const counted = countedRateKeys.get(f) ?? new Set<string>();
-  countedRateKeys.set(f, counted);
-  if (counted.has(key)) return false;
-  counted.add(key);
+  if (f.countedRateKeys.has(key)) return false;
+  f.countedRateKeys.add(key);
   return true;
 }
 
@@ -220,7 +224,12 @@ async function redeemOrRequest(
       decision: "reject",
       code: 4009,
       stage: "approval",
-      payload: { approval_id: approvalId, reason, arguments_digest: f.argumentsDigest },
+      payload: {
+        approval_id: approvalId,
+        reason,
+        arguments_digest: f.argumentsDigest,
+        transport: f.transport,
+      },
     });
     return new GatewayError("APPROVAL_INVALID", message, {
       reason,
@@ -257,6 +266,7 @@ async function redeemOrRequest(
           rule: decision.rule,
           arguments_digest: f.argumentsDigest,
           expires_at: new Date(row.expiresAt).toISOString(),
+          transport: f.transport,
         },
       });
       return { kind: "pending", approvalId: row.id, expiresAt: row.expiresAt };
@@ -284,6 +294,7 @@ async function redeemOrRequest(
       rule: decision.rule,
       arguments_digest: f.argumentsDigest,
       expires_at: new Date(expiresAt).toISOString(),
+      transport: f.transport,
     },
   });
   await deps.store.insertApproval({
@@ -322,7 +333,7 @@ export async function redeemApproval(
       decision: "allow",
       code: null,
       stage: "approval",
-      payload: { approval_id: approvalId, rule },
+      payload: { approval_id: approvalId, rule, transport: f.transport },
     });
     return;
   }
@@ -332,7 +343,12 @@ export async function redeemApproval(
     decision: "reject",
     code: 4009,
     stage: "approval",
-    payload: { approval_id: approvalId, reason: "approval_used", arguments_digest: f.argumentsDigest },
+    payload: {
+      approval_id: approvalId,
+      reason: "approval_used",
+      arguments_digest: f.argumentsDigest,
+      transport: f.transport,
+    },
   });
   throw new GatewayError("APPROVAL_INVALID", "the approval was already used", {
     reason: "approval_used",

@@ -4,14 +4,17 @@ import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { AgentKeyRow } from "../store/types.js";
 import {
-  type Actor,
   actingTenant,
+  ById,
   canSee,
   controlEvent,
   iso,
   listingTenant,
   notFound,
-  type ServiceDeps,
+  parseInput,
+  requireRole,
+  TenantId,
+  type VerbCall,
 } from "./context.js";
 
 /**
@@ -33,10 +36,7 @@ export const RegisterAgentKeyInput = z
     public_key_b64: z.string().max(512).optional(),
     jwk: Jwk.optional(),
     label: z.string().max(256).optional(),
-    tenant_id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-      .optional(),
+    tenant_id: TenantId.optional(),
   })
   .superRefine((v, ctx) => {
     if ((v.public_key_b64 === undefined) === (v.jwk === undefined)) {
@@ -62,7 +62,10 @@ export function agentKeyView(row: AgentKeyRow) {
   };
 }
 
-export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: RegisterAgentKeyInput) {
+export async function registerAgentKey({ ctx, input: raw }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const input = parseInput(RegisterAgentKeyInput, raw);
+  const { deps } = ctx;
   const tenantId = actingTenant(actor, input.tenant_id);
   const decoded = decodePublicKey(input.public_key_b64 ?? input.jwk);
   if (!decoded.ok) throw new GatewayError("BAD_REQUEST", decoded.message, { reason: "bad_key" });
@@ -90,22 +93,31 @@ export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: R
 
 export const AgentKeyQuery = z.strictObject({
   sub: z.string().min(1).max(256).optional(),
-  tenant_id: z.string().max(64).optional(),
+  tenant_id: TenantId.optional(),
 });
 export type AgentKeyQuery = z.infer<typeof AgentKeyQuery>;
 
-export async function listAgentKeys(deps: ServiceDeps, actor: Actor, q: AgentKeyQuery = {}) {
+export async function listAgentKeys({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const q = parseInput(AgentKeyQuery, input, "invalid_query");
+  const { deps } = ctx;
   const rows = await deps.store.listAgentKeys(listingTenant(actor, q.tenant_id), q.sub);
   return { agent_keys: rows.map(agentKeyView) };
 }
 
-export async function getAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+export async function getAgentKey({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await deps.store.getAgentKey(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("agent key");
   return agentKeyView(row);
 }
 
-export async function revokeAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+export async function revokeAgentKey({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const existing = await deps.store.getAgentKey(id);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
   await deps.audit.record(

@@ -1,7 +1,19 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
-import { type Actor, canSee, iso, listingTenant, notFound, type ServiceDeps } from "./context.js";
+import {
+  ById,
+  canSee,
+  iso,
+  listingTenant,
+  notFound,
+  type Principal,
+  parseInput,
+  requireRole,
+  type ServiceDeps,
+  TenantId,
+  type VerbCall,
+} from "./context.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
@@ -43,15 +55,19 @@ export function approvalView(row: ApprovalRow, nowMs: number) {
 
 export const ApprovalQuery = z.strictObject({
   status: z.enum(["pending", "approved", "denied", "used", "expired"]).optional(),
-  tenant_id: z.string().max(64).optional(),
+  tenant_id: TenantId.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 export type ApprovalQuery = z.infer<typeof ApprovalQuery>;
 
 export const DecisionInput = z.strictObject({ reason: z.string().max(2048).optional() });
+const Decide = DecisionInput.extend({ id: z.string().min(1) });
 export type DecisionInput = z.infer<typeof DecisionInput>;
 
-export async function listApprovals(deps: ServiceDeps, actor: Actor, q: ApprovalQuery) {
+export async function listApprovals({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const q = parseInput(ApprovalQuery, input, "invalid_query");
+  const { deps } = ctx;
   const now = deps.clock.nowMs();
   // "expired" is computed on read; the store filters on what it holds.
   const storeStatus: ApprovalStatus | undefined = q.status === "expired" ? undefined : q.status;
@@ -64,15 +80,32 @@ export async function listApprovals(deps: ServiceDeps, actor: Actor, q: Approval
   return { approvals: views.slice(0, q.limit) };
 }
 
-export async function getApproval(deps: ServiceDeps, actor: Actor, id: string) {
+export async function getApproval({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await deps.store.getApproval(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("approval");
   return approvalView(row, deps.clock.nowMs());
 }
 
-export async function decideApproval(
+/** POST /v1/approvals/{id}/approve `{reason?}` — approvers and admins. */
+export async function approveApproval({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "approver");
+  const { id, ...decision } = parseInput(Decide, input);
+  return await decideApproval(ctx.deps, actor, id, "approved", decision);
+}
+
+/** POST /v1/approvals/{id}/deny `{reason?}` — approvers and admins. */
+export async function denyApproval({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "approver");
+  const { id, ...decision } = parseInput(Decide, input);
+  return await decideApproval(ctx.deps, actor, id, "denied", decision);
+}
+
+async function decideApproval(
   deps: ServiceDeps,
-  actor: Actor,
+  actor: Principal,
   id: string,
   decision: "approved" | "denied",
   input: DecisionInput,

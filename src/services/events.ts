@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { EventRow } from "../store/types.js";
-import { type Actor, iso, type ServiceDeps } from "./context.js";
+import { iso, parseInput, requireRole, TenantId, type VerbCall } from "./context.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
@@ -21,7 +21,7 @@ export const EventQuery = z.strictObject({
   decision: z.enum(["allow", "escalate", "reject"]).optional(),
   stage: z.string().max(64).optional(),
   execution_id: z.string().max(256).optional(),
-  tenant_id: z.string().max(64).optional(),
+  tenant_id: TenantId.optional(),
   since: Time.optional(),
   until: Time.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -64,7 +64,10 @@ function decodeCursor(cursor: string): number {
   return n;
 }
 
-export async function listEvents(deps: ServiceDeps, actor: Actor, q: EventQuery) {
+export async function listEvents({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const q = parseInput(EventQuery, input, "invalid_query");
+  const { deps } = ctx;
   let tenantId = actor.tenant;
   if (q.tenant_id !== undefined) {
     if (actor.tenant !== "*" && q.tenant_id !== actor.tenant)

@@ -11,7 +11,7 @@ import type { PlainJson } from "../seal/json.js";
 import { toPlain, tryParseJson } from "../seal/json.js";
 import type { ApiSpecMeta } from "../store/types.js";
 import type { RegisteredTool } from "../tools/registry.js";
-import { type Actor, canSee } from "./context.js";
+import { canSee, type Principal, requireRole, type VerbCall } from "./context.js";
 import type { SpecDeps } from "./specs.js";
 
 /**
@@ -35,7 +35,11 @@ interface Target {
   op: SpecOperation;
 }
 
-async function target(deps: ExplorerDeps, tenantId: string | Actor, input: ExplorerInput): Promise<Target> {
+async function target(
+  deps: ExplorerDeps,
+  tenantId: string | Principal,
+  input: ExplorerInput,
+): Promise<Target> {
   const row = await deps.store.getSpecMeta(input.api_spec_id);
   const visible =
     row && (typeof tenantId === "string" ? row.tenantId === tenantId : canSee(tenantId, row.tenantId));
@@ -72,7 +76,13 @@ function requestArgs(op: SpecOperation, parameters: { [key: string]: PlainJson }
 
 export type ExplorerCaller =
   | { tenantId: string; executionId: string; callId: string; agentId: string }
-  | { actor: Actor };
+  | { actor: Principal };
+
+/** POST /v1/explorer: an operator tries a spec operation (audited as ExplorerRequested). */
+export async function runExplorer({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  return await explore(ctx.deps, { actor }, input);
+}
 
 export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unknown, signal?: AbortSignal) {
   const parsed = ExplorerInput.safeParse(raw);

@@ -1,16 +1,21 @@
 import { z } from "zod";
 import { type BuiltinSecrets, secretValueProblem } from "../credentials/builtin-store.js";
-import { parseCredentialPath, secretKeyProblem } from "../credentials/path.js";
+import { parseCredentialPath, SecretKey, secretKeyProblem } from "../credentials/path.js";
 import { GatewayError } from "../errors.js";
 import type { SecretRow } from "../store/types.js";
 import {
-  type Actor,
   actingTenant,
   controlEvent,
+  InTenant,
   iso,
   listingTenant,
   notFound,
+  type Principal,
+  parseInput,
+  requireRole,
   type ServiceDeps,
+  TenantId,
+  type VerbCall,
 } from "./context.js";
 
 /**
@@ -22,17 +27,14 @@ import {
 
 export const SECRETS_PREFIX = "/v1/secrets/";
 
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** A secret named by its key, in the caller's (or an admin's named) tenant. */
+export const SecretInTenant = z.strictObject({ key: SecretKey, tenant_id: TenantId.optional() });
 
-export const SecretQuery = z.strictObject({
-  tenant_id: z.string().regex(TENANT, "must be a tenant name").optional(),
-});
-
-export const DeleteSecretQuery = SecretQuery.extend({
+export const DeleteSecretInput = SecretInTenant.extend({
   force: z.enum(["true", "false"]).optional(),
 });
 
-export const PutSecretInput = z.strictObject({ value: z.unknown() });
+export const PutSecretInput = SecretInTenant.extend({ value: z.unknown() });
 export type PutSecretInput = z.infer<typeof PutSecretInput>;
 
 function badKey(message: string): GatewayError {
@@ -81,7 +83,7 @@ export function secretView(row: SecretRow) {
 
 async function recordChange(
   deps: ServiceDeps,
-  actor: Actor,
+  actor: Principal,
   tenantId: string,
   eventType: string,
   payload: Record<string, unknown>,
@@ -96,13 +98,10 @@ async function recordChange(
 }
 
 /** Writes a new version (the first, or a rotation). Returns the view and whether it was created. */
-export async function putSecret(
-  deps: ServiceDeps,
-  actor: Actor,
-  key: string,
-  input: PutSecretInput,
-  tenant?: string,
-) {
+export async function putSecret({ ctx, input: raw }: VerbCall) {
+  const actor = requireRole(ctx, "admin");
+  const { key, tenant_id: tenant, ...input } = parseInput(PutSecretInput, raw);
+  const { deps } = ctx;
   const builtin = store(deps);
   const tenantId = actingTenant(actor, tenant);
   const problem = input.value === undefined ? "is required" : secretValueProblem(input.value);
@@ -119,13 +118,19 @@ export async function putSecret(
   return { created: row.version === 1, secret: secretView(row) };
 }
 
-export async function getSecret(deps: ServiceDeps, actor: Actor, key: string, tenant?: string) {
+export async function getSecret({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { key, tenant_id: tenant } = parseInput(SecretInTenant, input, "invalid_query");
+  const { deps } = ctx;
   const row = await store(deps).get(actingTenant(actor, tenant), key);
   if (!row) throw notFound("secret");
   return secretView(row);
 }
 
-export async function listSecrets(deps: ServiceDeps, actor: Actor, tenant?: string) {
+export async function listSecrets({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const { deps } = ctx;
   return { secrets: (await store(deps).list(listingTenant(actor, tenant))).map(secretView) };
 }
 
@@ -142,12 +147,10 @@ async function referencingSpecs(deps: ServiceDeps, tenantId: string, key: string
 }
 
 /** Deletes every version. Refused (409) while a spec references the key, unless forced. */
-export async function deleteSecret(
-  deps: ServiceDeps,
-  actor: Actor,
-  key: string,
-  query: { tenant_id?: string; force?: "true" | "false" },
-) {
+export async function deleteSecret({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "admin");
+  const { key, ...query } = parseInput(DeleteSecretInput, input, "invalid_query");
+  const { deps } = ctx;
   const builtin = store(deps);
   const tenantId = actingTenant(actor, query.tenant_id);
   const row = await builtin.get(tenantId, key);

@@ -5,19 +5,27 @@ import { evaluate } from "../policy/evaluate.js";
 import type { PlainJson } from "../seal/json.js";
 import type { SecurityContextRow } from "../store/types.js";
 import {
-  type Actor,
   actingTenant,
   canSee,
   controlEvent,
+  InTenant,
   iso,
   listingTenant,
   notFound,
+  type Principal,
+  parseInput,
+  requireRole,
   type ServiceDeps,
+  TenantId,
+  type VerbCall,
 } from "./context.js";
 
 /** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
 
-const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** A context named by the path, in the caller's (or an admin's named) tenant. */
+const NameInTenant = z.strictObject({ name: z.string().min(1), tenant_id: TenantId.optional() });
+/** PUT input: the context named by the path, and its whole new document. */
+const UpdateContext = z.strictObject({ name: z.string().min(1), context: z.unknown() });
 
 function invalid(problems: { path: string; message: string }[]) {
   return new GatewayError("BAD_REQUEST", "the security context is invalid", {
@@ -31,7 +39,7 @@ function readDocument(body: unknown): { context: SecurityContext; tenantId: stri
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw invalid([{ path: "", message: "must be a JSON object" }]);
   const { tenant_id, ...doc } = body as Record<string, unknown>;
-  if (tenant_id !== undefined && (typeof tenant_id !== "string" || !TENANT.test(tenant_id))) {
+  if (tenant_id !== undefined && !TenantId.safeParse(tenant_id).success) {
     throw invalid([{ path: "tenant_id", message: "must be a tenant name" }]);
   }
   const parsed = parseSecurityContext(doc);
@@ -50,7 +58,7 @@ export function contextView(row: SecurityContextRow) {
 
 async function recordChange(
   deps: ServiceDeps,
-  actor: Actor,
+  actor: Principal,
   tenantId: string,
   action: string,
   name: string,
@@ -71,7 +79,9 @@ async function recordChange(
   );
 }
 
-export async function createContext(deps: ServiceDeps, actor: Actor, body: unknown) {
+export async function createContext({ ctx, input: body }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { deps } = ctx;
   const { context, tenantId: requested } = readDocument(body);
   const tenantId = actingTenant(actor, requested);
   const now = deps.clock.nowMs();
@@ -97,23 +107,32 @@ export async function createContext(deps: ServiceDeps, actor: Actor, body: unkno
   return contextView(row);
 }
 
-export async function listContexts(deps: ServiceDeps, actor: Actor, tenant?: string) {
+export async function listContexts({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const { deps } = ctx;
   const rows = await deps.store.listSecurityContexts(listingTenant(actor, tenant));
   return { security_contexts: rows.map(contextView) };
 }
 
-async function visibleRow(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+async function visibleRow(deps: ServiceDeps, actor: Principal, name: string, tenant?: string) {
   const tenantId = actingTenant(actor, tenant);
   const row = await deps.store.getSecurityContext(tenantId, name);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("security context");
   return row;
 }
 
-export async function getContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+export async function getContext({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { name, tenant_id: tenant } = parseInput(NameInTenant, input, "invalid_query");
+  const { deps } = ctx;
   return contextView(await visibleRow(deps, actor, name, tenant));
 }
 
-export async function updateContext(deps: ServiceDeps, actor: Actor, name: string, body: unknown) {
+export async function updateContext({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { name, context: body } = parseInput(UpdateContext, input);
+  const { deps } = ctx;
   const { context, tenantId: requested } = readDocument(body);
   if (context.name !== name)
     throw invalid([
@@ -130,7 +149,10 @@ export async function updateContext(deps: ServiceDeps, actor: Actor, name: strin
   return contextView({ ...existing, document, updatedAt: now });
 }
 
-export async function deleteContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+export async function deleteContext({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { name, tenant_id: tenant } = parseInput(NameInTenant, input, "invalid_query");
+  const { deps } = ctx;
   const existing = await visibleRow(deps, actor, name, tenant);
   const inUse = await deps.store.countActiveSessionsForContext(existing.tenantId, name, deps.clock.nowMs());
   if (inUse > 0) {
@@ -152,12 +174,15 @@ export const EvaluateInput = z.strictObject({
   tool: z.string().min(1).max(256),
   arguments: z.record(z.string(), z.unknown()).default({}),
   sub: z.string().min(1).max(256).optional(),
-  tenant_id: z.string().regex(TENANT).optional(),
+  tenant_id: TenantId.optional(),
 });
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
 
 /** Dry run: the decision a call would get, with the deciding rule; nothing runs or counts. */
-export async function evaluateContext(deps: ServiceDeps, actor: Actor, name: string, input: EvaluateInput) {
+export async function evaluateContext({ ctx, input: raw }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { name, ...input } = parseInput(EvaluateInput.extend({ name: z.string().min(1) }), raw);
+  const { deps } = ctx;
   const row = await visibleRow(deps, actor, name, input.tenant_id);
   const parsed = parseSecurityContext(JSON.parse(row.document));
   if (!parsed.ok)

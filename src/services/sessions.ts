@@ -5,14 +5,17 @@ import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { SessionRow } from "../store/types.js";
 import {
-  type Actor,
   actingTenant,
+  ById,
   canSee,
   controlEvent,
   iso,
   listingTenant,
   notFound,
-  type ServiceDeps,
+  parseInput,
+  requireRole,
+  TenantId,
+  type VerbCall,
 } from "./context.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
@@ -39,10 +42,7 @@ export const CreateSessionInput = z
     public_key_b64: z.string().max(512),
     allowed_tool_patterns: z.array(ToolPattern).min(1).max(256).optional(),
     workload_id: z.string().min(1).max(512).optional(),
-    tenant_id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-      .optional(),
+    tenant_id: TenantId.optional(),
     ttl_seconds: z.int().min(60).max(86_400).optional(),
   })
   .superRefine((v, ctx) => {
@@ -85,7 +85,10 @@ export function sessionView(row: SessionRow, nowMs: number) {
   };
 }
 
-export async function createSession(deps: ServiceDeps, actor: Actor, input: CreateSessionInput) {
+export async function createSession({ ctx, input: raw }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const input = parseInput(CreateSessionInput, raw);
+  const { deps } = ctx;
   const tenantId = actingTenant(actor, input.tenant_id);
   const key = decodePublicKey(input.public_key_b64);
   if (!key.ok)
@@ -164,11 +167,14 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
 
 export const SessionQuery = z.strictObject({
   status: z.enum(["Active", "Revoked", "Expired"]).optional(),
-  tenant_id: z.string().max(64).optional(),
+  tenant_id: TenantId.optional(),
 });
 export type SessionQuery = z.infer<typeof SessionQuery>;
 
-export async function listSessions(deps: ServiceDeps, actor: Actor, q: SessionQuery = {}) {
+export async function listSessions({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const q = parseInput(SessionQuery, input, "invalid_query");
+  const { deps } = ctx;
   const rows = await deps.store.listSessions(listingTenant(actor, q.tenant_id));
   const now = deps.clock.nowMs();
   // Expiry is computed at read time (the stored status stays Active), so filter on the view.
@@ -176,13 +182,19 @@ export async function listSessions(deps: ServiceDeps, actor: Actor, q: SessionQu
   return { sessions: q.status ? views.filter((v) => v.session_status === q.status) : views };
 }
 
-export async function getSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+export async function getSession({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { id: executionId } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await deps.store.getSession(executionId);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("session");
   return sessionView(row, deps.clock.nowMs());
 }
 
-export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+export async function revokeSession({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id: executionId } = parseInput(ById, input);
+  const { deps } = ctx;
   const existing = await deps.store.getSession(executionId);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
   const now = deps.clock.nowMs();

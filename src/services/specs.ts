@@ -9,14 +9,20 @@ import { newId } from "../ids.js";
 import { canonicalJson } from "../seal/canonical.js";
 import type { ApiSpecMeta, ApiSpecRow, Store } from "../store/types.js";
 import {
-  type Actor,
   actingTenant,
+  ById,
   canSee,
   controlEvent,
+  InTenant,
   iso,
   listingTenant,
   notFound,
+  type Principal,
+  parseInput,
+  requireRole,
   type ServiceDeps,
+  TenantId,
+  type VerbCall,
 } from "./context.js";
 
 /** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
@@ -45,10 +51,7 @@ export const RegisterSpecInput = z
       .array(z.string().toLowerCase().regex(HOST, "a host name or IP literal"))
       .max(64)
       .optional(),
-    tenant_id: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
-      .optional(),
+    tenant_id: TenantId.optional(),
   })
   .superRefine((v, ctx) => {
     const sources = [v.inline_json, v.inline_yaml, v.source_url].filter((x) => x !== undefined).length;
@@ -142,7 +145,10 @@ async function fetchSource(deps: SpecDeps, url: string): Promise<string> {
   return res.body.toString("utf8");
 }
 
-export async function registerSpec(deps: SpecDeps, actor: Actor, input: RegisterSpecInput) {
+export async function createSpec({ ctx, input: raw }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const input = parseInput(RegisterSpecInput, raw);
+  const { deps } = ctx;
   const tenantId = actingTenant(actor, input.tenant_id);
   let credentialPath: string | null = null;
   if (input.credential_path !== undefined && input.credential_path !== null) {
@@ -235,22 +241,31 @@ export async function registerSpec(deps: SpecDeps, actor: Actor, input: Register
   return specView(row, spec);
 }
 
-export async function listSpecs(deps: SpecDeps, actor: Actor, tenant?: string) {
+export async function listSpecs({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const { deps } = ctx;
   return { specs: (await deps.store.listSpecs(listingTenant(actor, tenant))).map((r) => specView(r)) };
 }
 
-export async function visibleSpec(deps: SpecDeps, actor: Actor, id: string): Promise<ApiSpecRow> {
+export async function visibleSpec(deps: SpecDeps, actor: Principal, id: string): Promise<ApiSpecRow> {
   const row = await deps.store.getSpec(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("spec");
   return row;
 }
 
-export async function getSpec(deps: SpecDeps, actor: Actor, id: string) {
+export async function getSpec({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await visibleSpec(deps, actor, id);
   return specView(row, await deps.specs.spec(row));
 }
 
-export async function deleteSpec(deps: SpecDeps, actor: Actor, id: string) {
+export async function deleteSpec({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await visibleSpec(deps, actor, id);
   const users = await deps.store.countWorkflowsForSpec(id);
   if (users > 0) {

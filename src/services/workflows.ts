@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { sha256Canonical, validateAgainstSpec } from "../engines/workflow/compile.js";
 import { parseWorkflowDefinition, type WorkflowDefinition } from "../engines/workflow/definition.js";
 import { runWorkflow } from "../engines/workflow/runner.js";
@@ -6,7 +7,20 @@ import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
 import type { WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
-import { type Actor, actingTenant, canSee, controlEvent, iso, listingTenant, notFound } from "./context.js";
+import {
+  actingTenant,
+  ById,
+  canSee,
+  controlEvent,
+  InTenant,
+  iso,
+  listingTenant,
+  notFound,
+  type Principal,
+  parseInput,
+  requireRole,
+  type VerbCall,
+} from "./context.js";
 import { NATIVE_PREFIX } from "./native-tools.js";
 import type { SpecDeps } from "./specs.js";
 
@@ -34,7 +48,7 @@ export function workflowView(row: WorkflowRow) {
 /** Reads and checks a definition against its spec; every problem at once. */
 async function readDefinition(
   deps: WorkflowDeps,
-  actor: Actor,
+  actor: Principal,
   body: unknown,
 ): Promise<{ def: WorkflowDefinition; tenantId: string; document: string }> {
   let requested: string | undefined;
@@ -64,7 +78,7 @@ async function readDefinition(
   return { def, tenantId, document: JSON.stringify(def) };
 }
 
-async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, eventType: string) {
+async function recordChange(deps: WorkflowDeps, actor: Principal, row: WorkflowRow, eventType: string) {
   await deps.audit.record(
     controlEvent({
       eventType,
@@ -84,7 +98,12 @@ async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, 
 // The same hash the engine records in WorkflowInvocationStarted: one name per definition.
 const hashOf = (document: string) => sha256Canonical(JSON.parse(document));
 
-export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unknown) {
+/** PUT input: the workflow named by the path, and its whole new definition. */
+const UpdateWorkflow = z.strictObject({ id: z.string().min(1), definition: z.unknown() });
+
+export async function createWorkflow({ ctx, input: body }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { deps } = ctx;
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
   if (await deps.store.getWorkflowByName(tenantId, def.name)) {
     throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
@@ -114,21 +133,30 @@ export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unk
   return workflowView(row);
 }
 
-async function visibleWorkflow(deps: WorkflowDeps, actor: Actor, id: string): Promise<WorkflowRow> {
+async function visibleWorkflow(deps: WorkflowDeps, actor: Principal, id: string): Promise<WorkflowRow> {
   const row = await deps.store.getWorkflow(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("workflow");
   return row;
 }
 
-export async function getWorkflow(deps: WorkflowDeps, actor: Actor, id: string) {
+export async function getWorkflow({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   return workflowView(await visibleWorkflow(deps, actor, id));
 }
 
-export async function listWorkflows(deps: WorkflowDeps, actor: Actor, tenant?: string) {
+export async function listWorkflows({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const { deps } = ctx;
   return { workflows: (await deps.store.listWorkflows(listingTenant(actor, tenant))).map(workflowView) };
 }
 
-export async function updateWorkflow(deps: WorkflowDeps, actor: Actor, id: string, body: unknown) {
+export async function updateWorkflow({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id, definition: body } = parseInput(UpdateWorkflow, input);
+  const { deps } = ctx;
   const existing = await visibleWorkflow(deps, actor, id);
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
   if (tenantId !== existing.tenantId || def.name !== existing.name) {
@@ -150,7 +178,10 @@ export async function updateWorkflow(deps: WorkflowDeps, actor: Actor, id: strin
   return workflowView(row);
 }
 
-export async function deleteWorkflow(deps: WorkflowDeps, actor: Actor, id: string) {
+export async function deleteWorkflow({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
   const row = await visibleWorkflow(deps, actor, id);
   await recordChange(deps, actor, row, "WorkflowDeleted");
   if (!(await deps.store.deleteWorkflow(id))) throw notFound("workflow");

@@ -46,6 +46,11 @@ export interface RegisteredTool {
   infoFor?(args: { [key: string]: PlainJson }, tenantId: string): Promise<ToolInfo>;
   /** A hash naming the exact definition that runs (recorded in invocation events). */
   definitionHash: string;
+  /**
+   * How long one call may run before its signal aborts and the call answers 4041; unset: the
+   * gateway's `tools.default_timeout_seconds`.
+   */
+  timeoutMs?: number;
   run(ctx: ToolRunContext): Promise<ToolResult>;
 }
 

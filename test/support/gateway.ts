@@ -13,6 +13,7 @@ import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js"
 import { loadConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { createLogger, type LogLevel } from "../../src/log/logger.js";
+import type { StageObserver } from "../../src/pipeline/run-stage.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
 import { generateKeyPair } from "../../src/sdk/keys.js";
 import type { ToolSource } from "../../src/tools/registry.js";
@@ -55,6 +56,8 @@ export interface TestGatewayOptions {
   masterKeyB64?: string;
   /** Level of the captured log (default "warn"). */
   logLevel?: LogLevel;
+  /** Told every stage of every call (the pipeline's metrics seam). */
+  stageObserver?: StageObserver;
 }
 
 export async function startTestGateway(
@@ -94,6 +97,7 @@ export async function startTestGateway(
     clock,
     background: false,
     ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.stageObserver ? { stageObserver: options.stageObserver } : {}),
   });
   const nowS = () => Math.floor(clock.nowMs() / 1000);
   return {

@@ -1,0 +1,406 @@
+import type { z } from "zod";
+import type { OperatorRole } from "../auth/tokens.js";
+import * as agentKeys from "../services/agent-keys.js";
+import * as approvals from "../services/approvals.js";
+import { ById, InTenant, type VerbCall } from "../services/context.js";
+import * as events from "../services/events.js";
+import * as explorer from "../services/explorer.js";
+import * as secrets from "../services/secrets.js";
+import * as contexts from "../services/security-contexts.js";
+import * as sessions from "../services/sessions.js";
+import * as specs from "../services/specs.js";
+import * as workflows from "../services/workflows.js";
+
+/**
+ * The one route table of the gateway's own API. The hono routes, the auth-matrix test, and
+ * (next) the gRPC registrations and `/openapi.json` are derived from it: a route exists only
+ * here. Control routes name the least role (checked again by the verb itself, which is the
+ * authority) and how HTTP parts become the verb's one input object; public routes are the
+ * agent plane and operations, served by handlers of their own.
+ */
+
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** How the HTTP request becomes the verb's input (the transport only translates). */
+export interface HttpBinding {
+  /** Path parameters copied into the input under their own names. */
+  params?: readonly string[];
+  /** The secret key, read from the raw request target (see control-routes.ts). */
+  secretKey?: boolean;
+  /** Query fields merged into the input. */
+  query?: boolean;
+  /**
+   * The JSON body: "fields" merges its members into the input, "document" passes it as the
+   * input, `{ as }` puts it under that name.
+   */
+  body?: "fields" | "document" | { as: string };
+  /** An empty body reads as {} (approve/deny without a reason). */
+  allowEmpty?: boolean;
+  /** A larger body limit than server.body_limit_bytes (specs run to megabytes). */
+  bodyLimit?: number;
+  /** The success status (default 200); `created` picks 201 from the verb's answer. */
+  status?: 200 | 201 | "created";
+}
+
+export interface ControlRoute {
+  method: Method;
+  path: string;
+  /** The least operator role (DESIGN §7). */
+  role: OperatorRole;
+  public?: false;
+  verb: (call: VerbCall) => Promise<unknown>;
+  /** The verb's input schema, for generated API descriptions (the verb parses with it). */
+  input?: z.ZodType;
+  output?: z.ZodType;
+  description: string;
+  http: HttpBinding;
+}
+
+export interface PublicRoute {
+  method: Method;
+  path: string;
+  public: true;
+  description: string;
+}
+
+export type RouteEntry = ControlRoute | PublicRoute;
+
+/** Specs may be large (a published API description runs to megabytes). */
+export const SPEC_BODY_LIMIT = 17 * 1024 * 1024;
+const SECRET_PATH = "/v1/secrets/:key{[\\s\\S]+}";
+
+export const ROUTES: readonly RouteEntry[] = [
+  // Agent plane and operations: no operator token (DESIGN §7).
+  {
+    method: "POST",
+    path: "/v1/invoke",
+    public: true,
+    description: "Run a tool call carried by a SEAL envelope.",
+  },
+  { method: "POST", path: "/v1/seal/invoke", public: true, description: "Alias of POST /v1/invoke." },
+  {
+    method: "GET",
+    path: "/v1/tools",
+    public: true,
+    description: "The tools the agent's context shows (agent token as Bearer).",
+  },
+  { method: "GET", path: "/health", public: true, description: "The process answers." },
+  { method: "GET", path: "/ready", public: true, description: "The database answers." },
+
+  // Sessions (RFC §6.5)
+  {
+    method: "POST",
+    path: "/v1/seal/sessions",
+    role: "operator",
+    verb: sessions.createSession,
+    input: sessions.CreateSessionInput,
+    description: "Create a session and mint its agent token.",
+    http: { body: "fields", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/seal/sessions",
+    role: "viewer",
+    verb: sessions.listSessions,
+    input: sessions.SessionQuery,
+    description: "List sessions.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/seal/sessions/:id",
+    role: "viewer",
+    verb: sessions.getSession,
+    input: ById,
+    description: "Read one session.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/seal/sessions/:id",
+    role: "operator",
+    verb: sessions.revokeSession,
+    input: ById,
+    description: "Revoke a session.",
+    http: { params: ["id"] },
+  },
+
+  // Agent keys
+  {
+    method: "POST",
+    path: "/v1/agent-keys",
+    role: "operator",
+    verb: agentKeys.registerAgentKey,
+    input: agentKeys.RegisterAgentKeyInput,
+    description: "Register an agent's public key.",
+    http: { body: "fields", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/agent-keys",
+    role: "viewer",
+    verb: agentKeys.listAgentKeys,
+    input: agentKeys.AgentKeyQuery,
+    description: "List agent keys.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/agent-keys/:id",
+    role: "viewer",
+    verb: agentKeys.getAgentKey,
+    input: ById,
+    description: "Read one agent key.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/agent-keys/:id",
+    role: "operator",
+    verb: agentKeys.revokeAgentKey,
+    input: ById,
+    description: "Revoke an agent key.",
+    http: { params: ["id"] },
+  },
+
+  // Security contexts (DESIGN §3)
+  {
+    method: "POST",
+    path: "/v1/security-contexts",
+    role: "operator",
+    verb: contexts.createContext,
+    description: "Create a security context.",
+    http: { body: "document", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/security-contexts",
+    role: "viewer",
+    verb: contexts.listContexts,
+    input: InTenant,
+    description: "List security contexts.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/security-contexts/:name",
+    role: "viewer",
+    verb: contexts.getContext,
+    description: "Read one security context.",
+    http: { params: ["name"], query: true },
+  },
+  {
+    method: "PUT",
+    path: "/v1/security-contexts/:name",
+    role: "operator",
+    verb: contexts.updateContext,
+    description: "Replace a security context.",
+    http: { params: ["name"], body: { as: "context" } },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/security-contexts/:name",
+    role: "operator",
+    verb: contexts.deleteContext,
+    description: "Delete a security context no active session uses.",
+    http: { params: ["name"], query: true },
+  },
+  {
+    method: "POST",
+    path: "/v1/security-contexts/:name/evaluate",
+    role: "viewer",
+    verb: contexts.evaluateContext,
+    input: contexts.EvaluateInput,
+    description: "Dry run: the decision a call would get; nothing runs.",
+    http: { params: ["name"], body: "fields" },
+  },
+
+  // Approvals
+  {
+    method: "GET",
+    path: "/v1/approvals",
+    role: "viewer",
+    verb: approvals.listApprovals,
+    input: approvals.ApprovalQuery,
+    description: "List approvals.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/approvals/:id",
+    role: "viewer",
+    verb: approvals.getApproval,
+    input: ById,
+    description: "Read one approval.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/approvals/:id/approve",
+    role: "approver",
+    verb: approvals.approveApproval,
+    input: approvals.DecisionInput,
+    description: "Grant a pending approval.",
+    http: { params: ["id"], body: "fields", allowEmpty: true },
+  },
+  {
+    method: "POST",
+    path: "/v1/approvals/:id/deny",
+    role: "approver",
+    verb: approvals.denyApproval,
+    input: approvals.DecisionInput,
+    description: "Deny a pending approval.",
+    http: { params: ["id"], body: "fields", allowEmpty: true },
+  },
+
+  // Specs
+  {
+    method: "POST",
+    path: "/v1/specs",
+    role: "operator",
+    verb: specs.createSpec,
+    input: specs.RegisterSpecInput,
+    description: "Register an OpenAPI spec.",
+    http: { body: "fields", bodyLimit: SPEC_BODY_LIMIT, status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/specs",
+    role: "viewer",
+    verb: specs.listSpecs,
+    input: InTenant,
+    description: "List specs.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/specs/:id",
+    role: "viewer",
+    verb: specs.getSpec,
+    input: ById,
+    description: "Read one spec with its operations.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/specs/:id",
+    role: "operator",
+    verb: specs.deleteSpec,
+    input: ById,
+    description: "Delete a spec no workflow uses.",
+    http: { params: ["id"] },
+  },
+
+  // Workflows
+  {
+    method: "POST",
+    path: "/v1/workflows",
+    role: "operator",
+    verb: workflows.createWorkflow,
+    description: "Register a workflow.",
+    http: { body: "document", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/workflows",
+    role: "viewer",
+    verb: workflows.listWorkflows,
+    input: InTenant,
+    description: "List workflows.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/workflows/:id",
+    role: "viewer",
+    verb: workflows.getWorkflow,
+    input: ById,
+    description: "Read one workflow.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "PUT",
+    path: "/v1/workflows/:id",
+    role: "operator",
+    verb: workflows.updateWorkflow,
+    description: "Replace a workflow's definition.",
+    http: { params: ["id"], body: { as: "definition" } },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/workflows/:id",
+    role: "operator",
+    verb: workflows.deleteWorkflow,
+    input: ById,
+    description: "Delete a workflow.",
+    http: { params: ["id"] },
+  },
+
+  // Explorer
+  {
+    method: "POST",
+    path: "/v1/explorer",
+    role: "operator",
+    verb: explorer.runExplorer,
+    input: explorer.ExplorerInput,
+    description: "Call one spec operation and slice its answer.",
+    http: { body: "document" },
+  },
+
+  // Secrets (values are write-only; writes are admin-only)
+  {
+    method: "GET",
+    path: "/v1/secrets",
+    role: "viewer",
+    verb: secrets.listSecrets,
+    input: InTenant,
+    description: "List secret keys and fingerprints.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: SECRET_PATH,
+    role: "viewer",
+    verb: secrets.getSecret,
+    input: secrets.SecretInTenant,
+    description: "Read a secret's metadata (never its value).",
+    http: { secretKey: true, query: true },
+  },
+  {
+    method: "PUT",
+    path: SECRET_PATH,
+    role: "admin",
+    verb: secrets.putSecret,
+    input: secrets.PutSecretInput,
+    description: "Write a secret's next version.",
+    http: { secretKey: true, query: true, body: "fields", status: "created" },
+  },
+  {
+    method: "DELETE",
+    path: SECRET_PATH,
+    role: "admin",
+    verb: secrets.deleteSecret,
+    input: secrets.DeleteSecretInput,
+    description: "Delete every version of a secret.",
+    http: { secretKey: true, query: true },
+  },
+
+  // Events
+  {
+    method: "GET",
+    path: "/v1/events",
+    role: "viewer",
+    verb: events.listEvents,
+    input: events.EventQuery,
+    description: "Audit events, newest first, with filters and a cursor.",
+    http: { query: true },
+  },
+];
+
+export function isPublic(route: RouteEntry): route is PublicRoute {
+  return route.public === true;
+}
+
+export function controlRoutesOf(table: readonly RouteEntry[] = ROUTES): ControlRoute[] {
+  return table.filter((r): r is ControlRoute => !isPublic(r));
+}

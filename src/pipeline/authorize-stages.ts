@@ -1,0 +1,110 @@
+import { GatewayError } from "../errors.js";
+import { authorizeCall, redeemApproval } from "./authorize.js";
+import { auditRequestId, type CallOutcome, need, type PipelineDeps, type RunState } from "./call.js";
+
+/**
+ * The authorization stages of `run`, in DESIGN §3's order: the decision on the tool name and
+ * arguments before any lookup (a denied caller learns nothing about which tools exist), the
+ * lookup, then the constraints that need the tool's registration, then — only once the call
+ * will run — the approval is used up.
+ */
+
+export type StageFn = (s: RunState) => Promise<CallOutcome | undefined>;
+
+function pending(s: RunState, approvalId: string, expiresAt: number): CallOutcome {
+  return {
+    status: "pending",
+    approvalId,
+    expiresAt,
+    requestId: s.call.env.requestId,
+    callId: s.call.callId,
+  };
+}
+
+/** The call's common audit columns once the signer is known. */
+export function callEventBase(s: RunState) {
+  const { auth, env, callId } = s.call;
+  return {
+    tenantId: auth.tenantId,
+    executionId: auth.executionId,
+    callId,
+    agentId: auth.claims.sub,
+    toolName: env.toolName,
+    requestId: auditRequestId(env.requestId),
+  };
+}
+
+export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
+  return async function authorize(s) {
+    const { facts, auth } = s.call;
+    const pre = await authorizeCall(deps.authz, facts, "pre-lookup");
+    if (pre.kind === "pending") return pending(s, pre.approvalId, pre.expiresAt);
+    s.pre = pre;
+    await deps.audit.record({
+      ...callEventBase(s),
+      eventType: "ToolCallAuthorized",
+      decision: "allow",
+      stage: "authorize",
+      code: null,
+      payload: {
+        rule: pre.rule,
+        arguments_digest: facts.argumentsDigest,
+        binding: auth.binding,
+        approval_id: pre.approvalId,
+        transport: s.call.source.transport,
+      },
+    });
+    return undefined;
+  };
+}
+
+export function lookupTool(deps: PipelineDeps): StageFn {
+  return async function lookup(s) {
+    const { auth, env } = s.call;
+    const tool = await deps.tools.lookup(auth.tenantId, env.toolName);
+    if (!tool)
+      throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, {
+        reason: "tool_not_found",
+      });
+    s.tool = tool;
+    return undefined;
+  };
+}
+
+export function authorizeAfterLookup(deps: PipelineDeps): StageFn {
+  return async function authorizeWithTool(s) {
+    const { facts, auth } = s.call;
+    const tool = need(s.tool, "the tool");
+    const pre = need(s.pre, "the decision before lookup");
+    const info = tool.infoFor ? await tool.infoFor(facts.args, auth.tenantId) : tool.info;
+    const post = await authorizeCall(deps.authz, facts, "post-lookup", info, {
+      context: pre.context,
+      approvalId: pre.approvalId,
+    });
+    if (post.kind === "pending") return pending(s, post.approvalId, post.expiresAt);
+    s.post = post;
+    return undefined;
+  };
+}
+
+/** A number that would reach the tool with another value than the one signed is refused. */
+export function checkArguments(): StageFn {
+  return async function losslessArguments(s) {
+    if (s.call.lossyArguments)
+      throw new GatewayError(
+        "INVALID_ARGUMENTS",
+        "an argument number cannot be passed on without changing its value",
+        { reason: "lossy_number" },
+      );
+    return undefined;
+  };
+}
+
+/** Uses the approval up right before the tool runs, so a call refused earlier does not burn it. */
+export function redeem(deps: PipelineDeps): StageFn {
+  return async function redeemApprovalStage(s) {
+    const post = need(s.post, "the decision after lookup");
+    if (post.approvalId) await redeemApproval(deps.authz, s.call.facts, post.approvalId, post.rule);
+    return undefined;
+  };
+}

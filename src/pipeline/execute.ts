@@ -1,0 +1,119 @@
+import { runInCallScope } from "../credentials/call-scope.js";
+import { GatewayError } from "../errors.js";
+import type { RegisteredTool, ToolResult } from "../tools/registry.js";
+import { callEventBase, type StageFn } from "./authorize-stages.js";
+import { need, type PipelineDeps } from "./call.js";
+
+/**
+ * The last stages: run the tool's engine under its own timeout (credentials are resolved
+ * inside, at the last moment), record its completion, then hold the result to the
+ * capability's max_response_size.
+ */
+
+export function toolTimeoutMs(tool: RegisteredTool, defaultMs: number): number {
+  return tool.timeoutMs ?? defaultMs;
+}
+
+/** Runs the tool; past its timeout the signal aborts and the call answers 4041, ran or not. */
+async function runWithTimeout(
+  timeoutMs: number,
+  run: (signal: AbortSignal) => Promise<ToolResult>,
+): Promise<ToolResult> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timedOut = () =>
+    new GatewayError("EXECUTION_TIMEOUT", `the tool did not finish within ${timeoutMs} ms`, {
+      reason: "tool_timeout",
+      timeout_ms: timeoutMs,
+    });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(timedOut());
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([run(signal), aborted]);
+  } catch (err) {
+    // An engine that gives up on the abort throws its own abort error: the cause is the timeout.
+    if (signal.aborted && !(err instanceof GatewayError)) throw timedOut();
+    throw err;
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    // The race may have been won by the tool; the abort that comes later must not go unhandled.
+    aborted.catch(() => undefined);
+  }
+}
+
+export function execute(deps: PipelineDeps): StageFn {
+  return async function executeTool(s) {
+    const { auth, env, callId, facts } = s.call;
+    const tool = need(s.tool, "the tool");
+    const post = need(s.post, "the decision after lookup");
+    const started = deps.clock.nowMs();
+    const scope = {
+      tenantId: auth.tenantId,
+      executionId: auth.executionId,
+      callId,
+      agentId: auth.claims.sub,
+      toolName: env.toolName,
+      sink: s.sink,
+    };
+    const out = await runInCallScope(scope, () =>
+      runWithTimeout(toolTimeoutMs(tool, deps.defaultToolTimeoutMs), (signal) =>
+        tool.run({
+          tenantId: auth.tenantId,
+          executionId: auth.executionId,
+          callId,
+          sub: auth.claims.sub,
+          securityContext: auth.claims.scp,
+          arguments: facts.args,
+          signal,
+          secrets: s.sink,
+        }),
+      ),
+    );
+    const result = s.sink.scrub(out.result);
+    const resultText = JSON.stringify(result);
+    const bytes = Buffer.byteLength(resultText);
+    const cap = post.capability.max_response_size ?? null;
+    const overCap = cap !== null && bytes > cap;
+    // The tool ran either way: its completion is recorded before the cap decides the answer.
+    const eventId = await deps.audit.record({
+      ...callEventBase(s),
+      eventType: "ToolCallCompleted",
+      decision: "allow",
+      stage: "execute",
+      code: null,
+      payload: {
+        definition_hash: tool.definitionHash,
+        duration_ms: deps.clock.nowMs() - started,
+        bytes,
+        is_error: out.isError,
+        over_max_response_size: overCap,
+        transport: s.call.source.transport,
+      },
+    });
+    s.completed = { result, isError: out.isError, resultText, bytes, eventId, overCap, cap };
+    return undefined;
+  };
+}
+
+export function capResponse(): StageFn {
+  return async function maxResponseSize(s) {
+    const done = need(s.completed, "the tool result");
+    if (done.overCap)
+      throw new GatewayError(
+        "RESPONSE_TOO_LARGE",
+        `the tool result (${done.bytes} bytes) exceeds max_response_size (${done.cap})`,
+        { reason: "response_too_large", bytes: done.bytes, max_response_size: done.cap },
+      );
+    return {
+      status: "success",
+      result: done.result,
+      isError: done.isError,
+      resultText: done.resultText,
+      requestId: s.call.env.requestId,
+      callId: s.call.callId,
+      eventId: done.eventId,
+    };
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The one wrapper every stage of a call runs through. Today it names the stage that is running
+ * (a failure is audited under that name) and tells an optional observer how long it took; it is
+ * where metrics and tracing attach later, so no stage times or traces itself.
+ */
+
+export interface StageEvent {
+  stage: string;
+  callId: string;
+  durationMs: number;
+  /** "ok" also covers a stage that ended the call early (pending, success). */
+  result: "ok" | "error";
+}
+
+export interface StageObserver {
+  onStage(event: StageEvent): void;
+}
+
+/** The part of a call's state the wrapper writes: the name its failures are audited under. */
+export interface StageTracked {
+  stage: string;
+}
+
+/**
+ * Audit names of stages whose failures are recorded under the step of DESIGN §2 they belong to
+ * (rows keep the vocabulary auditors filter on; metrics see the finer name).
+ */
+const AUDIT_STAGE: Record<string, string> = {
+  shape: "parse",
+  "authorize-after-lookup": "authorize",
+  arguments: "authorize",
+  redeem: "authorize",
+};
+
+export function auditStageOf(name: string): string {
+  return AUDIT_STAGE[name] ?? name;
+}
+
+export async function runStage<T>(
+  state: StageTracked & { readonly callId: string },
+  name: string,
+  fn: () => Promise<T>,
+  observer?: StageObserver,
+): Promise<T> {
+  state.stage = auditStageOf(name);
+  const started = performance.now();
+  let result: StageEvent["result"] = "error";
+  try {
+    const out = await fn();
+    result = "ok";
+    return out;
+  } finally {
+    observer?.onStage({ stage: name, callId: state.callId, durationMs: performance.now() - started, result });
+  }
+}
