@@ -51,6 +51,9 @@ export interface BuildOptions {
   credentials?: CredentialResolver;
 }
 
+/** Rows one sweep deletes at most, per table. */
+const SWEEP_LIMIT = 5000;
+
 interface PeerEnv {
   incoming?: { socket?: { remoteAddress?: string } };
 }
@@ -161,10 +164,16 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     if (opts.background !== false) {
       sealer.start(config.audit.seal_interval_ms);
       audit.start();
+      // Expired replay records and rate-limit windows: bounded deletes, so one sweep never
+      // holds the write lock for long; a failed sweep only leaves rows for the next one.
       sweeper = setInterval(() => {
+        const now = clock.nowMs();
         rawStore
-          .sweepReplay(clock.nowMs(), 5000)
+          .sweepReplay(now, SWEEP_LIMIT)
           .catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
+        rawStore
+          .sweepCounters(now, SWEEP_LIMIT)
+          .catch((err: unknown) => log.warn("counter sweep failed", { error: err }));
       }, config.seal.replay_sweep_interval_ms);
       sweeper.unref();
     }
