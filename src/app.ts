@@ -1,5 +1,6 @@
 import { AuditRecorder } from "./audit/recorder.js";
 import { Sealer } from "./audit/sealer.js";
+import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
 import { issuerKeys } from "./auth/issuer-keys.js";
 import { TokenAuthority } from "./auth/tokens.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -49,6 +50,11 @@ export interface BuildOptions {
   tools?: ToolSource[];
   /** The credential stage (default: the built-in encrypted store; other backends fail closed). */
   credentials?: CredentialResolver;
+  /**
+   * An audit payload field outside its event's schema: stripped and logged (default), or
+   * thrown on (the test gateway, so the test that wrote it fails).
+   */
+  unknownPayloadFields?: UnknownFieldPolicy;
 }
 
 /** Rows one sweep deletes at most, per table. */
@@ -93,6 +99,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       preauthPerMinute: config.audit.preauth_rate_per_minute,
       summaryIntervalMs: config.audit.summary_interval_ms,
       now: () => clock.nowMs(),
+      unknownPayloadFields: opts.unknownPayloadFields ?? "strip",
     });
     // SQLite has one writer, so sequence order is commit order and rows settle at once.
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;

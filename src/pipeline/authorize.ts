@@ -77,7 +77,7 @@ async function deny(
     ...eventBase(f),
     eventType: "PolicyDenied",
     decision: "reject",
-    code: err.sealCode,
+    code: err.code,
     payload: {
       rule,
       reason: err.details.reason,
@@ -218,7 +218,7 @@ async function redeemOrRequest(
       ...eventBase(f),
       eventType: "ApprovalRejected",
       decision: "reject",
-      code: 4009,
+      code: "APPROVAL_INVALID",
       stage: "approval",
       payload: { approval_id: approvalId, reason, arguments_digest: f.argumentsDigest },
     });
@@ -330,7 +330,7 @@ export async function redeemApproval(
     ...eventBase(f),
     eventType: "ApprovalRejected",
     decision: "reject",
-    code: 4009,
+    code: "APPROVAL_INVALID",
     stage: "approval",
     payload: { approval_id: approvalId, reason: "approval_used", arguments_digest: f.argumentsDigest },
   });

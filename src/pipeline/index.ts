@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type AuditRecorder, SYSTEM_TENANT } from "../audit/recorder.js";
+import { type AuditRecorder, type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
+import type { Stage } from "../audit/vocabulary.js";
 import type { TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import { runInCallScope } from "../credentials/call-scope.js";
@@ -85,11 +86,11 @@ export function createInvokePipeline(deps: PipelineDeps) {
       callId: string;
       env: Envelope | null;
       auth: Authenticated | null;
-      stage: string;
+      stage: Stage;
     },
   ): Promise<InvokeResponse> {
     const claims = ctx.auth?.claims ?? (err instanceof AuthError ? err.claims : null);
-    const event = {
+    const event: Omit<EventInput, "tenantId"> = {
       eventType: "EnvelopeRejected",
       executionId: ctx.auth?.executionId ?? claims?.exec_id ?? claims?.jti ?? null,
       callId: ctx.callId,
@@ -97,7 +98,7 @@ export function createInvokePipeline(deps: PipelineDeps) {
       toolName: ctx.env?.toolName || null,
       decision: "reject",
       stage: ctx.stage,
-      code: err.sealCode,
+      code: err.code,
       requestId: ctx.requestId === null ? null : String(ctx.requestId),
       payload: { reason: err.details.reason, message: err.message, source: ctx.req.source },
     };
@@ -122,7 +123,7 @@ export function createInvokePipeline(deps: PipelineDeps) {
       requestId: null as string | number | null,
       env: null as Envelope | null,
       auth: null as Authenticated | null,
-      stage: "parse",
+      stage: "parse" as Stage,
     };
     try {
       // 1–2. size, strict parse, shape

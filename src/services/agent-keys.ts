@@ -2,7 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
-import type { AgentKeyRow } from "../store/types.js";
+import type { AgentKeyRow, AuditedWrites, SessionStore } from "../store/types.js";
 import {
   type Actor,
   actingTenant,
@@ -11,7 +11,7 @@ import {
   iso,
   listingTenant,
   notFound,
-  type ServiceDeps,
+  type WithStore,
 } from "./context.js";
 
 /**
@@ -49,6 +49,8 @@ export const RegisterAgentKeyInput = z
   });
 export type RegisterAgentKeyInput = z.infer<typeof RegisterAgentKeyInput>;
 
+export type AgentKeyDeps = WithStore<Pick<SessionStore, "getAgentKey" | "listAgentKeys"> & AuditedWrites>;
+
 export function agentKeyView(row: AgentKeyRow) {
   return {
     id: row.id,
@@ -62,7 +64,7 @@ export function agentKeyView(row: AgentKeyRow) {
   };
 }
 
-export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: RegisterAgentKeyInput) {
+export async function registerAgentKey(deps: AgentKeyDeps, actor: Actor, input: RegisterAgentKeyInput) {
   const tenantId = actingTenant(actor, input.tenant_id);
   const decoded = decodePublicKey(input.public_key_b64 ?? input.jwk);
   if (!decoded.ok) throw new GatewayError("BAD_REQUEST", decoded.message, { reason: "bad_key" });
@@ -76,7 +78,7 @@ export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: R
     createdAt: deps.clock.nowMs(),
     revokedAt: null,
   };
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "AgentKeyRegistered",
       tenantId,
@@ -84,7 +86,7 @@ export async function registerAgentKey(deps: ServiceDeps, actor: Actor, input: R
       payload: { actor: actor.sub, key_id: row.id, public_key_b64: row.publicKeyB64 },
     }),
   );
-  await deps.store.insertAgentKey(row);
+  await deps.store.audited(event, "insertAgentKey", row);
   return agentKeyView(row);
 }
 
@@ -94,21 +96,21 @@ export const AgentKeyQuery = z.strictObject({
 });
 export type AgentKeyQuery = z.infer<typeof AgentKeyQuery>;
 
-export async function listAgentKeys(deps: ServiceDeps, actor: Actor, q: AgentKeyQuery = {}) {
+export async function listAgentKeys(deps: AgentKeyDeps, actor: Actor, q: AgentKeyQuery = {}) {
   const rows = await deps.store.listAgentKeys(listingTenant(actor, q.tenant_id), q.sub);
   return { agent_keys: rows.map(agentKeyView) };
 }
 
-export async function getAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+export async function getAgentKey(deps: AgentKeyDeps, actor: Actor, id: string) {
   const row = await deps.store.getAgentKey(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("agent key");
   return agentKeyView(row);
 }
 
-export async function revokeAgentKey(deps: ServiceDeps, actor: Actor, id: string) {
+export async function revokeAgentKey(deps: AgentKeyDeps, actor: Actor, id: string) {
   const existing = await deps.store.getAgentKey(id);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "AgentKeyRevoked",
       tenantId: existing.tenantId,
@@ -116,7 +118,7 @@ export async function revokeAgentKey(deps: ServiceDeps, actor: Actor, id: string
       payload: { actor: actor.sub, key_id: id },
     }),
   );
-  const row = await deps.store.revokeAgentKey(id, deps.clock.nowMs());
+  const row = await deps.store.audited(event, "revokeAgentKey", id, deps.clock.nowMs());
   if (!row) throw notFound("agent key");
   return agentKeyView(row);
 }

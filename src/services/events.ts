@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
-import type { EventRow } from "../store/types.js";
-import { type Actor, iso, type ServiceDeps } from "./context.js";
+import type { AuditStore, EventRow } from "../store/types.js";
+import { type Actor, iso, type WithStore } from "./context.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
@@ -64,7 +64,11 @@ function decodeCursor(cursor: string): number {
   return n;
 }
 
-export async function listEvents(deps: ServiceDeps, actor: Actor, q: EventQuery) {
+export async function listEvents(
+  deps: WithStore<Pick<AuditStore, "listEvents">>,
+  actor: Actor,
+  q: EventQuery,
+) {
   let tenantId = actor.tenant;
   if (q.tenant_id !== undefined) {
     if (actor.tenant !== "*" && q.tenant_id !== actor.tenant)

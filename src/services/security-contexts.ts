@@ -3,7 +3,7 @@ import { ERROR_TABLE, GatewayError } from "../errors.js";
 import { parseSecurityContext, type SecurityContext } from "../policy/context-schema.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PlainJson } from "../seal/json.js";
-import type { SecurityContextRow } from "../store/types.js";
+import type { AuditedWrites, AuthorizationStore, SecurityContextRow } from "../store/types.js";
 import {
   type Actor,
   actingTenant,
@@ -12,10 +12,12 @@ import {
   iso,
   listingTenant,
   notFound,
-  type ServiceDeps,
+  type WithStore,
 } from "./context.js";
 
 /** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
+
+export type ContextDeps = WithStore<AuthorizationStore & AuditedWrites>;
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -48,15 +50,16 @@ export function contextView(row: SecurityContextRow) {
   };
 }
 
-async function recordChange(
-  deps: ServiceDeps,
+/** The ConfigChanged event a context change writes in its own transaction. */
+function changeEvent(
+  deps: ContextDeps,
   actor: Actor,
   tenantId: string,
-  action: string,
+  action: "create" | "update" | "delete",
   name: string,
   document?: string,
 ) {
-  await deps.audit.record(
+  return deps.audit.event(
     controlEvent({
       eventType: "ConfigChanged",
       tenantId,
@@ -71,7 +74,7 @@ async function recordChange(
   );
 }
 
-export async function createContext(deps: ServiceDeps, actor: Actor, body: unknown) {
+export async function createContext(deps: ContextDeps, actor: Actor, body: unknown) {
   const { context, tenantId: requested } = readDocument(body);
   const tenantId = actingTenant(actor, requested);
   const now = deps.clock.nowMs();
@@ -83,11 +86,10 @@ export async function createContext(deps: ServiceDeps, actor: Actor, body: unkno
       { reason: "exists" },
     );
   }
-  await recordChange(deps, actor, tenantId, "create", context.name, document);
   const row = { tenantId, name: context.name, document, createdAt: now, updatedAt: now };
-  if (!(await deps.store.insertSecurityContext(row))) {
-    // A concurrent create won after the row above was written: say this one did not happen.
-    await recordChange(deps, actor, tenantId, "create_failed", context.name);
+  const event = changeEvent(deps, actor, tenantId, "create", context.name, document);
+  // A concurrent create of the name may win after the check above: then neither is written.
+  if (!(await deps.store.audited(event, "insertSecurityContext", row))) {
     throw new GatewayError(
       "CONFLICT",
       `security context ${JSON.stringify(context.name)} already exists (use PUT)`,
@@ -97,23 +99,23 @@ export async function createContext(deps: ServiceDeps, actor: Actor, body: unkno
   return contextView(row);
 }
 
-export async function listContexts(deps: ServiceDeps, actor: Actor, tenant?: string) {
+export async function listContexts(deps: ContextDeps, actor: Actor, tenant?: string) {
   const rows = await deps.store.listSecurityContexts(listingTenant(actor, tenant));
   return { security_contexts: rows.map(contextView) };
 }
 
-async function visibleRow(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+async function visibleRow(deps: ContextDeps, actor: Actor, name: string, tenant?: string) {
   const tenantId = actingTenant(actor, tenant);
   const row = await deps.store.getSecurityContext(tenantId, name);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("security context");
   return row;
 }
 
-export async function getContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+export async function getContext(deps: ContextDeps, actor: Actor, name: string, tenant?: string) {
   return contextView(await visibleRow(deps, actor, name, tenant));
 }
 
-export async function updateContext(deps: ServiceDeps, actor: Actor, name: string, body: unknown) {
+export async function updateContext(deps: ContextDeps, actor: Actor, name: string, body: unknown) {
   const { context, tenantId: requested } = readDocument(body);
   if (context.name !== name)
     throw invalid([
@@ -122,15 +124,13 @@ export async function updateContext(deps: ServiceDeps, actor: Actor, name: strin
   const existing = await visibleRow(deps, actor, name, requested);
   const document = JSON.stringify(context);
   const now = deps.clock.nowMs();
-  await recordChange(deps, actor, existing.tenantId, "update", name, document);
-  if (!(await deps.store.updateSecurityContext(existing.tenantId, name, document, now))) {
-    await recordChange(deps, actor, existing.tenantId, "update_failed", name);
+  const event = changeEvent(deps, actor, existing.tenantId, "update", name, document);
+  if (!(await deps.store.audited(event, "updateSecurityContext", existing.tenantId, name, document, now)))
     throw notFound("security context");
-  }
   return contextView({ ...existing, document, updatedAt: now });
 }
 
-export async function deleteContext(deps: ServiceDeps, actor: Actor, name: string, tenant?: string) {
+export async function deleteContext(deps: ContextDeps, actor: Actor, name: string, tenant?: string) {
   const existing = await visibleRow(deps, actor, name, tenant);
   const inUse = await deps.store.countActiveSessionsForContext(existing.tenantId, name, deps.clock.nowMs());
   if (inUse > 0) {
@@ -140,11 +140,9 @@ export async function deleteContext(deps: ServiceDeps, actor: Actor, name: strin
       { reason: "in_use", sessions: inUse },
     );
   }
-  await recordChange(deps, actor, existing.tenantId, "delete", name);
-  if (!(await deps.store.deleteSecurityContext(existing.tenantId, name))) {
-    await recordChange(deps, actor, existing.tenantId, "delete_failed", name);
+  const event = changeEvent(deps, actor, existing.tenantId, "delete", name);
+  if (!(await deps.store.audited(event, "deleteSecurityContext", existing.tenantId, name)))
     throw notFound("security context");
-  }
   return { status: "success", name, tenant_id: existing.tenantId };
 }
 
@@ -157,7 +155,7 @@ export const EvaluateInput = z.strictObject({
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
 
 /** Dry run: the decision a call would get, with the deciding rule; nothing runs or counts. */
-export async function evaluateContext(deps: ServiceDeps, actor: Actor, name: string, input: EvaluateInput) {
+export async function evaluateContext(deps: ContextDeps, actor: Actor, name: string, input: EvaluateInput) {
   const row = await visibleRow(deps, actor, name, input.tenant_id);
   const parsed = parseSecurityContext(JSON.parse(row.document));
   if (!parsed.ok)

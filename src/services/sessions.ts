@@ -3,7 +3,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
-import type { SessionRow } from "../store/types.js";
+import type { AuditedWrites, SessionRow, SessionStore } from "../store/types.js";
 import {
   type Actor,
   actingTenant,
@@ -12,10 +12,12 @@ import {
   iso,
   listingTenant,
   notFound,
-  type ServiceDeps,
+  type WithStore,
 } from "./context.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
+
+export type SessionDeps = WithStore<SessionStore & AuditedWrites>;
 
 const Name = z.string().min(1).max(256);
 export const CreateSessionInput = z
@@ -85,7 +87,7 @@ export function sessionView(row: SessionRow, nowMs: number) {
   };
 }
 
-export async function createSession(deps: ServiceDeps, actor: Actor, input: CreateSessionInput) {
+export async function createSession(deps: SessionDeps, actor: Actor, input: CreateSessionInput) {
   const tenantId = actingTenant(actor, input.tenant_id);
   const key = decodePublicKey(input.public_key_b64);
   if (!key.ok)
@@ -122,7 +124,7 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
     expiresAt: claims.exp * 1000,
     revokedAt: null,
   };
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "SessionCreated",
       tenantId,
@@ -138,22 +140,11 @@ export async function createSession(deps: ServiceDeps, actor: Actor, input: Crea
     }),
   );
   try {
-    await deps.store.insertSession(row);
+    await deps.store.audited(event, "insertSession", row);
   } catch (err) {
-    // The SessionCreated row is already written: say in the trail that it did not happen.
-    await deps.audit
-      .record(
-        controlEvent({
-          eventType: "SessionCreateFailed",
-          tenantId,
-          executionId,
-          agentId: sub,
-          payload: { actor: actor.sub, token_jti: claims.jti },
-        }),
-      )
-      .catch(() => undefined);
-    // Two creates racing on one execution_id: the unique key decides.
-    if (await deps.store.getSession(executionId))
+    // Two creates racing on one execution_id: the unique key decides, and the loser's session
+    // and event are both rolled back.
+    if (err instanceof GatewayError && err.code === "CONFLICT")
       throw new GatewayError("CONFLICT", "a session with this execution_id already exists", {
         reason: "exists",
       });
@@ -168,7 +159,7 @@ export const SessionQuery = z.strictObject({
 });
 export type SessionQuery = z.infer<typeof SessionQuery>;
 
-export async function listSessions(deps: ServiceDeps, actor: Actor, q: SessionQuery = {}) {
+export async function listSessions(deps: SessionDeps, actor: Actor, q: SessionQuery = {}) {
   const rows = await deps.store.listSessions(listingTenant(actor, q.tenant_id));
   const now = deps.clock.nowMs();
   // Expiry is computed at read time (the stored status stays Active), so filter on the view.
@@ -176,17 +167,17 @@ export async function listSessions(deps: ServiceDeps, actor: Actor, q: SessionQu
   return { sessions: q.status ? views.filter((v) => v.session_status === q.status) : views };
 }
 
-export async function getSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+export async function getSession(deps: SessionDeps, actor: Actor, executionId: string) {
   const row = await deps.store.getSession(executionId);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("session");
   return sessionView(row, deps.clock.nowMs());
 }
 
-export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId: string) {
+export async function revokeSession(deps: SessionDeps, actor: Actor, executionId: string) {
   const existing = await deps.store.getSession(executionId);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
   const now = deps.clock.nowMs();
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "SessionRevoked",
       tenantId: existing.tenantId,
@@ -195,7 +186,7 @@ export async function revokeSession(deps: ServiceDeps, actor: Actor, executionId
       payload: { actor: actor.sub, previous_status: existing.status },
     }),
   );
-  const row = await deps.store.revokeSession(executionId, now);
+  const row = await deps.store.audited(event, "revokeSession", executionId, now);
   if (!row) throw notFound("session");
   return {
     status: "success",

@@ -1,14 +1,18 @@
 import { DEFAULT_TENANT } from "../auth/tokens.js";
 import { GatewayError } from "../errors.js";
 import { visibleTools } from "../policy/evaluate.js";
-import type { ServiceDeps } from "./context.js";
+import type { SessionStore } from "../store/types.js";
+import type { WithStore } from "./context.js";
 
 /**
  * GET /v1/tools for an agent: the tools its context's `visible_tools` shows (showing is not
  * allowing). Authenticated by the agent's security token alone — it reads, so no signature;
  * a session-bound token still needs its session active.
  */
-export async function listToolsForAgent(deps: ServiceDeps, bearer: string) {
+export async function listToolsForAgent(
+  deps: WithStore<Pick<SessionStore, "getSession" | "agentKeysFor">>,
+  bearer: string,
+) {
   const nowMs = deps.clock.nowMs();
   const r = await deps.tokens.verifyAgentToken(bearer, Math.floor(nowMs / 1000));
   if (!r.ok)

@@ -61,8 +61,14 @@ async function readDefinition(
   return { def, tenantId, document: JSON.stringify(def) };
 }
 
-async function recordChange(deps: WorkflowDeps, actor: Actor, row: WorkflowRow, eventType: string) {
-  await deps.audit.record(
+/** The event a workflow change writes in its own transaction. */
+function changeEvent(
+  deps: WorkflowDeps,
+  actor: Actor,
+  row: WorkflowRow,
+  eventType: "WorkflowRegistered" | "WorkflowUpdated" | "WorkflowDeleted",
+) {
+  return deps.audit.event(
     controlEvent({
       eventType,
       tenantId: row.tenantId,
@@ -100,10 +106,11 @@ export async function createWorkflow(deps: WorkflowDeps, actor: Actor, body: unk
     createdAt: now,
     updatedAt: now,
   };
-  await recordChange(deps, actor, row, "WorkflowRegistered");
-  if (!(await deps.store.insertWorkflow(row))) {
-    // A concurrent create won after the row above was written: say this one did not happen.
-    await recordChange(deps, actor, row, "WorkflowRegistrationFailed");
+  // A concurrent create of the name may win after the check above: then neither the workflow
+  // nor its event is written.
+  if (
+    !(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowRegistered"), "insertWorkflow", row))
+  ) {
     throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
       reason: "exists",
     });
@@ -142,15 +149,17 @@ export async function updateWorkflow(deps: WorkflowDeps, actor: Actor, id: strin
     hash: hashOf(document),
     updatedAt: now,
   };
-  await recordChange(deps, actor, row, "WorkflowUpdated");
-  if (!(await deps.store.updateWorkflow(id, row))) throw notFound("workflow");
+  if (
+    !(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowUpdated"), "updateWorkflow", id, row))
+  )
+    throw notFound("workflow");
   return workflowView(row);
 }
 
 export async function deleteWorkflow(deps: WorkflowDeps, actor: Actor, id: string) {
   const row = await visibleWorkflow(deps, actor, id);
-  await recordChange(deps, actor, row, "WorkflowDeleted");
-  if (!(await deps.store.deleteWorkflow(id))) throw notFound("workflow");
+  if (!(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowDeleted"), "deleteWorkflow", id)))
+    throw notFound("workflow");
   return { status: "success", id };
 }
 

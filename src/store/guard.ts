@@ -66,12 +66,13 @@ export function guardMethods<T extends object>(impl: Impl<T>): T {
 export function guardStore<T extends object>(store: T, log: Logger): T {
   return wrapMethods<T>(store, (operation, err) => {
     if (err instanceof GatewayError) return err;
-    log.error("store operation failed", { op: operation, error: err });
     if (err instanceof StoreError && err.conflict) {
+      log.warn("store conflict", { op: operation, error: err });
       return new GatewayError("CONFLICT", "the change conflicts with a concurrent one; nothing was changed", {
         reason: "conflict",
       });
     }
+    log.error("store operation failed", { op: operation, error: err });
     return new GatewayError("UNAVAILABLE", "the gateway's store is unavailable; nothing was run", {
       reason: "unavailable",
     });
