@@ -1,5 +1,6 @@
 import { AuditRecorder } from "./audit/recorder.js";
 import { Sealer } from "./audit/sealer.js";
+import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { buildCore } from "./core.js";
@@ -50,7 +51,15 @@ export interface BuildOptions {
   credentials?: CredentialResolver;
   /** Told the name and duration of every stage of every call (metrics, tracing, tests). */
   stageObserver?: StageObserver;
+  /**
+   * An audit payload field outside its event's schema: stripped and logged (default), or
+   * thrown on (the test gateway, so the test that wrote it fails).
+   */
+  unknownPayloadFields?: UnknownFieldPolicy;
 }
+
+/** Rows one sweep deletes at most, per table. */
+const SWEEP_LIMIT = 5000;
 
 interface PeerEnv {
   incoming?: { socket?: { remoteAddress?: string } };
@@ -71,6 +80,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       preauthPerMinute: config.audit.preauth_rate_per_minute,
       summaryIntervalMs: config.audit.summary_interval_ms,
       now: () => clock.nowMs(),
+      unknownPayloadFields: opts.unknownPayloadFields ?? "strip",
     });
     // SQLite has one writer, so sequence order is commit order and rows settle at once.
     const settleMs = rawStore.dialect === "sqlite" ? 0 : config.audit.seal_settle_ms;
@@ -148,10 +158,16 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     if (opts.background !== false) {
       sealer.start(config.audit.seal_interval_ms);
       audit.start();
+      // Expired replay records and rate-limit windows: bounded deletes, so one sweep never
+      // holds the write lock for long; a failed sweep only leaves rows for the next one.
       sweeper = setInterval(() => {
+        const now = clock.nowMs();
         rawStore
-          .sweepReplay(clock.nowMs(), 5000)
+          .sweepReplay(now, SWEEP_LIMIT)
           .catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
+        rawStore
+          .sweepCounters(now, SWEEP_LIMIT)
+          .catch((err: unknown) => log.warn("counter sweep failed", { error: err }));
       }, config.seal.replay_sweep_interval_ms);
       sweeper.unref();
     }

@@ -224,11 +224,14 @@ export const workflows = sqliteTable(
     tenantId: text("tenant_id").notNull(),
     name: text("name").notNull(),
     description: text("description").notNull(),
-    // RESTRICT: a spec still in use cannot vanish from under a workflow, whatever the caller
-    // checked first (a workflow may be registered between the check and the delete).
+    // A spec still in use cannot vanish from under a workflow, whatever the caller checked
+    // first (a workflow may be registered between the check and the delete). NO ACTION rather
+    // than RESTRICT: with immediate constraints both refuse the same deletes, but SQLite reports
+    // RESTRICT as SQLITE_CONSTRAINT_TRIGGER (the code a RAISE() in a trigger also has) and NO
+    // ACTION as SQLITE_CONSTRAINT_FOREIGNKEY, so the store can classify it by code alone.
     apiSpecId: text("api_spec_id")
       .notNull()
-      .references(() => apiSpecs.id, { onDelete: "restrict", onUpdate: "restrict" }),
+      .references(() => apiSpecs.id, { onDelete: "no action", onUpdate: "no action" }),
     document: text("document").notNull(),
     hash: text("hash").notNull(),
     createdAt: integer("created_at").notNull(),

@@ -1,15 +1,43 @@
-import { GatewayError } from "../errors.js";
+import { ERROR_TABLE, type ErrorCode, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import type { NewEvent, Store } from "../store/types.js";
+import type { AuditStore, NewEvent } from "../store/types.js";
+import {
+  allowListedPayload,
+  type Decision,
+  type EventType,
+  type Stage,
+  type UnknownFieldPolicy,
+} from "./vocabulary.js";
 
 export const SYSTEM_TENANT = "system";
 const MAX_SOURCES = 100_000;
 const OVERFLOW_SOURCE = "(other addresses)";
 
-export type EventInput = Omit<NewEvent, "id" | "createdAt" | "payload"> & {
+/** An event as its emitter describes it, in the audit vocabulary (src/audit/vocabulary.ts). */
+export interface EventInput {
+  eventType: EventType;
+  tenantId: string;
+  executionId: string | null;
+  callId: string | null;
+  agentId: string | null;
+  toolName: string | null;
+  decision: Decision | null;
+  stage: Stage | null;
+  /** The error's code in the one table (src/errors.ts); the row stores its SEAL number. */
+  code: ErrorCode | null;
+  requestId: string | null;
+  /** Allow-listed per event type (EVENT_PAYLOADS); never secret values. */
   payload?: Record<string, unknown>;
-};
+}
+
+export interface AuditRecorderOptions {
+  preauthPerMinute: number;
+  summaryIntervalMs: number;
+  now?: () => number;
+  /** What an unknown payload field does: stripped and logged (default), or thrown (tests). */
+  unknownPayloadFields?: UnknownFieldPolicy;
+}
 
 /**
  * Writes gateway_events rows. A failed write is a failed call ("no audit, no action"): the
@@ -27,19 +55,32 @@ export class AuditRecorder {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AuditStore, "appendEvent">,
     private readonly log: Logger,
-    private readonly opts: { preauthPerMinute: number; summaryIntervalMs: number; now?: () => number },
+    private readonly opts: AuditRecorderOptions,
   ) {}
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
   }
 
-  async record(input: EventInput): Promise<string> {
-    const id = newId("evt");
-    const event: NewEvent = {
-      id,
+  /**
+   * The row for `input`, not yet written: `record` appends it on its own, a control-plane
+   * change hands it to the store to write in the change's own transaction (Store.audited).
+   */
+  event(input: EventInput): NewEvent {
+    const payload = allowListedPayload(
+      input.eventType,
+      input.payload ?? {},
+      this.opts.unknownPayloadFields ?? "strip",
+      (fields) =>
+        this.log.warn("audit payload field outside the event's schema dropped", {
+          event_type: input.eventType,
+          fields,
+        }),
+    );
+    return {
+      id: newId("evt"),
       createdAt: this.now(),
       eventType: input.eventType,
       tenantId: input.tenantId,
@@ -49,10 +90,15 @@ export class AuditRecorder {
       toolName: input.toolName,
       decision: input.decision,
       stage: input.stage,
-      code: input.code,
+      code: input.code === null ? null : ERROR_TABLE[input.code].seal,
       requestId: input.requestId,
-      payload: JSON.stringify(input.payload ?? {}),
+      payload: JSON.stringify(payload),
     };
+  }
+
+  /** Appends one event on its own ("audit before effect" for calls); returns its id. */
+  async record(input: EventInput): Promise<string> {
+    const event = this.event(input);
     try {
       await this.store.appendEvent(event);
     } catch (err) {
@@ -61,7 +107,7 @@ export class AuditRecorder {
         reason: "unavailable",
       });
     }
-    return id;
+    return event.id;
   }
 
   /**

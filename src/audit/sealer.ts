@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import type { SealedUpdate, Store } from "../store/types.js";
+import type { AuditStore, SealedUpdate } from "../store/types.js";
 import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
 
 /**
@@ -16,7 +16,7 @@ import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
 const DEFAULT_BATCH = 200;
 
 export interface SealerOptions {
-  store: Store;
+  store: Pick<AuditStore, "chainHead" | "unsealedEvents" | "sealBatch">;
   signingKey: () => { kid: string; privateKey: KeyObject };
   log: Logger;
   settleMs: number;

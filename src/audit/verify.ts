@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import type { CheckpointRow, EventRow, Store } from "../store/types.js";
+import type { AuditStore, CheckpointRow, EventRow } from "../store/types.js";
 import { checkpointSignatureValid, GENESIS_HASH, rowHash } from "./chain.js";
 
 /**
@@ -100,7 +100,7 @@ function checkCheckpoints(
 const MAX_ROUNDS = 50;
 
 export async function verifyChain(
-  src: ChainSource | Store,
+  src: ChainSource | AuditStore,
   keys: Map<string, KeyObject>,
 ): Promise<VerifyReport> {
   const walk = new ChainWalk();

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from "node:crypto";
 import { type MasterKey, open, SealedBoxError, seal } from "../crypto/sealed-box.js";
-import type { SecretRow, Store } from "../store/types.js";
+import type { AuditedWrites, NewEvent, SecretRow, SecretStore } from "../store/types.js";
 
 /**
  * The built-in encrypted secret store (DESIGN §4): each value sealed under its own data key,
@@ -43,11 +43,15 @@ export class SecretUnreadableError extends Error {
 }
 
 export interface BuiltinSecrets {
-  /** Seals and writes a new version; the caller checked the key and the value. */
-  put(tenantId: string, key: string, value: string, at: number): Promise<SecretRow>;
+  /**
+   * Seals and writes a new version, and `event` (SecretWritten) in the same transaction; the
+   * caller checked the key and the value.
+   */
+  put(tenantId: string, key: string, value: string, at: number, event: NewEvent): Promise<SecretRow>;
   get(tenantId: string, key: string): Promise<SecretRow | null>;
   list(tenantId: string): Promise<SecretRow[]>;
-  delete(tenantId: string, key: string): Promise<boolean>;
+  /** Deletes every version, and writes `event` (SecretDeleted) in the same transaction. */
+  delete(tenantId: string, key: string, event: NewEvent): Promise<boolean>;
   /** The clear value of a row; throws SecretUnreadableError. Only the resolver calls this. */
   open(row: SecretRow): string;
   /** Keyed fingerprint of a value (16 hex), the same one stored with it. */
@@ -65,23 +69,27 @@ function fingerprintKey(master: MasterKey): Buffer {
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-export function builtinSecrets(store: Store, master: MasterKey): BuiltinSecrets {
+export function builtinSecrets(
+  store: Pick<SecretStore, "getSecret" | "listSecrets"> & AuditedWrites,
+  master: MasterKey,
+): BuiltinSecrets {
   const fpKey = fingerprintKey(master);
   const fingerprint = (value: string) =>
     createHmac("sha256", fpKey).update(value, "utf8").digest("hex").slice(0, 16);
   return {
-    async put(tenantId, key, value, at) {
+    async put(tenantId, key, value, at, event) {
       const plain = Buffer.from(value, "utf8");
       try {
         const valueSealed = seal(master, plain, secretAad(tenantId, key));
-        return await store.putSecret({ tenantId, key, valueSealed, fingerprint: fingerprint(value) }, at);
+        const write = { tenantId, key, valueSealed, fingerprint: fingerprint(value) };
+        return await store.audited(event, "putSecret", write, at);
       } finally {
         plain.fill(0);
       }
     },
     get: (tenantId, key) => store.getSecret(tenantId, key),
     list: (tenantId) => store.listSecrets(tenantId),
-    delete: (tenantId, key) => store.deleteSecret(tenantId, key),
+    delete: (tenantId, key, event) => store.audited(event, "deleteSecret", tenantId, key),
     open(row) {
       let plain: Buffer;
       try {

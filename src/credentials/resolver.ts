@@ -23,7 +23,10 @@ export interface ResolverDeps {
 
 type Variant = "StaticRef" | "SystemJit" | "HumanDelegated" | "UserBound" | "Auto";
 
-function eventBase(tenantId: string, call: CallInfo | undefined) {
+function eventBase(
+  tenantId: string,
+  call: CallInfo | undefined,
+): Omit<EventInput, "eventType" | "decision" | "payload"> {
   return {
     tenantId,
     executionId: call?.executionId ?? null,
@@ -61,7 +64,7 @@ export function createCredentialResolver(
       ...eventBase(input.tenantId, call),
       eventType: "CredentialExchangeFailed",
       decision: "reject",
-      code: err.sealCode,
+      code: err.code,
       payload: {
         credential_path: facts.variant,
         ...(facts.key !== undefined ? { key: facts.key } : {}),

@@ -1,5 +1,5 @@
 import { type MasterKey, open, rewrap, SealedBoxError } from "../crypto/sealed-box.js";
-import type { SealedValueRef, Store } from "../store/types.js";
+import type { SealedValueRef, SecretStore } from "../store/types.js";
 import { secretAad } from "./builtin-store.js";
 
 /**
@@ -44,7 +44,7 @@ function masterIdOf(sealed: string): string | undefined {
 }
 
 export async function rotateMasterKey(
-  store: Store,
+  store: Pick<SecretStore, "listSealedValues" | "replaceSealedValues">,
   from: MasterKey,
   to: MasterKey,
 ): Promise<RotationSummary> {

@@ -1,5 +1,5 @@
 import { type Context, Hono } from "hono";
-import { SYSTEM_TENANT } from "../audit/recorder.js";
+import { type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
 import type { OperatorIdentity } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import { errorBody, GatewayError } from "../errors.js";
@@ -105,7 +105,7 @@ export function createHttpApp(deps: HttpDeps) {
    */
   const auditRejection = async (c: Context, err: GatewayError) => {
     const actor = (c.get as (key: string) => OperatorIdentity | undefined)("actor");
-    const event = {
+    const event: Omit<EventInput, "tenantId"> = {
       eventType: "ControlRequestRejected",
       executionId: null,
       callId: null,
@@ -113,7 +113,7 @@ export function createHttpApp(deps: HttpDeps) {
       toolName: null,
       decision: "reject",
       stage: "control",
-      code: err.sealCode,
+      code: err.code,
       requestId: null,
       payload: {
         method: c.req.method,

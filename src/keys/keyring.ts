@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { fingerprint, type MasterKey, open, SealedBoxError, seal } from "../crypto/sealed-box.js";
 import type { Logger } from "../log/logger.js";
-import type { SigningKeyRow, Store } from "../store/types.js";
+import type { SigningKeyRow, SigningKeyStore } from "../store/types.js";
 import { MasterKeyError } from "./master-key.js";
 
 /**
@@ -82,7 +82,7 @@ function openRow(
 }
 
 export async function loadKeyring(
-  store: Store,
+  store: SigningKeyStore,
   master: MasterKey,
   log: Logger,
   now = Date.now(),

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Stage } from "../audit/vocabulary.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { canonicalJson } from "../seal/canonical.js";
@@ -7,7 +8,7 @@ import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../se
 import { type Authenticated, authenticate } from "./authenticate.js";
 import { type AdmitResult, bodyTooLarge, type CallSource, need, type PipelineDeps } from "./call.js";
 import { internalError, recordRejection } from "./reject.js";
-import { runStage } from "./run-stage.js";
+import { runStage, type StageName } from "./run-stage.js";
 
 /**
  * Admission (DESIGN §2 steps 1–7): the envelope's shape, then its signer — freshness, token,
@@ -23,7 +24,7 @@ export function argumentsDigest(args: JsonValue): string {
 export interface AdmitState {
   readonly callId: string;
   readonly source: Required<CallSource>;
-  stage: string;
+  stage: Stage;
   /** Undefined until parsed (a JSON `null` document is a document). */
   doc?: JsonValue;
   requestId: string | number | null;
@@ -33,7 +34,7 @@ export interface AdmitState {
 
 export type AdmitStageFn = (s: AdmitState) => Promise<void>;
 export interface AdmitStage {
-  name: string;
+  name: StageName;
   fn: AdmitStageFn;
 }
 

@@ -3,7 +3,7 @@ import { GatewayError } from "../errors.js";
 import { decodePublicKey, type Ed25519PublicKey } from "../seal/ed25519.js";
 import type { SessionRow, Store } from "../store/types.js";
 import type { CallSource, PipelineDeps } from "./call.js";
-import { recordRejection } from "./reject.js";
+import { type RejectionFacts, recordRejection } from "./reject.js";
 
 /**
  * The one admission of an agent's security token (DESIGN §2 steps 4–5b): the token's own
@@ -127,7 +127,7 @@ export async function admitAgentBearer(
   source: CallSource & { surface: string },
 ): Promise<AgentAdmission> {
   const src = { address: source.address, transport: source.transport ?? "http" };
-  const facts = {
+  const facts: RejectionFacts = {
     source: src,
     callId: null,
     requestId: null,

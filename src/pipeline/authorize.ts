@@ -84,7 +84,7 @@ async function deny(
     ...eventBase(f),
     eventType: "PolicyDenied",
     decision: "reject",
-    code: err.sealCode,
+    code: err.code,
     payload: {
       rule,
       reason: err.details.reason,
@@ -222,7 +222,7 @@ async function redeemOrRequest(
       ...eventBase(f),
       eventType: "ApprovalRejected",
       decision: "reject",
-      code: 4009,
+      code: "APPROVAL_INVALID",
       stage: "approval",
       payload: {
         approval_id: approvalId,
@@ -341,7 +341,7 @@ export async function redeemApproval(
     ...eventBase(f),
     eventType: "ApprovalRejected",
     decision: "reject",
-    code: 4009,
+    code: "APPROVAL_INVALID",
     stage: "approval",
     payload: {
       approval_id: approvalId,

@@ -1,4 +1,5 @@
 import type { AuditRecorder } from "../audit/recorder.js";
+import type { Stage } from "../audit/vocabulary.js";
 import type { TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import type { SecretSink } from "../credentials/redaction.js";
@@ -100,7 +101,7 @@ export interface RunState {
   /** Credential values resolved for this call: scrubbed from the answer and every error text. */
   readonly sink: SecretSink;
   /** The stage running now; a failure is audited under it. */
-  stage: string;
+  stage: Stage;
   /** Authorization before lookup (the context version the whole call is judged by). */
   pre?: AllowOutcome;
   tool?: RegisteredTool;

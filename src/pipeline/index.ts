@@ -21,7 +21,7 @@ import {
 } from "./call.js";
 import { capResponse, execute } from "./execute.js";
 import { internalError, recordRejection } from "./reject.js";
-import { runStage } from "./run-stage.js";
+import { runStage, type StageName } from "./run-stage.js";
 
 /**
  * The spine: every call, whatever carried it (HTTP /v1/invoke, MCP tools/call, gRPC), runs
@@ -34,7 +34,7 @@ import { runStage } from "./run-stage.js";
  */
 
 export interface RunStage {
-  name: string;
+  name: StageName;
   fn: StageFn;
 }
 

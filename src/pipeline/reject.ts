@@ -1,4 +1,5 @@
-import { SYSTEM_TENANT } from "../audit/recorder.js";
+import { type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
+import type { Stage } from "../audit/vocabulary.js";
 import { GatewayError } from "../errors.js";
 import type { Envelope } from "../seal/envelope.js";
 import { AuthError } from "./agent-token.js";
@@ -24,7 +25,7 @@ export interface RejectionFacts {
   requestId: string | number | null;
   env?: Envelope | undefined;
   auth?: Authenticated | undefined;
-  stage: string;
+  stage: Stage;
   /** The read-only surface refused (e.g. "GET /v1/tools"), when it was not an envelope call. */
   surface?: string;
 }
@@ -35,7 +36,7 @@ export async function recordRejection(
   f: RejectionFacts,
 ): Promise<Extract<CallOutcome, { status: "error" }>> {
   const claims = f.auth?.claims ?? (err instanceof AuthError ? err.claims : null);
-  const event = {
+  const event: Omit<EventInput, "tenantId"> = {
     eventType: "EnvelopeRejected",
     executionId: f.auth?.executionId ?? claims?.exec_id ?? claims?.jti ?? null,
     callId: f.callId,
@@ -43,7 +44,7 @@ export async function recordRejection(
     toolName: f.env?.toolName || null,
     decision: "reject",
     stage: f.stage,
-    code: err.sealCode,
+    code: err.code,
     requestId: auditRequestId(f.requestId),
     payload: {
       reason: err.details.reason,

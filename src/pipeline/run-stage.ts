@@ -3,6 +3,7 @@
  * (a failure is audited under that name) and tells an optional observer how long it took; it is
  * where metrics and tracing attach later, so no stage times or traces itself.
  */
+import type { Stage } from "../audit/vocabulary.js";
 
 export interface StageEvent {
   stage: string;
@@ -18,27 +19,46 @@ export interface StageObserver {
 
 /** The part of a call's state the wrapper writes: the name its failures are audited under. */
 export interface StageTracked {
-  stage: string;
+  stage: Stage;
 }
+
+/** The stages of a call, as the pipeline runs them (src/pipeline/index.ts). */
+export type StageName =
+  | "parse"
+  | "shape"
+  | "authenticate"
+  | "authorize"
+  | "lookup"
+  | "authorize-after-lookup"
+  | "arguments"
+  | "redeem"
+  | "execute"
+  | "cap";
 
 /**
  * Audit names of stages whose failures are recorded under the step of DESIGN §2 they belong to
  * (rows keep the vocabulary auditors filter on; metrics see the finer name).
  */
-const AUDIT_STAGE: Record<string, string> = {
+const AUDIT_STAGE: Record<StageName, Stage> = {
+  parse: "parse",
   shape: "parse",
+  authenticate: "authenticate",
+  authorize: "authorize",
+  lookup: "lookup",
   "authorize-after-lookup": "authorize",
   arguments: "authorize",
   redeem: "authorize",
+  execute: "execute",
+  cap: "cap",
 };
 
-export function auditStageOf(name: string): string {
-  return AUDIT_STAGE[name] ?? name;
+export function auditStageOf(name: StageName): Stage {
+  return AUDIT_STAGE[name];
 }
 
 export async function runStage<T>(
   state: StageTracked & { readonly callId: string },
-  name: string,
+  name: StageName,
   fn: () => Promise<T>,
   observer?: StageObserver,
 ): Promise<T> {

@@ -1,4 +1,4 @@
-import type { Store } from "../store/types.js";
+import type { AuthorizationStore } from "../store/types.js";
 import { parseSecurityContext, type SecurityContext } from "./context-schema.js";
 
 /**
@@ -10,7 +10,7 @@ export class ContextCache {
   private readonly parsed = new Map<string, { text: string; ctx: SecurityContext }>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AuthorizationStore, "getSecurityContext">,
     private readonly maxEntries = 10_000,
   ) {}
 

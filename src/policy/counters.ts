@@ -1,4 +1,4 @@
-import type { Store } from "../store/types.js";
+import type { CounterStore } from "../store/types.js";
 
 /**
  * Fixed-window counting on the shared store: every instance on one PostgreSQL increments
@@ -6,7 +6,7 @@ import type { Store } from "../store/types.js";
  * length; the answer's Retry-After is the time left in the current window.
  */
 export async function countInWindow(
-  store: Store,
+  store: Pick<CounterStore, "incrementCounter">,
   key: string,
   perSeconds: number,
   nowMs: number,

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
-import type { AgentKeyRow } from "../store/types.js";
+import type { AgentKeyRow, AuditedWrites, SessionStore } from "../store/types.js";
 import {
   actingTenant,
   ById,
@@ -15,6 +15,7 @@ import {
   requireRole,
   TenantId,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 
 /**
@@ -49,6 +50,8 @@ export const RegisterAgentKeyInput = z
   });
 export type RegisterAgentKeyInput = z.infer<typeof RegisterAgentKeyInput>;
 
+export type AgentKeyDeps = WithStore<Pick<SessionStore, "getAgentKey" | "listAgentKeys"> & AuditedWrites>;
+
 export function agentKeyView(row: AgentKeyRow) {
   return {
     id: row.id,
@@ -79,7 +82,7 @@ export async function registerAgentKey({ ctx, input: raw }: VerbCall) {
     createdAt: deps.clock.nowMs(),
     revokedAt: null,
   };
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "AgentKeyRegistered",
       tenantId,
@@ -87,7 +90,7 @@ export async function registerAgentKey({ ctx, input: raw }: VerbCall) {
       payload: { actor: actor.sub, key_id: row.id, public_key_b64: row.publicKeyB64 },
     }),
   );
-  await deps.store.insertAgentKey(row);
+  await deps.store.audited(event, "insertAgentKey", row);
   return agentKeyView(row);
 }
 
@@ -120,7 +123,7 @@ export async function revokeAgentKey({ ctx, input }: VerbCall) {
   const { deps } = ctx;
   const existing = await deps.store.getAgentKey(id);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "AgentKeyRevoked",
       tenantId: existing.tenantId,
@@ -128,7 +131,7 @@ export async function revokeAgentKey({ ctx, input }: VerbCall) {
       payload: { actor: actor.sub, key_id: id },
     }),
   );
-  const row = await deps.store.revokeAgentKey(id, deps.clock.nowMs());
+  const row = await deps.store.audited(event, "revokeAgentKey", id, deps.clock.nowMs());
   if (!row) throw notFound("agent key");
   return agentKeyView(row);
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
-import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
+import type { ApprovalRow, ApprovalStatus, AuditedWrites, AuthorizationStore } from "../store/types.js";
 import {
   ById,
   canSee,
@@ -13,12 +13,17 @@ import {
   type ServiceDeps,
   TenantId,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
  * re-sends the same call with `params._meta.approval_id` (redeemed in the pipeline).
  */
+
+export type ApprovalDeps = WithStore<
+  Pick<AuthorizationStore, "getApproval" | "listApprovals"> & AuditedWrites
+>;
 
 export function approvalView(row: ApprovalRow, nowMs: number) {
   const status =
@@ -120,7 +125,7 @@ async function decideApproval(
     });
   if (row.expiresAt <= now)
     throw new GatewayError("CONFLICT", "the approval has expired", { reason: "expired" });
-  await deps.audit.record({
+  const event = deps.audit.event({
     eventType: decision === "approved" ? "ApprovalGranted" : "ApprovalDenied",
     tenantId: row.tenantId,
     executionId: row.executionId,
@@ -133,34 +138,21 @@ async function decideApproval(
     requestId: row.requestId,
     payload: { approval_id: id, actor: actor.sub, reason: input.reason ?? null },
   });
-  const after = await deps.store.decideApproval(id, decision, actor.sub, input.reason ?? null, now);
-  if (!after) {
-    // The decision row above was written first (no audit, no action) but another decision
-    // won the race: a later row says this one did not take effect, so the trail never shows
-    // an approval as both granted and denied without saying which held.
-    const current = await deps.store.getApproval(id);
-    await deps.audit.record({
-      eventType: "ApprovalDecisionFailed",
-      tenantId: row.tenantId,
-      executionId: row.executionId,
-      callId: null,
-      agentId: row.sub,
-      toolName: row.toolName,
-      decision: null,
-      stage: "approval",
-      code: null,
-      requestId: row.requestId,
-      payload: {
-        approval_id: id,
-        actor: actor.sub,
-        attempted: decision,
-        reason: "already_decided",
-        status: current?.status ?? null,
-      },
-    });
+  // The decision and its event commit together: a decision that lost the race to another one
+  // (the approval is no longer pending) writes neither, so the trail holds exactly the
+  // decision that took effect.
+  const after = await deps.store.audited(
+    event,
+    "decideApproval",
+    id,
+    decision,
+    actor.sub,
+    input.reason ?? null,
+    now,
+  );
+  if (!after)
     throw new GatewayError("CONFLICT", "the approval was decided concurrently", {
       reason: "already_decided",
     });
-  }
   return approvalView(after, now);
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { AuditRecorder, EventInput } from "../audit/recorder.js";
+import type { EventType } from "../audit/vocabulary.js";
 import { satisfies } from "../auth/roles.js";
-import type { OperatorRole, TokenAuthority } from "../auth/tokens.js";
+import type { OperatorIdentity, OperatorRole, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import type { CredentialResolver } from "../credentials/types.js";
 import type { EgressClient } from "../egress/types.js";
@@ -28,11 +29,19 @@ export interface ServiceDeps {
 }
 
 /**
+ * The dependencies of a verb that needs only part of the store: each service declares the
+ * narrow store port it uses (e.g. `WithStore<ToolStore & AuditedWrites>`), and the composition
+ * root's full ServiceDeps satisfies every one of them.
+ */
+export type WithStore<S> = Omit<ServiceDeps, "store"> & { store: S };
+
+/**
  * A control-plane audit row: only the event type, tenant, payload and what the change is
- * about; the call-specific columns stay empty.
+ * about; the call-specific columns stay empty. The store writes it in the change's own
+ * transaction (`deps.store.audited(deps.audit.event(controlEvent(…)), op, …args)`).
  */
 export function controlEvent(e: {
-  eventType: string;
+  eventType: EventType;
   tenantId: string;
   payload: Record<string, unknown>;
   executionId?: string | null;

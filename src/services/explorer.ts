@@ -6,7 +6,7 @@ import { buildRequest } from "../engines/openapi/build-request.js";
 import { findOperation } from "../engines/openapi/load-spec.js";
 import { resolveServerUrl } from "../engines/openapi/servers.js";
 import type { SpecOperation } from "../engines/openapi/types.js";
-import { GatewayError } from "../errors.js";
+import { type ErrorCode, GatewayError } from "../errors.js";
 import type { PlainJson } from "../seal/json.js";
 import { toPlain, tryParseJson } from "../seal/json.js";
 import type { ApiSpecMeta } from "../store/types.js";
@@ -115,7 +115,11 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
   let credential: ResolvedCredential | null = null;
   // Set once the credential is resolved: slices and audit payloads never carry its value.
   let scrub: Scrubber = (value) => value;
-  const record = (eventType: string, code: number | null, fields: Record<string, unknown>) =>
+  const record = (
+    eventType: "ExplorerRequested" | "ExplorerRequestExecuted" | "ExplorerRequestFailed",
+    code: ErrorCode | null,
+    fields: Record<string, unknown>,
+  ) =>
     deps.audit.record({
       eventType,
       tenantId: row.tenantId,
@@ -205,7 +209,7 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
     // A request that was attempted leaves a row on both planes (the operator plane has no
     // other record of it): which spec and operation, and how it ended. Never the body or URL.
     if (err instanceof GatewayError)
-      await record("ExplorerRequestFailed", err.sealCode, {
+      await record("ExplorerRequestFailed", err.code, {
         status,
         code: err.code,
         reason: err.details.reason,

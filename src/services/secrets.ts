@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type BuiltinSecrets, secretValueProblem } from "../credentials/builtin-store.js";
 import { parseCredentialPath, SecretKey, secretKeyProblem } from "../credentials/path.js";
 import { GatewayError } from "../errors.js";
-import type { SecretRow } from "../store/types.js";
+import type { SecretRow, ToolStore } from "../store/types.js";
 import {
   actingTenant,
   controlEvent,
@@ -16,6 +16,7 @@ import {
   type ServiceDeps,
   TenantId,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 
 /**
@@ -24,6 +25,9 @@ import {
  * deletes are admin-only; metadata is readable by every operator role, as it already is in
  * the events (SecretWritten) and in specs (their credential_path names the key).
  */
+
+/** The built-in store does the writing (sealing, audited); the store is read for specs only. */
+export type SecretDeps = WithStore<Pick<ToolStore, "listSpecs">>;
 
 export const SECRETS_PREFIX = "/v1/secrets/";
 
@@ -58,7 +62,7 @@ export function secretKeyFromPath(pathname: string): string {
   return key;
 }
 
-function store(deps: ServiceDeps): BuiltinSecrets {
+function store(deps: SecretDeps): BuiltinSecrets {
   const builtin = deps.credentials.builtin;
   if (!builtin) {
     throw new GatewayError("CREDENTIAL_UNAVAILABLE", "the built-in secret store is not configured", {
@@ -81,20 +85,15 @@ export function secretView(row: SecretRow) {
   };
 }
 
-async function recordChange(
+/** The event a secret change writes in its own transaction: key and fingerprint, never the value. */
+function changeEvent(
   deps: ServiceDeps,
   actor: Principal,
   tenantId: string,
-  eventType: string,
+  eventType: "SecretWritten" | "SecretDeleted",
   payload: Record<string, unknown>,
 ) {
-  await deps.audit.record(
-    controlEvent({
-      eventType,
-      tenantId,
-      payload: { actor: actor.sub, ...payload },
-    }),
-  );
+  return deps.audit.event(controlEvent({ eventType, tenantId, payload: { actor: actor.sub, ...payload } }));
 }
 
 /** Writes a new version (the first, or a rotation). Returns the view and whether it was created. */
@@ -112,9 +111,9 @@ export async function putSecret({ ctx, input: raw }: VerbCall) {
     });
   }
   const fingerprint = builtin.fingerprint(input.value);
-  // No audit, no action: the event is written first, with the key and fingerprint only.
-  await recordChange(deps, actor, tenantId, "SecretWritten", { key, fingerprint });
-  const row = await builtin.put(tenantId, key, input.value, deps.clock.nowMs());
+  // No audit, no action: the event (key and fingerprint only) commits with the new version.
+  const event = changeEvent(deps, actor, tenantId, "SecretWritten", { key, fingerprint });
+  const row = await builtin.put(tenantId, key, input.value, deps.clock.nowMs(), event);
   return { created: row.version === 1, secret: secretView(row) };
 }
 
@@ -135,7 +134,7 @@ export async function listSecrets({ ctx, input }: VerbCall) {
 }
 
 /** Specs of the tenant whose credential_path reads this key (a StaticRef to it). */
-async function referencingSpecs(deps: ServiceDeps, tenantId: string, key: string) {
+async function referencingSpecs(deps: SecretDeps, tenantId: string, key: string) {
   const out: { id: string; name: string }[] = [];
   for (const spec of await deps.store.listSpecs(tenantId)) {
     if (spec.credentialPath === null) continue;
@@ -167,13 +166,13 @@ export async function deleteSecret({ ctx, input }: VerbCall) {
       },
     );
   }
-  await recordChange(deps, actor, tenantId, "SecretDeleted", {
+  const event = changeEvent(deps, actor, tenantId, "SecretDeleted", {
     key,
     fingerprint: row.fingerprint,
     version: row.version,
     forced,
     referenced_by: users.map((u) => u.id),
   });
-  if (!(await builtin.delete(tenantId, key))) throw notFound("secret");
+  if (!(await builtin.delete(tenantId, key, event))) throw notFound("secret");
   return { status: "success", key, tenant_id: tenantId };
 }

@@ -3,7 +3,7 @@ import { ERROR_TABLE, GatewayError } from "../errors.js";
 import { parseSecurityContext, type SecurityContext } from "../policy/context-schema.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PlainJson } from "../seal/json.js";
-import type { SecurityContextRow } from "../store/types.js";
+import type { AuditedWrites, AuthorizationStore, SecurityContextRow } from "../store/types.js";
 import {
   actingTenant,
   canSee,
@@ -56,15 +56,16 @@ export function contextView(row: SecurityContextRow) {
   };
 }
 
-async function recordChange(
+/** The ConfigChanged event a context change writes in its own transaction. */
+function changeEvent(
   deps: ServiceDeps,
   actor: Principal,
   tenantId: string,
-  action: string,
+  action: "create" | "update" | "delete",
   name: string,
   document?: string,
 ) {
-  await deps.audit.record(
+  return deps.audit.event(
     controlEvent({
       eventType: "ConfigChanged",
       tenantId,
@@ -93,11 +94,10 @@ export async function createContext({ ctx, input: body }: VerbCall) {
       { reason: "exists" },
     );
   }
-  await recordChange(deps, actor, tenantId, "create", context.name, document);
   const row = { tenantId, name: context.name, document, createdAt: now, updatedAt: now };
-  if (!(await deps.store.insertSecurityContext(row))) {
-    // A concurrent create won after the row above was written: say this one did not happen.
-    await recordChange(deps, actor, tenantId, "create_failed", context.name);
+  const event = changeEvent(deps, actor, tenantId, "create", context.name, document);
+  // A concurrent create of the name may win after the check above: then neither is written.
+  if (!(await deps.store.audited(event, "insertSecurityContext", row))) {
     throw new GatewayError(
       "CONFLICT",
       `security context ${JSON.stringify(context.name)} already exists (use PUT)`,
@@ -141,11 +141,9 @@ export async function updateContext({ ctx, input }: VerbCall) {
   const existing = await visibleRow(deps, actor, name, requested);
   const document = JSON.stringify(context);
   const now = deps.clock.nowMs();
-  await recordChange(deps, actor, existing.tenantId, "update", name, document);
-  if (!(await deps.store.updateSecurityContext(existing.tenantId, name, document, now))) {
-    await recordChange(deps, actor, existing.tenantId, "update_failed", name);
+  const event = changeEvent(deps, actor, existing.tenantId, "update", name, document);
+  if (!(await deps.store.audited(event, "updateSecurityContext", existing.tenantId, name, document, now)))
     throw notFound("security context");
-  }
   return contextView({ ...existing, document, updatedAt: now });
 }
 
@@ -162,11 +160,9 @@ export async function deleteContext({ ctx, input }: VerbCall) {
       { reason: "in_use", sessions: inUse },
     );
   }
-  await recordChange(deps, actor, existing.tenantId, "delete", name);
-  if (!(await deps.store.deleteSecurityContext(existing.tenantId, name))) {
-    await recordChange(deps, actor, existing.tenantId, "delete_failed", name);
+  const event = changeEvent(deps, actor, existing.tenantId, "delete", name);
+  if (!(await deps.store.audited(event, "deleteSecurityContext", existing.tenantId, name)))
     throw notFound("security context");
-  }
   return { status: "success", name, tenant_id: existing.tenantId };
 }
 

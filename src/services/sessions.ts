@@ -3,7 +3,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
-import type { SessionRow } from "../store/types.js";
+import type { AuditedWrites, SessionRow, SessionStore } from "../store/types.js";
 import {
   actingTenant,
   ById,
@@ -16,9 +16,12 @@ import {
   requireRole,
   TenantId,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
+
+export type SessionDeps = WithStore<SessionStore & AuditedWrites>;
 
 const Name = z.string().min(1).max(256);
 export const CreateSessionInput = z
@@ -125,7 +128,7 @@ export async function createSession({ ctx, input: raw }: VerbCall) {
     expiresAt: claims.exp * 1000,
     revokedAt: null,
   };
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "SessionCreated",
       tenantId,
@@ -141,22 +144,11 @@ export async function createSession({ ctx, input: raw }: VerbCall) {
     }),
   );
   try {
-    await deps.store.insertSession(row);
+    await deps.store.audited(event, "insertSession", row);
   } catch (err) {
-    // The SessionCreated row is already written: say in the trail that it did not happen.
-    await deps.audit
-      .record(
-        controlEvent({
-          eventType: "SessionCreateFailed",
-          tenantId,
-          executionId,
-          agentId: sub,
-          payload: { actor: actor.sub, token_jti: claims.jti },
-        }),
-      )
-      .catch(() => undefined);
-    // Two creates racing on one execution_id: the unique key decides.
-    if (await deps.store.getSession(executionId))
+    // Two creates racing on one execution_id: the unique key decides, and the loser's session
+    // and event are both rolled back.
+    if (err instanceof GatewayError && err.code === "CONFLICT")
       throw new GatewayError("CONFLICT", "a session with this execution_id already exists", {
         reason: "exists",
       });
@@ -198,7 +190,7 @@ export async function revokeSession({ ctx, input }: VerbCall) {
   const existing = await deps.store.getSession(executionId);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
   const now = deps.clock.nowMs();
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "SessionRevoked",
       tenantId: existing.tenantId,
@@ -207,7 +199,7 @@ export async function revokeSession({ ctx, input }: VerbCall) {
       payload: { actor: actor.sub, previous_status: existing.status },
     }),
   );
-  const row = await deps.store.revokeSession(executionId, now);
+  const row = await deps.store.audited(event, "revokeSession", executionId, now);
   if (!row) throw notFound("session");
   return {
     status: "success",

@@ -7,7 +7,7 @@ import type { IndexedSpec } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { canonicalJson } from "../seal/canonical.js";
-import type { ApiSpecMeta, ApiSpecRow, Store } from "../store/types.js";
+import type { ApiSpecMeta, ApiSpecRow, AuditedWrites, ToolStore } from "../store/types.js";
 import {
   actingTenant,
   ById,
@@ -23,6 +23,7 @@ import {
   type ServiceDeps,
   TenantId,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 
 /** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
@@ -64,7 +65,7 @@ export const RegisterSpecInput = z
   });
 export type RegisterSpecInput = z.infer<typeof RegisterSpecInput>;
 
-export type SpecDeps = ServiceDeps;
+export type SpecDeps = WithStore<ToolStore & AuditedWrites>;
 
 /**
  * Indexed specs by id and hash: indexing a large spec takes far longer than a call, and its
@@ -74,7 +75,7 @@ export class SpecCache {
   private readonly entries = new Map<string, IndexedSpec>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<ToolStore, "getSpec">,
     private readonly max = 64,
   ) {}
 
@@ -210,7 +211,7 @@ export async function createSpec({ ctx, input: raw }: VerbCall) {
     throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
       reason: "exists",
     });
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "ApiSpecRegistered",
       tenantId,
@@ -225,19 +226,12 @@ export async function createSpec({ ctx, input: raw }: VerbCall) {
       },
     }),
   );
-  if (!(await deps.store.insertSpec(row))) {
-    // A concurrent registration won after the row above was written: say this one did not happen.
-    await deps.audit.record(
-      controlEvent({
-        eventType: "ApiSpecRegistrationFailed",
-        tenantId,
-        payload: { actor: actor.sub, spec_id: row.id, name: row.name, reason: "exists" },
-      }),
-    );
+  // A concurrent registration of the name may win after the check above: then neither the spec
+  // nor its event is written.
+  if (!(await deps.store.audited(event, "insertSpec", row)))
     throw new GatewayError("CONFLICT", `a spec named ${JSON.stringify(input.name)} already exists`, {
       reason: "exists",
     });
-  }
   return specView(row, spec);
 }
 
@@ -282,13 +276,25 @@ export async function deleteSpec({ ctx, input }: VerbCall) {
       workflow_names: names,
     });
   }
-  await deps.audit.record(
+  const event = deps.audit.event(
     controlEvent({
       eventType: "ApiSpecDeleted",
       tenantId: row.tenantId,
       payload: { actor: actor.sub, spec_id: id, name: row.name, hash: row.hash },
     }),
   );
-  await deps.store.deleteSpec(id);
+  let deleted: boolean;
+  try {
+    deleted = await deps.store.audited(event, "deleteSpec", id);
+  } catch (err) {
+    // A workflow registered after the count above keeps the spec (the foreign key refuses the
+    // delete, which the store answers as a conflict): nothing was deleted or recorded.
+    if (err instanceof GatewayError && err.code === "CONFLICT")
+      throw new GatewayError("CONFLICT", "the spec is used by a workflow registered meanwhile", {
+        reason: "in_use",
+      });
+    throw err;
+  }
+  if (!deleted) throw notFound("spec");
   return { status: "success", id };
 }

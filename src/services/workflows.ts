@@ -78,8 +78,14 @@ async function readDefinition(
   return { def, tenantId, document: JSON.stringify(def) };
 }
 
-async function recordChange(deps: WorkflowDeps, actor: Principal, row: WorkflowRow, eventType: string) {
-  await deps.audit.record(
+/** The event a workflow change writes in its own transaction. */
+function changeEvent(
+  deps: WorkflowDeps,
+  actor: Principal,
+  row: WorkflowRow,
+  eventType: "WorkflowRegistered" | "WorkflowUpdated" | "WorkflowDeleted",
+) {
+  return deps.audit.event(
     controlEvent({
       eventType,
       tenantId: row.tenantId,
@@ -122,10 +128,11 @@ export async function createWorkflow({ ctx, input: body }: VerbCall) {
     createdAt: now,
     updatedAt: now,
   };
-  await recordChange(deps, actor, row, "WorkflowRegistered");
-  if (!(await deps.store.insertWorkflow(row))) {
-    // A concurrent create won after the row above was written: say this one did not happen.
-    await recordChange(deps, actor, row, "WorkflowRegistrationFailed");
+  // A concurrent create of the name may win after the check above: then neither the workflow
+  // nor its event is written.
+  if (
+    !(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowRegistered"), "insertWorkflow", row))
+  ) {
     throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
       reason: "exists",
     });
@@ -173,8 +180,10 @@ export async function updateWorkflow({ ctx, input }: VerbCall) {
     hash: hashOf(document),
     updatedAt: now,
   };
-  await recordChange(deps, actor, row, "WorkflowUpdated");
-  if (!(await deps.store.updateWorkflow(id, row))) throw notFound("workflow");
+  if (
+    !(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowUpdated"), "updateWorkflow", id, row))
+  )
+    throw notFound("workflow");
   return workflowView(row);
 }
 
@@ -183,8 +192,8 @@ export async function deleteWorkflow({ ctx, input }: VerbCall) {
   const { id } = parseInput(ById, input);
   const { deps } = ctx;
   const row = await visibleWorkflow(deps, actor, id);
-  await recordChange(deps, actor, row, "WorkflowDeleted");
-  if (!(await deps.store.deleteWorkflow(id))) throw notFound("workflow");
+  if (!(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowDeleted"), "deleteWorkflow", id)))
+    throw notFound("workflow");
   return { status: "success", id };
 }
 

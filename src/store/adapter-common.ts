@@ -35,9 +35,18 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Classified by the driver's code alone, never by its message. Of the integrity-constraint
+ * violations (PostgreSQL SQLSTATE class 23, SQLite SQLITE_CONSTRAINT_*), those that mean "the
+ * row clashes with what the store already holds" are conflicts: unique, primary-key, foreign-key
+ * and exclusion violations. NOT NULL and CHECK violations are caller bugs the schema caught, and
+ * SQLITE_CONSTRAINT_TRIGGER is what a RAISE() in a trigger reports (the schema's foreign key is
+ * NO ACTION rather than RESTRICT so that SQLite reports it as …_FOREIGNKEY, not as a trigger).
+ */
 const CONFLICT_CODES = new Set([
   "23505", // unique_violation
   "23503", // foreign_key_violation
+  "23P01", // exclusion_violation
   "SQLITE_CONSTRAINT_PRIMARYKEY",
   "SQLITE_CONSTRAINT_UNIQUE",
   "SQLITE_CONSTRAINT_FOREIGNKEY",
@@ -45,16 +54,6 @@ const CONFLICT_CODES = new Set([
 
 function isConflictCode(driverCode: string | undefined): boolean {
   return driverCode !== undefined && CONFLICT_CODES.has(driverCode);
-}
-
-/**
- * SQLite enforces ON DELETE RESTRICT with an internal trigger and reports it as
- * SQLITE_CONSTRAINT_TRIGGER, not …_FOREIGNKEY; its fixed message tells it apart from a RAISE()
- * in a schema trigger (the schema has none).
- */
-function isConflict(driverCode: string | undefined, message: unknown): boolean {
-  if (driverCode === "SQLITE_CONSTRAINT_TRIGGER") return message === "FOREIGN KEY constraint failed";
-  return isConflictCode(driverCode);
 }
 
 function field(value: unknown, name: string): unknown {
@@ -94,16 +93,15 @@ export function storeFailure(operation: string, err: unknown): Error {
   const safe =
     typeof message === "string" && !(cause instanceof DrizzleQueryError) && !driverCode?.startsWith("22");
   const detail = safe ? message : "";
-  return new StoreError(operation, driverCode, detail, isConflict(driverCode, message));
+  return new StoreError(operation, driverCode, detail);
 }
 
-/** Runs one store operation, translating any failure into a StoreError. */
-export async function guard<T>(operation: string, run: () => T | Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    throw storeFailure(operation, err);
-  }
+/**
+ * An audited change took effect unless it answered false or null (a name already taken, a row
+ * already gone, an approval no longer pending): then nothing changed and no event is written.
+ */
+export function changeTookEffect(result: unknown): boolean {
+  return result !== false && result !== null;
 }
 
 /** A stored string array, checked on the way out so a corrupted row cannot widen a session. */

@@ -4,12 +4,7 @@
  * them (see adapter-common.ts).
  */
 import { StoreUsageError } from "./adapter-common.js";
-import type { SealedValueRef, SecretRow, Store } from "./types.js";
-
-export type SecretsPart = Pick<
-  Store,
-  "getSecret" | "listSecrets" | "putSecret" | "deleteSecret" | "listSealedValues" | "replaceSealedValues"
->;
+import type { SealedValueRef, SecretRow } from "./types.js";
 
 export type SecretWrite = Pick<SecretRow, "tenantId" | "key" | "valueSealed" | "fingerprint">;
 

@@ -1,23 +1,6 @@
 /** Pieces both adapters share for REST tools (OpenAPI specs and workflows). */
 import { type AnyColumn, and, eq } from "drizzle-orm";
-import type { Store, WorkflowRow } from "./types.js";
-
-export type ToolsPart = Pick<
-  Store,
-  | "insertSpec"
-  | "getSpec"
-  | "getSpecMeta"
-  | "getSpecByName"
-  | "listSpecs"
-  | "deleteSpec"
-  | "countWorkflowsForSpec"
-  | "insertWorkflow"
-  | "getWorkflow"
-  | "getWorkflowByName"
-  | "listWorkflows"
-  | "updateWorkflow"
-  | "deleteWorkflow"
->;
+import type { WorkflowRow } from "./types.js";
 
 export type WorkflowPatch = Pick<
   WorkflowRow,

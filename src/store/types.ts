@@ -203,23 +203,28 @@ export interface SealedValueRef {
   sealed: string;
 }
 
-export interface Store {
+/** Opening, migrating and closing the database; every adapter. */
+export interface StoreLifecycle {
   readonly dialect: Dialect;
   /** Applies pending migrations from drizzle/<dialect>/migrations. Idempotent. */
   migrate(): Promise<void>;
   /** Throws if the database cannot answer a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
 
-  // Gateway signing keys (shared by every instance on one database).
+/** Gateway signing keys (shared by every instance on one database). */
+export interface SigningKeyStore {
   listSigningKeys(): Promise<SigningKeyRow[]>;
   /**
    * Inserts the first key only if no signing key exists yet, atomically across instances;
    * returns true when this call inserted it.
    */
   insertFirstSigningKey(row: SigningKeyRow): Promise<boolean>;
+}
 
-  // Sessions (RFC §6.4.2).
+/** Sessions (RFC §6.4.2) and registered agent keys: who may sign a call. */
+export interface SessionStore {
   insertSession(row: SessionRow): Promise<void>;
   /** By execution id across all tenants (the binding step compares the tenant itself). */
   getSession(executionId: string): Promise<SessionRow | null>;
@@ -228,7 +233,6 @@ export interface Store {
   /** Sets Revoked if Active; returns the row after the change, or null if absent. */
   revokeSession(executionId: string, at: number): Promise<SessionRow | null>;
 
-  // Registered agent keys.
   insertAgentKey(row: AgentKeyRow): Promise<void>;
   getAgentKey(id: string): Promise<AgentKeyRow | null>;
   /** A tenant, or "*" for all tenants. */
@@ -236,16 +240,29 @@ export interface Store {
   /** Every key (active and revoked) of one sub in one tenant. */
   agentKeysFor(tenantId: string, sub: string): Promise<AgentKeyRow[]>;
   revokeAgentKey(id: string, at: number): Promise<AgentKeyRow | null>;
+}
 
-  // Replay records: true when the key was new (inserted), false when already present.
+/** Replay records: true when the key was new (inserted), false when already present. */
+export interface ReplayStore {
   recordReplay(key: string, expiresAt: number): Promise<boolean>;
   /** Deletes at most `limit` rows expired before `now`; returns how many. */
   sweepReplay(now: number, limit: number): Promise<number>;
+}
 
-  // Security contexts (authorization reads them; CRUD comes with the policy issue).
+/** Fixed-window counters (rate limits, denial counts), shared by every instance. */
+export interface CounterStore {
+  /**
+   * Atomically adds 1 to the counter (key, windowStart), creating it with count 1, and
+   * returns the new count. `expiresAt` lets the sweeper remove old windows.
+   */
+  incrementCounter(key: string, windowStart: number, expiresAt: number): Promise<number>;
+  /** Deletes at most `limit` windows expired before `now`; returns how many. */
+  sweepCounters(now: number, limit: number): Promise<number>;
+}
+
+/** Security contexts, counters and approvals: what the authorize stage reads and changes. */
+export interface AuthorizationStore extends CounterStore {
   getSecurityContext(tenantId: string, name: string): Promise<SecurityContextRow | null>;
-  /** Upsert (keeps the first createdAt). */
-  putSecurityContext(row: SecurityContextRow): Promise<void>;
   /** Insert only; false when (tenant, name) already exists. */
   insertSecurityContext(row: SecurityContextRow): Promise<boolean>;
   /** Update only; false when absent. */
@@ -261,15 +278,6 @@ export interface Store {
   /** Sessions with status Active and expiresAt > now that name this context. */
   countActiveSessionsForContext(tenantId: string, name: string, now: number): Promise<number>;
 
-  // Fixed-window counters (rate limits, denial counts), shared by every instance.
-  /**
-   * Atomically adds 1 to the counter (key, windowStart), creating it with count 1, and
-   * returns the new count. `expiresAt` lets the sweeper remove old windows.
-   */
-  incrementCounter(key: string, windowStart: number, expiresAt: number): Promise<number>;
-  sweepCounters(now: number, limit: number): Promise<number>;
-
-  // Approvals (escalated calls).
   insertApproval(row: ApprovalRow): Promise<void>;
   getApproval(id: string): Promise<ApprovalRow | null>;
   /** A tenant or "*"; newest first; optional status filter; at most limit. */
@@ -284,8 +292,10 @@ export interface Store {
   ): Promise<ApprovalRow | null>;
   /** approved → used, atomically and only once; false if it was not approved (or already used). */
   consumeApproval(id: string, at: number): Promise<boolean>;
+}
 
-  // OpenAPI specs and workflows (REST tools). Names are unique per tenant.
+/** OpenAPI specs and workflows (REST tools). Names are unique per tenant. */
+export interface ToolStore {
   /** Insert only; false when (tenant, name) already exists. */
   insertSpec(row: ApiSpecRow): Promise<boolean>;
   getSpec(id: string): Promise<ApiSpecRow | null>;
@@ -308,8 +318,10 @@ export interface Store {
     patch: Pick<WorkflowRow, "description" | "apiSpecId" | "document" | "hash" | "updatedAt">,
   ): Promise<boolean>;
   deleteWorkflow(id: string): Promise<boolean>;
+}
 
-  // Built-in secret store (values sealed by the master key).
+/** The built-in secret store (values sealed by the master key) and master-key rotation. */
+export interface SecretStore {
   getSecret(tenantId: string, key: string): Promise<SecretRow | null>;
   /** A tenant, or "*"; ordered by tenant, key. */
   listSecrets(tenantId: string): Promise<SecretRow[]>;
@@ -326,12 +338,12 @@ export interface Store {
    * still equals `previous` (else nothing is written and false is returned).
    */
   replaceSealedValues(updates: Array<SealedValueRef & { previous: string }>): Promise<boolean>;
+}
 
-  // Audit events.
+/** Audit events, their hash chain and the signed checkpoints. */
+export interface AuditStore {
   appendEvent(event: NewEvent): Promise<number>;
   listEvents(filter: EventFilter): Promise<EventRow[]>;
-  /** All rows in seq order with seq > afterSeq, at most limit (for sealing and verification). */
-  eventsAfter(afterSeq: number, limit: number): Promise<EventRow[]>;
   /** Unsealed rows (chain_seq null) in seq order, at most limit. */
   unsealedEvents(limit: number): Promise<EventRow[]>;
   /** The sealed row with the highest chain_seq, or null. */
@@ -347,9 +359,55 @@ export interface Store {
     checkpoint: CheckpointRow,
     expectedHeadChainSeq: number,
   ): Promise<boolean>;
-  latestCheckpoint(): Promise<CheckpointRow | null>;
+  /** Every checkpoint, oldest first. */
   listCheckpoints(): Promise<CheckpointRow[]>;
   /** Sealed rows in chain order with chainSeq > after, at most limit. */
   chainAfter(afterChainSeq: number, limit: number): Promise<EventRow[]>;
   countEvents(): Promise<{ total: number; sealed: number }>;
 }
+
+/**
+ * The control-plane changes that touch only the database, each recorded by an audit event
+ * written in the same transaction (DESIGN §6; STYLE "audit in the same transaction").
+ */
+export type AuditedWrite = Pick<
+  SessionStore,
+  "insertSession" | "revokeSession" | "insertAgentKey" | "revokeAgentKey"
+> &
+  Pick<
+    AuthorizationStore,
+    "insertSecurityContext" | "updateSecurityContext" | "deleteSecurityContext" | "decideApproval"
+  > &
+  Pick<ToolStore, "insertSpec" | "deleteSpec" | "insertWorkflow" | "updateWorkflow" | "deleteWorkflow"> &
+  Pick<SecretStore, "putSecret" | "deleteSecret">;
+
+export type AuditedOp = keyof AuditedWrite;
+
+export interface AuditedWrites {
+  /**
+   * Runs one control-plane change and inserts `event` in the same transaction. A change that
+   * did not take effect (it answered false or null: a lost race on a unique name, a row already
+   * gone) writes no event either; a failed event insert rolls the change back, so the trail
+   * never shows a change that did not happen nor misses one that did.
+   */
+  audited<K extends AuditedOp>(
+    event: NewEvent,
+    op: K,
+    ...args: Parameters<AuditedWrite[K]>
+  ): Promise<Awaited<ReturnType<AuditedWrite[K]>>>;
+}
+
+/**
+ * The storage port: one object implementing every narrow port. Consumers declare the port
+ * they need (a service that registers specs takes `ToolStore & AuditedWrites`, not `Store`).
+ */
+export interface Store
+  extends StoreLifecycle,
+    SigningKeyStore,
+    SessionStore,
+    ReplayStore,
+    AuthorizationStore,
+    ToolStore,
+    SecretStore,
+    AuditStore,
+    AuditedWrites {}

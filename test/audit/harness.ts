@@ -82,7 +82,7 @@ export async function auditHarness(backend: Backend): Promise<AuditHarness> {
           stage: "authorize",
           code: null,
           requestId: `req-${counter}`,
-          payload: { n: counter, arguments_digest: "0".repeat(64) },
+          payload: { rule: `capabilities[${counter}]`, arguments_digest: "0".repeat(64) },
         });
       }
     },

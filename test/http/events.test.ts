@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EventInput } from "../../src/audit/recorder.js";
+import type { Decision, EventType } from "../../src/audit/vocabulary.js";
 import { BACKENDS, startTestGateway, T0, type TestGateway } from "../support/gateway.js";
 import { bearer, expectError, expectJson } from "./support.js";
 
@@ -34,7 +36,7 @@ interface Seeded {
 
 const TENANT = "ev-main";
 const TYPES = ["ToolCallAuthorized", "PolicyDenied", "EnvelopeRejected"] as const;
-const DECISION: Record<(typeof TYPES)[number], string> = {
+const DECISION: Record<(typeof TYPES)[number], Decision> = {
   ToolCallAuthorized: "allow",
   PolicyDenied: "reject",
   EnvelopeRejected: "reject",
@@ -61,8 +63,9 @@ describe.each(BACKENDS)("control plane: GET /v1/events (%s)", (backend) => {
     for (let i = 0; i < 30; i++) {
       t.clock.set(T0 + i * STEP_MS);
       const eventType = TYPES[i % 3] ?? "ToolCallAuthorized";
+      const type: EventType = i === 7 ? "ApprovalRequested" : eventType;
       const row = {
-        eventType: i === 7 ? "ApprovalRequested" : eventType,
+        eventType: type,
         tenantId: i % 10 === 9 ? "ev-other" : TENANT,
         executionId: `exec-${i % 5}`,
         callId: `call-${i}`,
@@ -72,8 +75,9 @@ describe.each(BACKENDS)("control plane: GET /v1/events (%s)", (backend) => {
         stage: eventType === "EnvelopeRejected" ? "authenticate" : "authorize",
         code: null,
         requestId: `req-${i}`,
-        payload: { i },
-      };
+        // A field each seeded type allows (payloads are allow-listed per event type).
+        payload: type === "EnvelopeRejected" ? { reason: `r-${i}` } : { rule: `r-${i}` },
+      } satisfies EventInput;
       const id = await t.gw.audit.record(row);
       seeded.push({ id, createdAt: T0 + i * STEP_MS, ...row });
     }
@@ -98,7 +102,7 @@ describe.each(BACKENDS)("control plane: GET /v1/events (%s)", (backend) => {
       decision: "allow",
       stage: "authorize",
       created_at: new Date(T0).toISOString(),
-      payload: { i: 0 },
+      payload: { rule: "r-0" },
     });
   });
 

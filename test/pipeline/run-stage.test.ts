@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { runStage, type StageEvent } from "../../src/pipeline/run-stage.js";
+import type { Stage } from "../../src/audit/vocabulary.js";
+import { runStage, type StageEvent, type StageName } from "../../src/pipeline/run-stage.js";
 
 describe("runStage", () => {
   it("names the running stage for the audit of a failure and tells the observer, in order", async () => {
     const seen: StageEvent[] = [];
     const observer = { onStage: (e: StageEvent) => seen.push(e) };
-    const state = { stage: "", callId: "call_test" };
+    const state: { stage: Stage; callId: string } = { stage: "control", callId: "call_test" };
     const stagesSeenInside: string[] = [];
-    for (const name of ["parse", "shape", "authorize-after-lookup", "execute"])
+    const names: StageName[] = ["parse", "shape", "authorize-after-lookup", "execute"];
+    for (const name of names)
       await runStage(state, name, async () => void stagesSeenInside.push(state.stage), observer);
     // Finer names for metrics; the audit keeps DESIGN §2's step names.
     expect(stagesSeenInside).toEqual(["parse", "parse", "authorize", "execute"]);
@@ -17,7 +19,7 @@ describe("runStage", () => {
 
   it("reports a throwing stage as an error and leaves its name for the rejection row", async () => {
     const seen: StageEvent[] = [];
-    const state = { stage: "", callId: "call_x" };
+    const state: { stage: Stage; callId: string } = { stage: "control", callId: "call_x" };
     await expect(
       runStage(state, "lookup", async () => Promise.reject(new Error("boom")), {
         onStage: (e) => seen.push(e),

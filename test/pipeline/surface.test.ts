@@ -4,6 +4,7 @@
  * 401) with its PolicyDenied row in the token's tenant.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { putSecurityContext } from "../store/test-methods.js";
 import { BACKENDS, envelopeBody, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { independentSign } from "../support/independent-signer.js";
 import { sessionAgent } from "./agents.js";
@@ -43,7 +44,7 @@ describe.each(BACKENDS)("pipeline surface (%s)", (backend) => {
   it("an existing security context whose capabilities do not cover the tool denies with 2006", async () => {
     const context = `ctx-${uid("c").slice(2)}`;
     const now = t.clock.nowMs();
-    await t.gw.store.putSecurityContext({
+    await putSecurityContext(t.gw.store, {
       tenantId: "default",
       name: context,
       document: JSON.stringify({ name: context, deny_list: [], capabilities: [{ tool_pattern: "other.*" }] }),

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/store/adapter-common.js";
 import type { ContractContext } from "./contract.js";
 import { agentKey, session, signingKey, T0, uid } from "./fixtures.js";
+import { putSecurityContext } from "./test-methods.js";
 
 export function recordsContract(ctx: ContractContext): void {
   describe("signing keys", () => {
@@ -191,14 +192,14 @@ export function recordsContract(ctx: ContractContext): void {
       const store = ctx.store();
       expect(await store.getSecurityContext("default", "ctx")).toBeNull();
       const doc = '{"name":"ctx","rules":[{"tool":"wf:*"}],"note":"ünïcødé ✓ \\u2028"}';
-      await store.putSecurityContext({
+      await putSecurityContext(store, {
         tenantId: "default",
         name: "ctx",
         document: doc,
         createdAt: T0,
         updatedAt: T0,
       });
-      await store.putSecurityContext({
+      await putSecurityContext(store, {
         tenantId: "other",
         name: "ctx",
         document: "{}",
@@ -212,7 +213,7 @@ export function recordsContract(ctx: ContractContext): void {
         createdAt: T0,
         updatedAt: T0,
       });
-      await store.putSecurityContext({
+      await putSecurityContext(store, {
         tenantId: "default",
         name: "ctx",
         document: '{"v": 2}',

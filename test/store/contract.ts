@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Store } from "../../src/store/types.js";
 import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
+import { auditedContract } from "./contract-audited.js";
 import { contextsContract } from "./contract-contexts.js";
 import { recordsContract } from "./contract-records.js";
 import { secretsContract } from "./contract-secrets.js";
@@ -60,5 +61,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     auditContract(ctx);
     toolsContract(ctx);
     secretsContract(ctx);
+    auditedContract(ctx);
   });
 }

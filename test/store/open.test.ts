@@ -9,6 +9,7 @@ import { migrationsFolder, packageRoot } from "../../src/paths.js";
 import { openStore, sqlitePathFromUrl } from "../../src/store/open.js";
 import { securityContext, session } from "./fixtures.js";
 import { declaredColumns, type TableColumns } from "./schema-drift.js";
+import { putSecurityContext } from "./test-methods.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seal-open-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -155,7 +156,7 @@ describe("sqlite upgrade", () => {
     const before = await openStore({ url: `sqlite://${file}`, durability: "normal" });
     try {
       await before.insertSession(s);
-      await before.putSecurityContext(ctx);
+      await putSecurityContext(before, ctx);
     } finally {
       await before.close();
     }

@@ -62,7 +62,7 @@ describe("storeFailure", () => {
     expect(busy).toMatchObject({ conflict: false, driverCode: "SQLITE_BUSY" });
   });
 
-  it("flags foreign-key violations as conflicts, including SQLite's RESTRICT report", () => {
+  it("flags foreign-key violations as conflicts, by driver code only", () => {
     const pg = storeFailure(
       "deleteSpec",
       pgError("23503", 'update or delete on table "api_specs" violates foreign key constraint'),
@@ -74,13 +74,15 @@ describe("storeFailure", () => {
     expect(sqlite("SQLITE_CONSTRAINT_FOREIGNKEY", "FOREIGN KEY constraint failed")).toMatchObject({
       conflict: true,
     });
-    // ON DELETE RESTRICT is an internal trigger in SQLite, so it is reported under that code.
+    // Classified by code, never by message: a trigger's RAISE() is no conflict whatever it says
+    // (the schema's foreign key is NO ACTION, which SQLite reports as …_FOREIGNKEY; the contract
+    // suite checks that on a real database).
     expect(sqlite("SQLITE_CONSTRAINT_TRIGGER", "FOREIGN KEY constraint failed")).toMatchObject({
-      conflict: true,
+      conflict: false,
       driverCode: "SQLITE_CONSTRAINT_TRIGGER",
     });
-    // Any other trigger failure is not a conflict the caller can answer with 409.
     expect(sqlite("SQLITE_CONSTRAINT_TRIGGER", "custom abort")).toMatchObject({ conflict: false });
+    expect(sqlite("SQLITE_CONSTRAINT_UNIQUE", "custom text")).toMatchObject({ conflict: true });
     expect(sqlite("SQLITE_CONSTRAINT_CHECK", "CHECK constraint failed: x")).toMatchObject({
       conflict: false,
     });

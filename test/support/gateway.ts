@@ -96,6 +96,8 @@ export async function startTestGateway(
     log: createLogger(options.logLevel ?? "warn", {}, (line) => logs.push(line)),
     clock,
     background: false,
+    // A payload field outside its event's schema is a bug: fail the test that wrote it.
+    unknownPayloadFields: "throw",
     ...(options.tools ? { tools: options.tools } : {}),
     ...(options.stageObserver ? { stageObserver: options.stageObserver } : {}),
   });

@@ -4,24 +4,13 @@
  * through a transaction-scoped advisory lock so that two instances never extend the chain at once.
  */
 import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
-import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/pg/schema.js";
-import { checkLimit, guard, SEAL_LOCK_KEY } from "../adapter-common.js";
-import type { CheckpointRow, EventFilter, EventRow, NewEvent, SealedUpdate, Store } from "../types.js";
+import { checkLimit, SEAL_LOCK_KEY } from "../adapter-common.js";
+import type { Impl } from "../guard.js";
+import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent, SealedUpdate } from "../types.js";
+import type { PgDb } from "./pg-db.js";
 
-type AuditPart = Pick<
-  Store,
-  | "appendEvent"
-  | "listEvents"
-  | "eventsAfter"
-  | "unsealedEvents"
-  | "chainHead"
-  | "sealBatch"
-  | "latestCheckpoint"
-  | "listCheckpoints"
-  | "chainAfter"
-  | "countEvents"
->;
+type AuditPart = Impl<AuditStore>;
 
 /** Rows per UPDATE … FROM (VALUES …): 4 parameters each, far below PostgreSQL's 65535 limit. */
 const SEAL_CHUNK = 1000;
@@ -67,7 +56,12 @@ function sealStatement(chunk: SealedUpdate[]): SQL {
     where ${e.seq} = v.seq and ${e.chainSeq} is null`;
 }
 
-export function pgAudit(db: PostgresJsDatabase): AuditPart {
+/** Inserts one event on `db` (a transaction, when it records a change made in that transaction). */
+export async function insertEventOn(db: PgDb, event: NewEvent): Promise<void> {
+  await db.insert(gatewayEvents).values({ ...event });
+}
+
+export function pgAudit(db: PgDb): AuditPart {
   const e = gatewayEvents;
   const insertEvent = db
     .insert(e)
@@ -90,92 +84,52 @@ export function pgAudit(db: PostgresJsDatabase): AuditPart {
     .prepare("seal_append_event");
 
   return {
-    appendEvent: (event: NewEvent) =>
-      guard("appendEvent", async () => {
-        const [row] = await insertEvent.execute({ ...event });
-        if (row === undefined) throw new Error("insert returned no row");
-        return row.seq;
-      }),
+    appendEvent: async (event: NewEvent) => {
+      const [row] = await insertEvent.execute({ ...event });
+      if (row === undefined) throw new Error("insert returned no row");
+      return row.seq;
+    },
 
-    listEvents: (filter) =>
-      guard(
-        "listEvents",
-        (): Promise<EventRow[]> =>
-          db
-            .select()
-            .from(e)
-            .where(eventConditions(filter))
-            .orderBy(desc(e.seq))
-            .limit(checkLimit(filter.limit)),
-      ),
-
-    eventsAfter: (afterSeq, limit) =>
-      guard("eventsAfter", () =>
-        db.select().from(e).where(gt(e.seq, afterSeq)).orderBy(e.seq).limit(checkLimit(limit)),
-      ),
+    listEvents: (filter): Promise<EventRow[]> =>
+      db.select().from(e).where(eventConditions(filter)).orderBy(desc(e.seq)).limit(checkLimit(filter.limit)),
 
     unsealedEvents: (limit) =>
-      guard("unsealedEvents", () =>
-        db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)),
-      ),
+      db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)),
 
-    chainHead: () =>
-      guard("chainHead", async () => {
-        const [row] = await db
-          .select()
-          .from(e)
-          .where(isNotNull(e.chainSeq))
-          .orderBy(desc(e.chainSeq))
-          .limit(1);
-        return row ?? null;
-      }),
+    chainHead: async () => {
+      const [row] = await db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1);
+      return row ?? null;
+    },
 
-    sealBatch: (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) =>
-      guard("sealBatch", async () => {
-        try {
-          return await db.transaction(async (tx) => {
-            // Held until commit/rollback: the head read below and the writes after it are one step.
-            await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK_KEY}::bigint)`);
-            const [head] = await tx.select({ value: max(e.chainSeq) }).from(e);
-            if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
-            for (let i = 0; i < updates.length; i += SEAL_CHUNK) {
-              const chunk = updates.slice(i, i + SEAL_CHUNK);
-              const result = await tx.execute(sealStatement(chunk));
-              if (result.count !== chunk.length) throw new SealAborted();
-            }
-            await tx.insert(auditCheckpoints).values(checkpoint);
-            return true;
-          });
-        } catch (err) {
-          if (err instanceof SealAborted) return false;
-          throw err;
-        }
-      }),
+    sealBatch: async (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) => {
+      try {
+        return await db.transaction(async (tx) => {
+          // Held until commit/rollback: the head read below and the writes after it are one step.
+          await tx.execute(sql`select pg_advisory_xact_lock(${SEAL_LOCK_KEY}::bigint)`);
+          const [head] = await tx.select({ value: max(e.chainSeq) }).from(e);
+          if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
+          for (let i = 0; i < updates.length; i += SEAL_CHUNK) {
+            const chunk = updates.slice(i, i + SEAL_CHUNK);
+            const result = await tx.execute(sealStatement(chunk));
+            if (result.count !== chunk.length) throw new SealAborted();
+          }
+          await tx.insert(auditCheckpoints).values(checkpoint);
+          return true;
+        });
+      } catch (err) {
+        if (err instanceof SealAborted) return false;
+        throw err;
+      }
+    },
 
-    latestCheckpoint: () =>
-      guard("latestCheckpoint", async () => {
-        const [row] = await db
-          .select(checkpointColumns)
-          .from(auditCheckpoints)
-          .orderBy(desc(auditCheckpoints.seq))
-          .limit(1);
-        return row ?? null;
-      }),
-
-    listCheckpoints: () =>
-      guard("listCheckpoints", () =>
-        db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq),
-      ),
+    listCheckpoints: () => db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq),
 
     chainAfter: (afterChainSeq, limit) =>
-      guard("chainAfter", () =>
-        db.select().from(e).where(gt(e.chainSeq, afterChainSeq)).orderBy(e.chainSeq).limit(checkLimit(limit)),
-      ),
+      db.select().from(e).where(gt(e.chainSeq, afterChainSeq)).orderBy(e.chainSeq).limit(checkLimit(limit)),
 
-    countEvents: () =>
-      guard("countEvents", async () => {
-        const [row] = await db.select({ total: count(), sealed: count(e.chainSeq) }).from(e);
-        return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
-      }),
+    countEvents: async () => {
+      const [row] = await db.select({ total: count(), sealed: count(e.chainSeq) }).from(e);
+      return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
+    },
   };
 }

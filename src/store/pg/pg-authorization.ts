@@ -5,30 +5,15 @@
  * read followed by a write in this process.
  */
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { approvals, counters, securityContexts, sessions } from "../../../drizzle/pg/schema.js";
-import { checkDecision, checkLimit, guard } from "../adapter-common.js";
-import type { Store } from "../types.js";
+import { checkDecision, checkLimit } from "../adapter-common.js";
+import type { Impl } from "../guard.js";
+import type { AuthorizationStore } from "../types.js";
+import type { PgDb } from "./pg-db.js";
 
-type AuthorizationPart = Pick<
-  Store,
-  | "getSecurityContext"
-  | "putSecurityContext"
-  | "insertSecurityContext"
-  | "updateSecurityContext"
-  | "listSecurityContexts"
-  | "deleteSecurityContext"
-  | "countActiveSessionsForContext"
-  | "incrementCounter"
-  | "sweepCounters"
-  | "insertApproval"
-  | "getApproval"
-  | "listApprovals"
-  | "decideApproval"
-  | "consumeApproval"
->;
+type AuthorizationPart = Impl<AuthorizationStore>;
 
-export function pgAuthorization(db: PostgresJsDatabase): AuthorizationPart {
+export function pgAuthorization(db: PgDb): AuthorizationPart {
   const ctx = securityContexts;
   const c = counters;
   const a = approvals;
@@ -68,115 +53,89 @@ export function pgAuthorization(db: PostgresJsDatabase): AuthorizationPart {
     .prepare("seal_approval_consume");
 
   return {
-    getSecurityContext: (tenantId, name) =>
-      guard("getSecurityContext", async () => {
-        const [row] = await getContext.execute({ tenantId, name });
-        return row ?? null;
-      }),
-    putSecurityContext: (row) =>
-      guard("putSecurityContext", async () => {
-        // created_at keeps its first value; a put replaces the document and stamps updated_at.
-        await db
-          .insert(ctx)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [ctx.tenantId, ctx.name],
-            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
-          });
-      }),
-    insertSecurityContext: (row) =>
-      guard("insertSecurityContext", async () => {
-        const inserted = await db.insert(ctx).values(row).onConflictDoNothing().returning({ name: ctx.name });
-        return inserted.length === 1;
-      }),
-    updateSecurityContext: (tenantId, name, document, updatedAt) =>
-      guard("updateSecurityContext", async () => {
-        const updated = await db
-          .update(ctx)
-          .set({ document, updatedAt })
-          .where(ofContext(tenantId, name))
-          .returning({ name: ctx.name });
-        return updated.length === 1;
-      }),
+    getSecurityContext: async (tenantId, name) => {
+      const [row] = await getContext.execute({ tenantId, name });
+      return row ?? null;
+    },
+    insertSecurityContext: async (row) => {
+      const inserted = await db.insert(ctx).values(row).onConflictDoNothing().returning({ name: ctx.name });
+      return inserted.length === 1;
+    },
+    updateSecurityContext: async (tenantId, name, document, updatedAt) => {
+      const updated = await db
+        .update(ctx)
+        .set({ document, updatedAt })
+        .where(ofContext(tenantId, name))
+        .returning({ name: ctx.name });
+      return updated.length === 1;
+    },
     listSecurityContexts: (tenantId) =>
-      guard("listSecurityContexts", () =>
-        db
-          .select()
-          .from(ctx)
-          .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
-          // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-          .orderBy(sql`${ctx.tenantId} collate "C"`, sql`${ctx.name} collate "C"`),
-      ),
-    deleteSecurityContext: (tenantId, name) =>
-      guard("deleteSecurityContext", async () => {
-        const deleted = await db.delete(ctx).where(ofContext(tenantId, name)).returning({ name: ctx.name });
-        return deleted.length === 1;
-      }),
-    countActiveSessionsForContext: (tenantId, name, now) =>
-      guard("countActiveSessionsForContext", async () => {
-        const s = sessions;
-        const [row] = await db
-          .select({ n: count() })
-          .from(s)
-          .where(
-            and(
-              eq(s.tenantId, tenantId),
-              eq(s.securityContext, name),
-              eq(s.status, "Active"),
-              gt(s.expiresAt, now),
-            ),
-          );
-        return row?.n ?? 0;
-      }),
-
-    incrementCounter: (key, windowStart, expiresAt) =>
-      guard("incrementCounter", async () => {
-        const [row] = await increment.execute({ key, windowStart, expiresAt });
-        if (row === undefined) throw new Error("counter upsert returned no row");
-        return row.count;
-      }),
-    sweepCounters: (now, limit) =>
-      guard("sweepCounters", async () => {
-        // Bounded: one sweep never holds locks on more than `limit` rows.
-        const result = await db.execute(
-          sql`delete from ${c} where ctid in (select ctid from ${c} where ${c.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+      db
+        .select()
+        .from(ctx)
+        .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
+        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+        .orderBy(sql`${ctx.tenantId} collate "C"`, sql`${ctx.name} collate "C"`),
+    deleteSecurityContext: async (tenantId, name) => {
+      const deleted = await db.delete(ctx).where(ofContext(tenantId, name)).returning({ name: ctx.name });
+      return deleted.length === 1;
+    },
+    countActiveSessionsForContext: async (tenantId, name, now) => {
+      const s = sessions;
+      const [row] = await db
+        .select({ n: count() })
+        .from(s)
+        .where(
+          and(
+            eq(s.tenantId, tenantId),
+            eq(s.securityContext, name),
+            eq(s.status, "Active"),
+            gt(s.expiresAt, now),
+          ),
         );
-        return result.count;
-      }),
+      return row?.n ?? 0;
+    },
 
-    insertApproval: (row) =>
-      guard("insertApproval", async () => {
-        await db.insert(a).values(row);
-      }),
-    getApproval: (id) =>
-      guard("getApproval", async () => {
-        const [row] = await db.select().from(a).where(eq(a.id, id));
-        return row ?? null;
-      }),
+    incrementCounter: async (key, windowStart, expiresAt) => {
+      const [row] = await increment.execute({ key, windowStart, expiresAt });
+      if (row === undefined) throw new Error("counter upsert returned no row");
+      return row.count;
+    },
+    sweepCounters: async (now, limit) => {
+      // Bounded: one sweep never holds locks on more than `limit` rows.
+      const result = await db.execute(
+        sql`delete from ${c} where ctid in (select ctid from ${c} where ${c.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+      );
+      return result.count;
+    },
+
+    insertApproval: async (row) => {
+      await db.insert(a).values(row);
+    },
+    getApproval: async (id) => {
+      const [row] = await db.select().from(a).where(eq(a.id, id));
+      return row ?? null;
+    },
     listApprovals: (tenantId, status, limit) =>
-      guard("listApprovals", () =>
-        db
-          .select()
-          .from(a)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
-              status === undefined ? undefined : eq(a.status, status),
-            ),
-          )
-          .orderBy(desc(a.createdAt), sql`${a.id} collate "C" desc`)
-          .limit(checkLimit(limit)),
-      ),
-    decideApproval: (id, status, decidedBy, reason, at) =>
-      guard("decideApproval", async () => {
-        const [row] = await db
-          .update(a)
-          .set({ status: checkDecision(status), decidedAt: at, decidedBy, reason })
-          .where(and(eq(a.id, id), eq(a.status, "pending")))
-          .returning();
-        return row ?? null;
-      }),
-    consumeApproval: (id, at) =>
-      guard("consumeApproval", async () => (await consume.execute({ id, at })).length === 1),
+      db
+        .select()
+        .from(a)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
+            status === undefined ? undefined : eq(a.status, status),
+          ),
+        )
+        .orderBy(desc(a.createdAt), sql`${a.id} collate "C" desc`)
+        .limit(checkLimit(limit)),
+    decideApproval: async (id, status, decidedBy, reason, at) => {
+      const [row] = await db
+        .update(a)
+        .set({ status: checkDecision(status), decidedAt: at, decidedBy, reason })
+        .where(and(eq(a.id, id), eq(a.status, "pending")))
+        .returning();
+      return row ?? null;
+    },
+    consumeApproval: async (id, at) => (await consume.execute({ id, at })).length === 1,
   };
 }

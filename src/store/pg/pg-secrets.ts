@@ -6,23 +6,18 @@
  * miss rolls the whole batch back.
  */
 import { and, eq, type Placeholder, type SQL, sql } from "drizzle-orm";
-import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { secrets, signingKeys } from "../../../drizzle/pg/schema.js";
-import { guard, RESEAL_LOCK_KEY } from "../adapter-common.js";
-import {
-  ResealAborted,
-  type SecretsPart,
-  sealedUpdates,
-  secretRefId,
-  secretWrite,
-} from "../secrets-common.js";
-import type { SealedValueRef } from "../types.js";
+import { RESEAL_LOCK_KEY } from "../adapter-common.js";
+import type { Impl } from "../guard.js";
+import { ResealAborted, sealedUpdates, secretRefId, secretWrite } from "../secrets-common.js";
+import type { SealedValueRef, SecretStore } from "../types.js";
+import type { PgDb } from "./pg-db.js";
 
 const ph = (name: string) => sql.placeholder(name);
 /** A placeholder where drizzle's types want a column value (SET clauses). */
 const value = (name: string): SQL => sql`${ph(name)}`;
 
-export function pgSecrets(db: PostgresJsDatabase): SecretsPart {
+export function pgSecrets(db: PgDb): Impl<SecretStore> {
   const s = secrets;
   const k = signingKeys;
   const ofSecret = (tenantId: string | Placeholder, key: string | Placeholder) =>
@@ -61,85 +56,73 @@ export function pgSecrets(db: PostgresJsDatabase): SecretsPart {
     .prepare("seal_secret_put");
 
   return {
-    getSecret: (tenantId, key) =>
-      guard("getSecret", async () => {
-        const [row] = await get.execute({ tenantId, key });
-        return row ?? null;
-      }),
+    getSecret: async (tenantId, key) => {
+      const [row] = await get.execute({ tenantId, key });
+      return row ?? null;
+    },
     listSecrets: (tenantId) =>
-      guard("listSecrets", () =>
-        db
-          .select()
-          .from(s)
-          .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-          .orderBy(...byTenantKey),
-      ),
-    putSecret: (row, at) =>
-      guard("putSecret", async () => {
-        const [written] = await put.execute({ ...secretWrite(row), at });
-        if (written === undefined) throw new Error("secret upsert returned no row");
-        return written;
-      }),
-    deleteSecret: (tenantId, key) =>
-      guard("deleteSecret", async () => {
-        const deleted = await db.delete(s).where(ofSecret(tenantId, key)).returning({ key: s.key });
-        return deleted.length === 1;
-      }),
+      db
+        .select()
+        .from(s)
+        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
+        .orderBy(...byTenantKey),
+    putSecret: async (row, at) => {
+      const [written] = await put.execute({ ...secretWrite(row), at });
+      if (written === undefined) throw new Error("secret upsert returned no row");
+      return written;
+    },
+    deleteSecret: async (tenantId, key) => {
+      const deleted = await db.delete(s).where(ofSecret(tenantId, key)).returning({ key: s.key });
+      return deleted.length === 1;
+    },
 
     listSealedValues: () =>
-      guard("listSealedValues", () =>
-        // One snapshot: the signing keys and the secrets are read as of the same moment.
-        db.transaction(
-          async (tx): Promise<SealedValueRef[]> => {
-            const keys = await tx
-              .select({ id: k.kid, sealed: k.privateSealed })
-              .from(k)
-              .orderBy(k.generation);
-            const stored = await tx
-              .select({ tenantId: s.tenantId, key: s.key, sealed: s.valueSealed })
-              .from(s)
-              .orderBy(...byTenantKey);
-            return [
-              ...keys.map((r) => ({ kind: "signing_key" as const, id: r.id, sealed: r.sealed })),
-              ...stored.map((r) => ({
-                kind: "secret" as const,
-                id: secretRefId(r.tenantId, r.key),
-                sealed: r.sealed,
-              })),
-            ];
-          },
-          { isolationLevel: "repeatable read", accessMode: "read only" },
-        ),
+      db.transaction(
+        async (tx): Promise<SealedValueRef[]> => {
+          const keys = await tx.select({ id: k.kid, sealed: k.privateSealed }).from(k).orderBy(k.generation);
+          const stored = await tx
+            .select({ tenantId: s.tenantId, key: s.key, sealed: s.valueSealed })
+            .from(s)
+            .orderBy(...byTenantKey);
+          return [
+            ...keys.map((r) => ({ kind: "signing_key" as const, id: r.id, sealed: r.sealed })),
+            ...stored.map((r) => ({
+              kind: "secret" as const,
+              id: secretRefId(r.tenantId, r.key),
+              sealed: r.sealed,
+            })),
+          ];
+        },
+        { isolationLevel: "repeatable read", accessMode: "read only" },
       ),
-    replaceSealedValues: (updates) =>
-      guard("replaceSealedValues", async () => {
-        const checked = sealedUpdates(updates);
-        try {
-          return await db.transaction(async (tx) => {
-            // Held until commit/rollback: a second rotation waits here rather than interleave.
-            await tx.execute(sql`select pg_advisory_xact_lock(${RESEAL_LOCK_KEY}::bigint)`);
-            for (const u of checked) {
-              const matched =
-                u.kind === "secret"
-                  ? await tx
-                      .update(s)
-                      .set({ valueSealed: u.sealed })
-                      .where(and(ofSecret(u.tenantId, u.key), eq(s.valueSealed, u.previous)))
-                      .returning({ key: s.key })
-                  : await tx
-                      .update(k)
-                      .set({ privateSealed: u.sealed })
-                      .where(and(eq(k.kid, u.kid), eq(k.privateSealed, u.previous)))
-                      .returning({ kid: k.kid });
-              // Gone, or changed since the rotation read it: nothing of this batch may stay.
-              if (matched.length !== 1) throw new ResealAborted();
-            }
-            return true;
-          });
-        } catch (err) {
-          if (err instanceof ResealAborted) return false;
-          throw err;
-        }
-      }),
+    replaceSealedValues: async (updates) => {
+      const checked = sealedUpdates(updates);
+      try {
+        return await db.transaction(async (tx) => {
+          // Held until commit/rollback: a second rotation waits here rather than interleave.
+          await tx.execute(sql`select pg_advisory_xact_lock(${RESEAL_LOCK_KEY}::bigint)`);
+          for (const u of checked) {
+            const matched =
+              u.kind === "secret"
+                ? await tx
+                    .update(s)
+                    .set({ valueSealed: u.sealed })
+                    .where(and(ofSecret(u.tenantId, u.key), eq(s.valueSealed, u.previous)))
+                    .returning({ key: s.key })
+                : await tx
+                    .update(k)
+                    .set({ privateSealed: u.sealed })
+                    .where(and(eq(k.kid, u.kid), eq(k.privateSealed, u.previous)))
+                    .returning({ kid: k.kid });
+            // Gone, or changed since the rotation read it: nothing of this batch may stay.
+            if (matched.length !== 1) throw new ResealAborted();
+          }
+          return true;
+        });
+      } catch (err) {
+        if (err instanceof ResealAborted) return false;
+        throw err;
+      }
+    },
   };
 }

@@ -10,10 +10,18 @@ import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 import { agentKeys, replayRecords, sessions, signingKeys } from "../../../drizzle/pg/schema.js";
 import { migrationsFolder } from "../../paths.js";
-import { checkLimit, fromSessionRow, guard, MIGRATE_LOCK_KEY, toSessionRow } from "../adapter-common.js";
-import type { Store } from "../types.js";
-import { pgAudit } from "./pg-audit.js";
+import {
+  changeTookEffect,
+  checkLimit,
+  fromSessionRow,
+  MIGRATE_LOCK_KEY,
+  toSessionRow,
+} from "../adapter-common.js";
+import { guardMethods, type Impl } from "../guard.js";
+import type { AuditedOp, AuditedWrite, NewEvent, SessionStore, Store } from "../types.js";
+import { insertEventOn, pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
+import type { PgDb } from "./pg-db.js";
 import { pgSecrets } from "./pg-secrets.js";
 import { pgTools } from "./pg-tools.js";
 
@@ -57,6 +65,79 @@ async function runMigrations(url: string): Promise<void> {
   }
 }
 
+/** Sessions and agent keys, on the pool or on one transaction. */
+function pgSessions(db: PgDb): Impl<SessionStore> {
+  const getSessionRow = async (executionId: string) => {
+    const [row] = await db.select().from(sessions).where(eq(sessions.executionId, executionId));
+    return row ? toSessionRow(row) : null;
+  };
+  const getAgentKeyRow = async (id: string) => {
+    const [row] = await db.select().from(agentKeys).where(eq(agentKeys.id, id));
+    return row ?? null;
+  };
+
+  return {
+    insertSession: async (row) => {
+      await db.insert(sessions).values(fromSessionRow(row));
+    },
+    getSession: (executionId) => getSessionRow(executionId),
+    listSessions: async (tenantId, status) => {
+      const rows = await db
+        .select()
+        .from(sessions)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+            status ? eq(sessions.status, status) : undefined,
+          ),
+        )
+        .orderBy(sessions.createdAt, sessions.executionId);
+      return rows.map(toSessionRow);
+    },
+    revokeSession: async (executionId, at) => {
+      await db
+        .update(sessions)
+        .set({ status: "Revoked", revokedAt: at })
+        .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")));
+      return getSessionRow(executionId);
+    },
+
+    insertAgentKey: async (row) => {
+      await db.insert(agentKeys).values(row);
+    },
+    getAgentKey: (id) => getAgentKeyRow(id),
+    listAgentKeys: (tenantId, sub) =>
+      db
+        .select()
+        .from(agentKeys)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+            sub === undefined ? undefined : eq(agentKeys.sub, sub),
+          ),
+        )
+        .orderBy(agentKeys.createdAt, agentKeys.id),
+    agentKeysFor: (tenantId, sub) =>
+      db
+        .select()
+        .from(agentKeys)
+        .where(and(eq(agentKeys.tenantId, tenantId), eq(agentKeys.sub, sub)))
+        .orderBy(agentKeys.createdAt, agentKeys.id),
+    revokeAgentKey: async (id, at) => {
+      await db
+        .update(agentKeys)
+        .set({ status: "revoked", revokedAt: at })
+        .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")));
+      return getAgentKeyRow(id);
+    },
+  };
+}
+
+/** The parts an audited change may run in a transaction. */
+function parts(db: PgDb) {
+  return { ...pgSessions(db), ...pgAuthorization(db), ...pgTools(db), ...pgSecrets(db) };
+}
+
 export function openPgStore(opts: PgStoreOptions): Store {
   const client = postgres(opts.url, {
     max: POOL_SIZE,
@@ -83,115 +164,46 @@ export function openPgStore(opts: PgStoreOptions): Store {
     .returning({ key: replayRecords.key })
     .prepare("seal_replay_insert");
 
-  const getSessionRow = async (executionId: string) => {
-    const [row] = await db.select().from(sessions).where(eq(sessions.executionId, executionId));
-    return row ? toSessionRow(row) : null;
-  };
-  const getAgentKeyRow = async (id: string) => {
-    const [row] = await db.select().from(agentKeys).where(eq(agentKeys.id, id));
-    return row ?? null;
-  };
-
-  return {
+  const impl: Impl<Omit<Store, "audited">> = {
     dialect: "postgres",
-    migrate: () => guard("migrate", () => runMigrations(opts.url)),
-    ping: () =>
-      guard("ping", async () => {
-        await client`select 1`;
-      }),
+    migrate: () => runMigrations(opts.url),
+    ping: async () => {
+      await client`select 1`;
+    },
     close: () => client.end({ timeout: 5 }),
 
-    listSigningKeys: () =>
-      guard("listSigningKeys", () =>
-        db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation),
-      ),
-    insertFirstSigningKey: (row) =>
-      guard("insertFirstSigningKey", async () => {
-        const inserted = await db
-          .insert(signingKeys)
-          .values({ ...row, generation: 1 })
-          .onConflictDoNothing()
-          .returning({ kid: signingKeys.kid });
-        return inserted.length === 1;
-      }),
+    listSigningKeys: () => db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation),
+    insertFirstSigningKey: async (row) => {
+      const inserted = await db
+        .insert(signingKeys)
+        .values({ ...row, generation: 1 })
+        .onConflictDoNothing()
+        .returning({ kid: signingKeys.kid });
+      return inserted.length === 1;
+    },
 
-    insertSession: (row) =>
-      guard("insertSession", async () => {
-        await db.insert(sessions).values(fromSessionRow(row));
-      }),
-    getSession: (executionId) => guard("getSession", () => getSessionRow(executionId)),
-    listSessions: (tenantId, status) =>
-      guard("listSessions", async () => {
-        const rows = await db
-          .select()
-          .from(sessions)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
-              status ? eq(sessions.status, status) : undefined,
-            ),
-          )
-          .orderBy(sessions.createdAt, sessions.executionId);
-        return rows.map(toSessionRow);
-      }),
-    revokeSession: (executionId, at) =>
-      guard("revokeSession", async () => {
-        await db
-          .update(sessions)
-          .set({ status: "Revoked", revokedAt: at })
-          .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")));
-        return getSessionRow(executionId);
-      }),
+    recordReplay: async (key, expiresAt) => (await insertReplay.execute({ key, expiresAt })).length === 1,
+    sweepReplay: async (now, limit) => {
+      // Bounded: one sweep never holds locks on more than `limit` rows.
+      const result = await db.execute(
+        sql`delete from ${replayRecords} where ctid in (select ctid from ${replayRecords} where ${replayRecords.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+      );
+      return result.count;
+    },
 
-    insertAgentKey: (row) =>
-      guard("insertAgentKey", async () => {
-        await db.insert(agentKeys).values(row);
-      }),
-    getAgentKey: (id) => guard("getAgentKey", () => getAgentKeyRow(id)),
-    listAgentKeys: (tenantId, sub) =>
-      guard("listAgentKeys", () =>
-        db
-          .select()
-          .from(agentKeys)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
-              sub === undefined ? undefined : eq(agentKeys.sub, sub),
-            ),
-          )
-          .orderBy(agentKeys.createdAt, agentKeys.id),
-      ),
-    agentKeysFor: (tenantId, sub) =>
-      guard("agentKeysFor", () =>
-        db
-          .select()
-          .from(agentKeys)
-          .where(and(eq(agentKeys.tenantId, tenantId), eq(agentKeys.sub, sub)))
-          .orderBy(agentKeys.createdAt, agentKeys.id),
-      ),
-    revokeAgentKey: (id, at) =>
-      guard("revokeAgentKey", async () => {
-        await db
-          .update(agentKeys)
-          .set({ status: "revoked", revokedAt: at })
-          .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")));
-        return getAgentKeyRow(id);
-      }),
-
-    recordReplay: (key, expiresAt) =>
-      guard("recordReplay", async () => (await insertReplay.execute({ key, expiresAt })).length === 1),
-    sweepReplay: (now, limit) =>
-      guard("sweepReplay", async () => {
-        // Bounded: one sweep never holds locks on more than `limit` rows.
-        const result = await db.execute(
-          sql`delete from ${replayRecords} where ctid in (select ctid from ${replayRecords} where ${replayRecords.expiresAt} < ${now} limit ${checkLimit(limit)})`,
-        );
-        return result.count;
-      }),
-
-    ...pgAuthorization(db),
-    ...pgTools(db),
-    ...pgSecrets(db),
+    ...parts(db),
     ...audit,
   };
+
+  // postgres.js runs a transaction on one reserved connection: the change (the same part code,
+  // on the transaction) and its event commit together or not at all.
+  const audited = <K extends AuditedOp>(event: NewEvent, op: K, ...args: Parameters<AuditedWrite[K]>) =>
+    db.transaction(async (tx) => {
+      const change = parts(tx)[op] as (...a: Parameters<AuditedWrite[K]>) => unknown;
+      const result = await change(...args);
+      if (changeTookEffect(result)) await insertEventOn(tx, event);
+      return result;
+    });
+
+  return guardMethods<Store>({ ...impl, audited } as Impl<Store>);
 }

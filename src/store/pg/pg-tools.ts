@@ -5,12 +5,14 @@
  * use even when a workflow is registered between a caller's check and its delete.
  */
 import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
-import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { apiSpecs, workflows } from "../../../drizzle/pg/schema.js";
-import { fromSpecRow, guard, toSpecMeta, toSpecRow } from "../adapter-common.js";
-import { byTenantName, type ToolsPart, workflowPatch } from "../tools-common.js";
+import { fromSpecRow, toSpecMeta, toSpecRow } from "../adapter-common.js";
+import type { Impl } from "../guard.js";
+import { byTenantName, workflowPatch } from "../tools-common.js";
+import type { ToolStore } from "../types.js";
+import type { PgDb } from "./pg-db.js";
 
-export function pgTools(db: PostgresJsDatabase): ToolsPart {
+export function pgTools(db: PgDb): Impl<ToolStore> {
   const s = apiSpecs;
   const w = workflows;
   // Read on every workflow or explorer call: prepared once, lazily.
@@ -21,100 +23,86 @@ export function pgTools(db: PostgresJsDatabase): ToolsPart {
   };
 
   return {
-    insertSpec: (row) =>
-      guard("insertSpec", async () => {
-        // Only the name is a conflict target: a reused id is a caller bug and must throw.
-        const inserted = await db
-          .insert(s)
-          .values(fromSpecRow(row))
-          .onConflictDoNothing({ target: [s.tenantId, s.name] })
-          .returning({ id: s.id });
-        return inserted.length === 1;
-      }),
-    getSpec: (id) =>
-      guard("getSpec", async () => {
-        const [row] = await db.select().from(s).where(eq(s.id, id));
-        return row ? toSpecRow(row) : null;
-      }),
-    getSpecMeta: (id) =>
-      guard("getSpecMeta", async () => {
-        const [row] = await prepared().specMeta.execute({ id });
-        return row ? toSpecMeta(row) : null;
-      }),
-    getSpecByName: (tenantId, name) =>
-      guard("getSpecByName", async () => {
-        const [row] = await db
-          .select()
-          .from(s)
-          .where(byTenantName(s, tenantId, name));
-        return row ? toSpecRow(row) : null;
-      }),
-    listSpecs: (tenantId) =>
-      guard("listSpecs", async () => {
-        const rows = await db
-          .select()
-          .from(s)
-          .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-          // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-          .orderBy(sql`${s.tenantId} collate "C"`, sql`${s.name} collate "C"`);
-        return rows.map(toSpecRow);
-      }),
-    deleteSpec: (id) =>
-      guard("deleteSpec", async () => {
-        const deleted = await db.delete(s).where(eq(s.id, id)).returning({ id: s.id });
-        return deleted.length === 1;
-      }),
-    countWorkflowsForSpec: (specId) =>
-      guard("countWorkflowsForSpec", async () => {
-        const [row] = await db.select({ n: count() }).from(w).where(eq(w.apiSpecId, specId));
-        return row?.n ?? 0;
-      }),
+    insertSpec: async (row) => {
+      // Only the name is a conflict target: a reused id is a caller bug and must throw.
+      const inserted = await db
+        .insert(s)
+        .values(fromSpecRow(row))
+        .onConflictDoNothing({ target: [s.tenantId, s.name] })
+        .returning({ id: s.id });
+      return inserted.length === 1;
+    },
+    getSpec: async (id) => {
+      const [row] = await db.select().from(s).where(eq(s.id, id));
+      return row ? toSpecRow(row) : null;
+    },
+    getSpecMeta: async (id) => {
+      const [row] = await prepared().specMeta.execute({ id });
+      return row ? toSpecMeta(row) : null;
+    },
+    getSpecByName: async (tenantId, name) => {
+      const [row] = await db
+        .select()
+        .from(s)
+        .where(byTenantName(s, tenantId, name));
+      return row ? toSpecRow(row) : null;
+    },
+    listSpecs: async (tenantId) => {
+      const rows = await db
+        .select()
+        .from(s)
+        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
+        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+        .orderBy(sql`${s.tenantId} collate "C"`, sql`${s.name} collate "C"`);
+      return rows.map(toSpecRow);
+    },
+    deleteSpec: async (id) => {
+      const deleted = await db.delete(s).where(eq(s.id, id)).returning({ id: s.id });
+      return deleted.length === 1;
+    },
+    countWorkflowsForSpec: async (specId) => {
+      const [row] = await db.select({ n: count() }).from(w).where(eq(w.apiSpecId, specId));
+      return row?.n ?? 0;
+    },
 
-    insertWorkflow: (row) =>
-      guard("insertWorkflow", async () => {
-        const inserted = await db
-          .insert(w)
-          .values(row)
-          .onConflictDoNothing({ target: [w.tenantId, w.name] })
-          .returning({ id: w.id });
-        return inserted.length === 1;
-      }),
-    getWorkflow: (id) =>
-      guard("getWorkflow", async () => {
-        const [row] = await db.select().from(w).where(eq(w.id, id));
-        return row ?? null;
-      }),
-    getWorkflowByName: (tenantId, name) =>
-      guard("getWorkflowByName", async () => {
-        const [row] = await prepared().workflowByName.execute({ tenantId, name });
-        return row ?? null;
-      }),
+    insertWorkflow: async (row) => {
+      const inserted = await db
+        .insert(w)
+        .values(row)
+        .onConflictDoNothing({ target: [w.tenantId, w.name] })
+        .returning({ id: w.id });
+      return inserted.length === 1;
+    },
+    getWorkflow: async (id) => {
+      const [row] = await db.select().from(w).where(eq(w.id, id));
+      return row ?? null;
+    },
+    getWorkflowByName: async (tenantId, name) => {
+      const [row] = await prepared().workflowByName.execute({ tenantId, name });
+      return row ?? null;
+    },
     listWorkflows: (tenantId) =>
-      guard("listWorkflows", () =>
-        db
-          .select()
-          .from(w)
-          .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
-          .orderBy(sql`${w.tenantId} collate "C"`, sql`${w.name} collate "C"`),
-      ),
-    updateWorkflow: (id, patch) =>
-      guard("updateWorkflow", async () => {
-        const updated = await db
-          .update(w)
-          .set(workflowPatch(patch))
-          .where(eq(w.id, id))
-          .returning({ id: w.id });
-        return updated.length === 1;
-      }),
-    deleteWorkflow: (id) =>
-      guard("deleteWorkflow", async () => {
-        const deleted = await db.delete(w).where(eq(w.id, id)).returning({ id: w.id });
-        return deleted.length === 1;
-      }),
+      db
+        .select()
+        .from(w)
+        .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
+        .orderBy(sql`${w.tenantId} collate "C"`, sql`${w.name} collate "C"`),
+    updateWorkflow: async (id, patch) => {
+      const updated = await db
+        .update(w)
+        .set(workflowPatch(patch))
+        .where(eq(w.id, id))
+        .returning({ id: w.id });
+      return updated.length === 1;
+    },
+    deleteWorkflow: async (id) => {
+      const deleted = await db.delete(w).where(eq(w.id, id)).returning({ id: w.id });
+      return deleted.length === 1;
+    },
   };
 }
 
-function prepareHot(db: PostgresJsDatabase) {
+function prepareHot(db: PgDb) {
   const { document: _document, ...meta } = getTableColumns(apiSpecs);
   return {
     specMeta: db

@@ -6,22 +6,11 @@
 import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/sqlite/schema.js";
-import { checkLimit, guard } from "../adapter-common.js";
-import type { CheckpointRow, EventFilter, EventRow, NewEvent, Store } from "../types.js";
+import { checkLimit } from "../adapter-common.js";
+import type { SyncImpl } from "../guard.js";
+import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent } from "../types.js";
 
-type AuditPart = Pick<
-  Store,
-  | "appendEvent"
-  | "listEvents"
-  | "eventsAfter"
-  | "unsealedEvents"
-  | "chainHead"
-  | "sealBatch"
-  | "latestCheckpoint"
-  | "listCheckpoints"
-  | "chainAfter"
-  | "countEvents"
->;
+type AuditPart = SyncImpl<AuditStore>;
 
 const checkpointColumns = {
   id: auditCheckpoints.id,
@@ -84,98 +73,66 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
     .prepare();
 
   return {
-    appendEvent: (event: NewEvent) =>
-      guard("appendEvent", () => Number(insertEvent.run({ ...event }).lastInsertRowid)),
+    appendEvent: (event: NewEvent) => Number(insertEvent.run({ ...event }).lastInsertRowid),
 
-    listEvents: (filter) =>
-      guard("listEvents", (): EventRow[] =>
-        db
-          .select()
-          .from(e)
-          .where(eventConditions(filter))
-          .orderBy(desc(e.seq))
-          .limit(checkLimit(filter.limit))
-          .all(),
-      ),
-
-    eventsAfter: (afterSeq, limit) =>
-      guard("eventsAfter", () =>
-        db.select().from(e).where(gt(e.seq, afterSeq)).orderBy(e.seq).limit(checkLimit(limit)).all(),
-      ),
+    listEvents: (filter): EventRow[] =>
+      db
+        .select()
+        .from(e)
+        .where(eventConditions(filter))
+        .orderBy(desc(e.seq))
+        .limit(checkLimit(filter.limit))
+        .all(),
 
     unsealedEvents: (limit) =>
-      guard("unsealedEvents", () =>
-        db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)).all(),
-      ),
+      db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)).all(),
 
     chainHead: () =>
-      guard(
-        "chainHead",
-        () =>
-          db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1).get() ?? null,
-      ),
+      db.select().from(e).where(isNotNull(e.chainSeq)).orderBy(desc(e.chainSeq)).limit(1).get() ?? null,
 
-    sealBatch: (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) =>
-      guard("sealBatch", () => {
-        try {
-          return db.transaction(
-            (tx) => {
-              const head = tx
-                .select({ value: max(e.chainSeq) })
-                .from(e)
-                .get();
-              if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
-              for (const u of updates) {
-                // Only a still-unsealed row may take a chain position; anything else means another
-                // sealer or a rewrite got there first, so the whole batch is abandoned.
-                if (sealRow.run({ ...u }).changes !== 1) throw new SealAborted();
-              }
-              tx.insert(auditCheckpoints).values(checkpoint).run();
-              return true;
-            },
-            { behavior: "immediate" },
-          );
-        } catch (err) {
-          if (err instanceof SealAborted) return false;
-          throw err;
-        }
-      }),
-
-    latestCheckpoint: () =>
-      guard(
-        "latestCheckpoint",
-        () =>
-          db
-            .select(checkpointColumns)
-            .from(auditCheckpoints)
-            .orderBy(desc(auditCheckpoints.seq))
-            .limit(1)
-            .get() ?? null,
-      ),
+    sealBatch: (updates, checkpoint: CheckpointRow, expectedHeadChainSeq) => {
+      try {
+        return db.transaction(
+          (tx) => {
+            const head = tx
+              .select({ value: max(e.chainSeq) })
+              .from(e)
+              .get();
+            if ((head?.value ?? 0) !== expectedHeadChainSeq) throw new SealAborted();
+            for (const u of updates) {
+              // Only a still-unsealed row may take a chain position; anything else means another
+              // sealer or a rewrite got there first, so the whole batch is abandoned.
+              if (sealRow.run({ ...u }).changes !== 1) throw new SealAborted();
+            }
+            tx.insert(auditCheckpoints).values(checkpoint).run();
+            return true;
+          },
+          { behavior: "immediate" },
+        );
+      } catch (err) {
+        if (err instanceof SealAborted) return false;
+        throw err;
+      }
+    },
 
     listCheckpoints: () =>
-      guard("listCheckpoints", () =>
-        db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq).all(),
-      ),
+      db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq).all(),
 
     chainAfter: (afterChainSeq, limit) =>
-      guard("chainAfter", () =>
-        db
-          .select()
-          .from(e)
-          .where(gt(e.chainSeq, afterChainSeq))
-          .orderBy(e.chainSeq)
-          .limit(checkLimit(limit))
-          .all(),
-      ),
+      db
+        .select()
+        .from(e)
+        .where(gt(e.chainSeq, afterChainSeq))
+        .orderBy(e.chainSeq)
+        .limit(checkLimit(limit))
+        .all(),
 
-    countEvents: () =>
-      guard("countEvents", () => {
-        const row = db
-          .select({ total: count(), sealed: count(e.chainSeq) })
-          .from(e)
-          .get();
-        return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
-      }),
+    countEvents: () => {
+      const row = db
+        .select({ total: count(), sealed: count(e.chainSeq) })
+        .from(e)
+        .get();
+      return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
+    },
   };
 }

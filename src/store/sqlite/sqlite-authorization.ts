@@ -6,26 +6,11 @@
 import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { approvals, counters, securityContexts, sessions } from "../../../drizzle/sqlite/schema.js";
-import { checkDecision, checkLimit, guard } from "../adapter-common.js";
-import type { Store } from "../types.js";
+import { checkDecision, checkLimit } from "../adapter-common.js";
+import type { SyncImpl } from "../guard.js";
+import type { AuthorizationStore } from "../types.js";
 
-type AuthorizationPart = Pick<
-  Store,
-  | "getSecurityContext"
-  | "putSecurityContext"
-  | "insertSecurityContext"
-  | "updateSecurityContext"
-  | "listSecurityContexts"
-  | "deleteSecurityContext"
-  | "countActiveSessionsForContext"
-  | "incrementCounter"
-  | "sweepCounters"
-  | "insertApproval"
-  | "getApproval"
-  | "listApprovals"
-  | "decideApproval"
-  | "consumeApproval"
->;
+type AuthorizationPart = SyncImpl<AuthorizationStore>;
 
 function prepareStatements(db: BetterSQLite3Database) {
   const c = counters;
@@ -76,109 +61,73 @@ export function sqliteAuthorization(db: BetterSQLite3Database): AuthorizationPar
   const ofContext = (tenantId: string, name: string) => and(eq(ctx.tenantId, tenantId), eq(ctx.name, name));
 
   return {
-    getSecurityContext: (tenantId, name) =>
-      guard("getSecurityContext", () => stmts().getContext.get({ tenantId, name }) ?? null),
-    putSecurityContext: (row) =>
-      guard("putSecurityContext", () => {
-        // created_at keeps its first value; a put replaces the document and stamps updated_at.
-        db.insert(ctx)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [ctx.tenantId, ctx.name],
-            set: { document: sql`excluded.document`, updatedAt: sql`excluded.updated_at` },
-          })
-          .run();
-      }),
-    insertSecurityContext: (row) =>
-      guard(
-        "insertSecurityContext",
-        () => db.insert(ctx).values(row).onConflictDoNothing().run().changes === 1,
-      ),
+    getSecurityContext: (tenantId, name) => stmts().getContext.get({ tenantId, name }) ?? null,
+    insertSecurityContext: (row) => db.insert(ctx).values(row).onConflictDoNothing().run().changes === 1,
     updateSecurityContext: (tenantId, name, document, updatedAt) =>
-      guard(
-        "updateSecurityContext",
-        () =>
-          db.update(ctx).set({ document, updatedAt }).where(ofContext(tenantId, name)).run().changes === 1,
-      ),
+      db.update(ctx).set({ document, updatedAt }).where(ofContext(tenantId, name)).run().changes === 1,
     listSecurityContexts: (tenantId) =>
-      guard("listSecurityContexts", () =>
-        db
-          .select()
-          .from(ctx)
-          .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
-          .orderBy(ctx.tenantId, ctx.name)
-          .all(),
-      ),
+      db
+        .select()
+        .from(ctx)
+        .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
+        .orderBy(ctx.tenantId, ctx.name)
+        .all(),
     deleteSecurityContext: (tenantId, name) =>
-      guard(
-        "deleteSecurityContext",
-        () => db.delete(ctx).where(ofContext(tenantId, name)).run().changes === 1,
-      ),
-    countActiveSessionsForContext: (tenantId, name, now) =>
-      guard("countActiveSessionsForContext", () => {
-        const s = sessions;
-        const row = db
-          .select({ n: count() })
-          .from(s)
-          .where(
-            and(
-              eq(s.tenantId, tenantId),
-              eq(s.securityContext, name),
-              eq(s.status, "Active"),
-              gt(s.expiresAt, now),
-            ),
-          )
-          .get();
-        return row?.n ?? 0;
-      }),
+      db.delete(ctx).where(ofContext(tenantId, name)).run().changes === 1,
+    countActiveSessionsForContext: (tenantId, name, now) => {
+      const s = sessions;
+      const row = db
+        .select({ n: count() })
+        .from(s)
+        .where(
+          and(
+            eq(s.tenantId, tenantId),
+            eq(s.securityContext, name),
+            eq(s.status, "Active"),
+            gt(s.expiresAt, now),
+          ),
+        )
+        .get();
+      return row?.n ?? 0;
+    },
 
-    incrementCounter: (key, windowStart, expiresAt) =>
-      guard("incrementCounter", () => {
-        const row = stmts().increment.get({ key, windowStart, expiresAt });
-        if (row === undefined) throw new Error("counter upsert returned no row");
-        return row.count;
-      }),
-    sweepCounters: (now, limit) =>
-      guard("sweepCounters", () => {
-        const c = counters;
-        // Bounded: one sweep never holds the write lock for more than `limit` deletions.
-        return db.run(
-          sql`delete from ${c} where rowid in (select rowid from ${c} where ${c.expiresAt} < ${now} limit ${checkLimit(limit)})`,
-        ).changes;
-      }),
+    incrementCounter: (key, windowStart, expiresAt) => {
+      const row = stmts().increment.get({ key, windowStart, expiresAt });
+      if (row === undefined) throw new Error("counter upsert returned no row");
+      return row.count;
+    },
+    sweepCounters: (now, limit) => {
+      const c = counters;
+      // Bounded: one sweep never holds the write lock for more than `limit` deletions.
+      return db.run(
+        sql`delete from ${c} where rowid in (select rowid from ${c} where ${c.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+      ).changes;
+    },
 
-    insertApproval: (row) =>
-      guard("insertApproval", () => {
-        db.insert(a).values(row).run();
-      }),
-    getApproval: (id) => guard("getApproval", () => db.select().from(a).where(eq(a.id, id)).get() ?? null),
+    insertApproval: (row) => {
+      db.insert(a).values(row).run();
+    },
+    getApproval: (id) => db.select().from(a).where(eq(a.id, id)).get() ?? null,
     listApprovals: (tenantId, status, limit) =>
-      guard("listApprovals", () =>
-        db
-          .select()
-          .from(a)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
-              status === undefined ? undefined : eq(a.status, status),
-            ),
-          )
-          .orderBy(desc(a.createdAt), desc(a.id))
-          .limit(checkLimit(limit))
-          .all(),
-      ),
+      db
+        .select()
+        .from(a)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
+            status === undefined ? undefined : eq(a.status, status),
+          ),
+        )
+        .orderBy(desc(a.createdAt), desc(a.id))
+        .limit(checkLimit(limit))
+        .all(),
     decideApproval: (id, status, decidedBy, reason, at) =>
-      guard(
-        "decideApproval",
-        () =>
-          db
-            .update(a)
-            .set({ status: checkDecision(status), decidedAt: at, decidedBy, reason })
-            .where(and(eq(a.id, id), eq(a.status, "pending")))
-            .returning()
-            .get() ?? null,
-      ),
-    consumeApproval: (id, at) =>
-      guard("consumeApproval", () => stmts().consume.run({ id, at }).changes === 1),
+      db
+        .update(a)
+        .set({ status: checkDecision(status), decidedAt: at, decidedBy, reason })
+        .where(and(eq(a.id, id), eq(a.status, "pending")))
+        .returning()
+        .get() ?? null,
+    consumeApproval: (id, at) => stmts().consume.run({ id, at }).changes === 1,
   };
 }

@@ -8,15 +8,9 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { secrets, signingKeys } from "../../../drizzle/sqlite/schema.js";
-import { guard } from "../adapter-common.js";
-import {
-  ResealAborted,
-  type SecretsPart,
-  sealedUpdates,
-  secretRefId,
-  secretWrite,
-} from "../secrets-common.js";
-import type { SealedValueRef } from "../types.js";
+import type { SyncImpl } from "../guard.js";
+import { ResealAborted, sealedUpdates, secretRefId, secretWrite } from "../secrets-common.js";
+import type { SealedValueRef, SecretStore } from "../types.js";
 
 const ph = (name: string) => sql.placeholder(name);
 /** A placeholder where drizzle's types want a column value (SET clauses). */
@@ -66,7 +60,7 @@ function prepareStatements(db: BetterSQLite3Database) {
   };
 }
 
-export function sqliteSecrets(db: BetterSQLite3Database): SecretsPart {
+export function sqliteSecrets(db: BetterSQLite3Database): SyncImpl<SecretStore> {
   const s = secrets;
   // Prepared on first use: preparing needs the tables, i.e. a migrated database.
   let prepared: ReturnType<typeof prepareStatements> | undefined;
@@ -76,84 +70,73 @@ export function sqliteSecrets(db: BetterSQLite3Database): SecretsPart {
   };
 
   return {
-    getSecret: (tenantId, key) => guard("getSecret", () => stmts().get.get({ tenantId, key }) ?? null),
+    getSecret: (tenantId, key) => stmts().get.get({ tenantId, key }) ?? null,
     listSecrets: (tenantId) =>
-      guard("listSecrets", () =>
-        db
-          .select()
-          .from(s)
-          .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-          .orderBy(s.tenantId, s.key)
-          .all(),
-      ),
-    putSecret: (row, at) =>
-      guard("putSecret", () => {
-        const written = stmts().put.get({ ...secretWrite(row), at });
-        if (written === undefined) throw new Error("secret upsert returned no row");
-        return written;
-      }),
+      db
+        .select()
+        .from(s)
+        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
+        .orderBy(s.tenantId, s.key)
+        .all(),
+    putSecret: (row, at) => {
+      const written = stmts().put.get({ ...secretWrite(row), at });
+      if (written === undefined) throw new Error("secret upsert returned no row");
+      return written;
+    },
     deleteSecret: (tenantId, key) =>
-      guard(
-        "deleteSecret",
-        () =>
-          db
-            .delete(s)
-            .where(and(eq(s.tenantId, tenantId), eq(s.key, key)))
-            .run().changes === 1,
-      ),
+      db
+        .delete(s)
+        .where(and(eq(s.tenantId, tenantId), eq(s.key, key)))
+        .run().changes === 1,
 
     listSealedValues: () =>
-      guard("listSealedValues", () =>
-        // One read transaction: the signing keys and the secrets come from the same snapshot.
-        db.transaction((tx): SealedValueRef[] => {
-          const keys = tx
-            .select({ id: signingKeys.kid, sealed: signingKeys.privateSealed })
-            .from(signingKeys)
-            .orderBy(signingKeys.generation)
-            .all();
-          const stored = tx
-            .select({ tenantId: s.tenantId, key: s.key, sealed: s.valueSealed })
-            .from(s)
-            .orderBy(s.tenantId, s.key)
-            .all();
-          return [
-            ...keys.map((r) => ({ kind: "signing_key" as const, id: r.id, sealed: r.sealed })),
-            ...stored.map((r) => ({
-              kind: "secret" as const,
-              id: secretRefId(r.tenantId, r.key),
-              sealed: r.sealed,
-            })),
-          ];
-        }),
-      ),
-    replaceSealedValues: (updates) =>
-      guard("replaceSealedValues", () => {
-        const checked = sealedUpdates(updates);
-        const { resealSecret, resealSigningKey } = stmts();
-        try {
-          return db.transaction(
-            () => {
-              for (const u of checked) {
-                const result =
-                  u.kind === "secret"
-                    ? resealSecret.run({
-                        tenantId: u.tenantId,
-                        key: u.key,
-                        sealed: u.sealed,
-                        previous: u.previous,
-                      })
-                    : resealSigningKey.run({ kid: u.kid, sealed: u.sealed, previous: u.previous });
-                // Gone, or changed since the rotation read it: nothing of this batch may stay.
-                if (result.changes !== 1) throw new ResealAborted();
-              }
-              return true;
-            },
-            { behavior: "immediate" },
-          );
-        } catch (err) {
-          if (err instanceof ResealAborted) return false;
-          throw err;
-        }
+      db.transaction((tx): SealedValueRef[] => {
+        const keys = tx
+          .select({ id: signingKeys.kid, sealed: signingKeys.privateSealed })
+          .from(signingKeys)
+          .orderBy(signingKeys.generation)
+          .all();
+        const stored = tx
+          .select({ tenantId: s.tenantId, key: s.key, sealed: s.valueSealed })
+          .from(s)
+          .orderBy(s.tenantId, s.key)
+          .all();
+        return [
+          ...keys.map((r) => ({ kind: "signing_key" as const, id: r.id, sealed: r.sealed })),
+          ...stored.map((r) => ({
+            kind: "secret" as const,
+            id: secretRefId(r.tenantId, r.key),
+            sealed: r.sealed,
+          })),
+        ];
       }),
+    replaceSealedValues: (updates) => {
+      const checked = sealedUpdates(updates);
+      const { resealSecret, resealSigningKey } = stmts();
+      try {
+        return db.transaction(
+          () => {
+            for (const u of checked) {
+              const result =
+                u.kind === "secret"
+                  ? resealSecret.run({
+                      tenantId: u.tenantId,
+                      key: u.key,
+                      sealed: u.sealed,
+                      previous: u.previous,
+                    })
+                  : resealSigningKey.run({ kid: u.kid, sealed: u.sealed, previous: u.previous });
+              // Gone, or changed since the rotation read it: nothing of this batch may stay.
+              if (result.changes !== 1) throw new ResealAborted();
+            }
+            return true;
+          },
+          { behavior: "immediate" },
+        );
+      } catch (err) {
+        if (err instanceof ResealAborted) return false;
+        throw err;
+      }
+    },
   };
 }

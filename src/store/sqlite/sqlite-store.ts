@@ -12,14 +12,15 @@ import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { agentKeys, replayRecords, sessions, signingKeys } from "../../../drizzle/sqlite/schema.js";
 import { migrationsFolder } from "../../paths.js";
 import {
+  changeTookEffect,
   checkLimit,
   fromSessionRow,
-  guard,
   type StoreLog,
   storeFailure,
   toSessionRow,
 } from "../adapter-common.js";
-import type { Store } from "../types.js";
+import { guardMethods, type Impl, type SyncImpl } from "../guard.js";
+import type { AuditedOp, AuditedWrite, NewEvent, Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
 import { sqliteSecrets } from "./sqlite-secrets.js";
@@ -134,116 +135,109 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
   const getAgentKeyRow = (id: string) =>
     db.select().from(agentKeys).where(eq(agentKeys.id, id)).get() ?? null;
 
-  return {
+  const impl: SyncImpl<Omit<Store, "audited">> = {
     dialect: "sqlite",
-    migrate: () => guard("migrate", () => runMigrations(db, opts.log)),
-    ping: () =>
-      guard("ping", () => {
-        raw.prepare("SELECT 1").get();
-      }),
+    migrate: () => runMigrations(db, opts.log),
+    ping: () => {
+      raw.prepare("SELECT 1").get();
+    },
     close: async () => {
       if (raw.open) raw.close();
     },
 
     listSigningKeys: () =>
-      guard("listSigningKeys", () =>
-        db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation).all(),
-      ),
+      db.select(signingKeyColumns).from(signingKeys).orderBy(signingKeys.generation).all(),
     insertFirstSigningKey: (row) =>
-      guard(
-        "insertFirstSigningKey",
-        () =>
-          db
-            .insert(signingKeys)
-            .values({ ...row, generation: 1 })
-            .onConflictDoNothing()
-            .run().changes === 1,
-      ),
+      db
+        .insert(signingKeys)
+        .values({ ...row, generation: 1 })
+        .onConflictDoNothing()
+        .run().changes === 1,
 
-    insertSession: (row) =>
-      guard("insertSession", () => {
-        db.insert(sessions).values(fromSessionRow(row)).run();
-      }),
-    getSession: (executionId) => guard("getSession", () => getSessionRow(executionId)),
+    insertSession: (row) => {
+      db.insert(sessions).values(fromSessionRow(row)).run();
+    },
+    getSession: (executionId) => getSessionRow(executionId),
     listSessions: (tenantId, status) =>
-      guard("listSessions", () =>
-        db
-          .select()
-          .from(sessions)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
-              status ? eq(sessions.status, status) : undefined,
-            ),
-          )
-          .orderBy(sessions.createdAt, sessions.executionId)
-          .all()
-          .map(toSessionRow),
-      ),
-    revokeSession: (executionId, at) =>
-      guard("revokeSession", () => {
-        db.update(sessions)
-          .set({ status: "Revoked", revokedAt: at })
-          .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")))
-          .run();
-        return getSessionRow(executionId);
-      }),
+      db
+        .select()
+        .from(sessions)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+            status ? eq(sessions.status, status) : undefined,
+          ),
+        )
+        .orderBy(sessions.createdAt, sessions.executionId)
+        .all()
+        .map(toSessionRow),
+    revokeSession: (executionId, at) => {
+      db.update(sessions)
+        .set({ status: "Revoked", revokedAt: at })
+        .where(and(eq(sessions.executionId, executionId), eq(sessions.status, "Active")))
+        .run();
+      return getSessionRow(executionId);
+    },
 
-    insertAgentKey: (row) =>
-      guard("insertAgentKey", () => {
-        db.insert(agentKeys).values(row).run();
-      }),
-    getAgentKey: (id) => guard("getAgentKey", () => getAgentKeyRow(id)),
+    insertAgentKey: (row) => {
+      db.insert(agentKeys).values(row).run();
+    },
+    getAgentKey: (id) => getAgentKeyRow(id),
     listAgentKeys: (tenantId, sub) =>
-      guard("listAgentKeys", () =>
-        db
-          .select()
-          .from(agentKeys)
-          .where(
-            and(
-              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
-              sub === undefined ? undefined : eq(agentKeys.sub, sub),
-            ),
-          )
-          .orderBy(agentKeys.createdAt, agentKeys.id)
-          .all(),
-      ),
-    agentKeysFor: (tenantId, sub) => guard("agentKeysFor", () => stmts().agentKeysFor.all({ tenantId, sub })),
-    revokeAgentKey: (id, at) =>
-      guard("revokeAgentKey", () => {
-        db.update(agentKeys)
-          .set({ status: "revoked", revokedAt: at })
-          .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")))
-          .run();
-        return getAgentKeyRow(id);
-      }),
+      db
+        .select()
+        .from(agentKeys)
+        .where(
+          and(
+            tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+            sub === undefined ? undefined : eq(agentKeys.sub, sub),
+          ),
+        )
+        .orderBy(agentKeys.createdAt, agentKeys.id)
+        .all(),
+    agentKeysFor: (tenantId, sub) => stmts().agentKeysFor.all({ tenantId, sub }),
+    revokeAgentKey: (id, at) => {
+      db.update(agentKeys)
+        .set({ status: "revoked", revokedAt: at })
+        .where(and(eq(agentKeys.id, id), eq(agentKeys.status, "active")))
+        .run();
+      return getAgentKeyRow(id);
+    },
 
-    recordReplay: (key, expiresAt) =>
-      guard("recordReplay", () => stmts().insertReplay.run({ key, expiresAt }).changes === 1),
-    sweepReplay: (now, limit) =>
-      guard("sweepReplay", () => {
-        const r = replayRecords;
-        // Bounded: one sweep never holds the write lock for more than `limit` deletions.
-        return db.run(
-          sql`delete from ${r} where rowid in (select rowid from ${r} where ${r.expiresAt} < ${now} limit ${checkLimit(limit)})`,
-        ).changes;
-      }),
+    recordReplay: (key, expiresAt) => stmts().insertReplay.run({ key, expiresAt }).changes === 1,
+    sweepReplay: (now, limit) => {
+      const r = replayRecords;
+      // Bounded: one sweep never holds the write lock for more than `limit` deletions.
+      return db.run(
+        sql`delete from ${r} where rowid in (select rowid from ${r} where ${r.expiresAt} < ${now} limit ${checkLimit(limit)})`,
+      ).changes;
+    },
 
     ...sqliteAuthorization(db),
     ...sqliteTools(db),
     ...sqliteSecrets(db),
 
-    appendEvent: (event) => guard("appendEvent", () => stmts().audit.appendEvent(event)),
-    listEvents: (filter) => guard("listEvents", () => stmts().audit.listEvents(filter)),
-    eventsAfter: (afterSeq, limit) => guard("eventsAfter", () => stmts().audit.eventsAfter(afterSeq, limit)),
-    unsealedEvents: (limit) => guard("unsealedEvents", () => stmts().audit.unsealedEvents(limit)),
-    chainHead: () => guard("chainHead", () => stmts().audit.chainHead()),
-    sealBatch: (updates, checkpoint, expected) =>
-      guard("sealBatch", () => stmts().audit.sealBatch(updates, checkpoint, expected)),
-    latestCheckpoint: () => guard("latestCheckpoint", () => stmts().audit.latestCheckpoint()),
-    listCheckpoints: () => guard("listCheckpoints", () => stmts().audit.listCheckpoints()),
-    chainAfter: (afterChainSeq, limit) =>
-      guard("chainAfter", () => stmts().audit.chainAfter(afterChainSeq, limit)),
-    countEvents: () => guard("countEvents", () => stmts().audit.countEvents()),
+    appendEvent: (event) => stmts().audit.appendEvent(event),
+    listEvents: (filter) => stmts().audit.listEvents(filter),
+    unsealedEvents: (limit) => stmts().audit.unsealedEvents(limit),
+    chainHead: () => stmts().audit.chainHead(),
+    sealBatch: (updates, checkpoint, expected) => stmts().audit.sealBatch(updates, checkpoint, expected),
+    listCheckpoints: () => stmts().audit.listCheckpoints(),
+    chainAfter: (afterChainSeq, limit) => stmts().audit.chainAfter(afterChainSeq, limit),
+    countEvents: () => stmts().audit.countEvents(),
   };
+
+  // better-sqlite3 is synchronous, so the change and its event run inside one native
+  // transaction with nothing else interleaved; IMMEDIATE takes the write lock up front.
+  const audited = <K extends AuditedOp>(event: NewEvent, op: K, ...args: Parameters<AuditedWrite[K]>) =>
+    raw
+      .transaction(() => {
+        const change = impl[op] as (...a: Parameters<AuditedWrite[K]>) => unknown;
+        const result = change(...args);
+        if (changeTookEffect(result)) stmts().audit.appendEvent(event);
+        return result;
+      })
+      .immediate();
+
+  return guardMethods<Store>({ ...impl, audited } as Impl<Store>);
 }

@@ -6,10 +6,12 @@
 import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { apiSpecs, workflows } from "../../../drizzle/sqlite/schema.js";
-import { fromSpecRow, guard, toSpecMeta, toSpecRow } from "../adapter-common.js";
-import { byTenantName, type ToolsPart, workflowPatch } from "../tools-common.js";
+import { fromSpecRow, toSpecMeta, toSpecRow } from "../adapter-common.js";
+import type { SyncImpl } from "../guard.js";
+import { byTenantName, workflowPatch } from "../tools-common.js";
+import type { ToolStore } from "../types.js";
 
-export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
+export function sqliteTools(db: BetterSQLite3Database): SyncImpl<ToolStore> {
   const s = apiSpecs;
   const w = workflows;
   // Read on every workflow or explorer call: prepared once, lazily (the tables must exist).
@@ -21,81 +23,59 @@ export function sqliteTools(db: BetterSQLite3Database): ToolsPart {
 
   return {
     insertSpec: (row) =>
-      guard(
-        "insertSpec",
-        () =>
-          // Only the name is a conflict target: a reused id is a caller bug and must throw.
-          db
-            .insert(s)
-            .values(fromSpecRow(row))
-            .onConflictDoNothing({ target: [s.tenantId, s.name] })
-            .run().changes === 1,
-      ),
-    getSpec: (id) =>
-      guard("getSpec", () => {
-        const row = db.select().from(s).where(eq(s.id, id)).get();
-        return row ? toSpecRow(row) : null;
-      }),
-    getSpecMeta: (id) =>
-      guard("getSpecMeta", () => {
-        const row = prepared().specMeta.get({ id });
-        return row ? toSpecMeta(row) : null;
-      }),
-    getSpecByName: (tenantId, name) =>
-      guard("getSpecByName", () => {
-        const row = db
-          .select()
-          .from(s)
-          .where(byTenantName(s, tenantId, name))
-          .get();
-        return row ? toSpecRow(row) : null;
-      }),
+      db
+        .insert(s)
+        .values(fromSpecRow(row))
+        .onConflictDoNothing({ target: [s.tenantId, s.name] })
+        .run().changes === 1,
+    getSpec: (id) => {
+      const row = db.select().from(s).where(eq(s.id, id)).get();
+      return row ? toSpecRow(row) : null;
+    },
+    getSpecMeta: (id) => {
+      const row = prepared().specMeta.get({ id });
+      return row ? toSpecMeta(row) : null;
+    },
+    getSpecByName: (tenantId, name) => {
+      const row = db
+        .select()
+        .from(s)
+        .where(byTenantName(s, tenantId, name))
+        .get();
+      return row ? toSpecRow(row) : null;
+    },
     listSpecs: (tenantId) =>
-      guard("listSpecs", () =>
-        db
-          .select()
-          .from(s)
-          .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-          .orderBy(s.tenantId, s.name)
-          .all()
-          .map(toSpecRow),
-      ),
-    deleteSpec: (id) => guard("deleteSpec", () => db.delete(s).where(eq(s.id, id)).run().changes === 1),
-    countWorkflowsForSpec: (specId) =>
-      guard("countWorkflowsForSpec", () => {
-        const row = db.select({ n: count() }).from(w).where(eq(w.apiSpecId, specId)).get();
-        return row?.n ?? 0;
-      }),
+      db
+        .select()
+        .from(s)
+        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
+        .orderBy(s.tenantId, s.name)
+        .all()
+        .map(toSpecRow),
+    deleteSpec: (id) => db.delete(s).where(eq(s.id, id)).run().changes === 1,
+    countWorkflowsForSpec: (specId) => {
+      const row = db.select({ n: count() }).from(w).where(eq(w.apiSpecId, specId)).get();
+      return row?.n ?? 0;
+    },
 
     insertWorkflow: (row) =>
-      guard(
-        "insertWorkflow",
-        () =>
-          db
-            .insert(w)
-            .values(row)
-            .onConflictDoNothing({ target: [w.tenantId, w.name] })
-            .run().changes === 1,
-      ),
-    getWorkflow: (id) => guard("getWorkflow", () => db.select().from(w).where(eq(w.id, id)).get() ?? null),
-    getWorkflowByName: (tenantId, name) =>
-      guard("getWorkflowByName", () => prepared().workflowByName.get({ tenantId, name }) ?? null),
+      db
+        .insert(w)
+        .values(row)
+        .onConflictDoNothing({ target: [w.tenantId, w.name] })
+        .run().changes === 1,
+    getWorkflow: (id) => db.select().from(w).where(eq(w.id, id)).get() ?? null,
+    getWorkflowByName: (tenantId, name) => prepared().workflowByName.get({ tenantId, name }) ?? null,
     listWorkflows: (tenantId) =>
-      guard("listWorkflows", () =>
-        db
-          .select()
-          .from(w)
-          .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
-          .orderBy(w.tenantId, w.name)
-          .all(),
-      ),
+      db
+        .select()
+        .from(w)
+        .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
+        .orderBy(w.tenantId, w.name)
+        .all(),
     updateWorkflow: (id, patch) =>
-      guard(
-        "updateWorkflow",
-        () => db.update(w).set(workflowPatch(patch)).where(eq(w.id, id)).run().changes === 1,
-      ),
-    deleteWorkflow: (id) =>
-      guard("deleteWorkflow", () => db.delete(w).where(eq(w.id, id)).run().changes === 1),
+      db.update(w).set(workflowPatch(patch)).where(eq(w.id, id)).run().changes === 1,
+    deleteWorkflow: (id) => db.delete(w).where(eq(w.id, id)).run().changes === 1,
   };
 }
 
