@@ -9,6 +9,7 @@ import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
 import { createHttpApp } from "./http/app.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import { envelopeRunner } from "./mcp/envelope-runner.js";
 import { createInvokePipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -128,6 +129,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       bodyLimit: config.server.body_limit_bytes,
       maxDepth: config.server.max_depth,
+      mcp: {
+        run: envelopeRunner(invoke),
+        origins: { allowedHosts: config.mcp.allowed_hosts, allowedOrigins: config.mcp.allowed_origins },
+      },
       remoteAddress: (c) => {
         const peer = (c.env as PeerEnv | undefined)?.incoming?.socket?.remoteAddress ?? "unknown";
         if (!config.server.trust_proxy) return peer;

@@ -98,6 +98,14 @@ const Approvals = z.strictObject({
     .default(3600),
 });
 
+// DNS-rebinding protection of POST /mcp (DESIGN §7): a browser page on another site must not
+// reach a gateway on loopback. Hosts match the Host header without its port; an Origin header,
+// when sent, must be listed exactly (clients outside browsers send none).
+const Mcp = z.strictObject({
+  allowed_hosts: z.array(NonEmptyString).default(["127.0.0.1", "localhost", "::1"]),
+  allowed_origins: z.array(NonEmptyString).default([]),
+});
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -116,6 +124,7 @@ export const GatewayConfigShape = z.strictObject({
   cli: Cli.prefault({}),
   judge: Judge.prefault({}),
   approvals: Approvals.prefault({}),
+  mcp: Mcp.prefault({}),
   log: Log.prefault({}),
 });
 

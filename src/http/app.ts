@@ -5,9 +5,13 @@ import type { Clock } from "../clock.js";
 import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
+import { mcpRoutes } from "../mcp/endpoint.js";
+import type { EnvelopeRunner } from "../mcp/envelope-runner.js";
+import type { OriginPolicy } from "../mcp/origin-guard.js";
 import type { createInvokePipeline, InvokeResponse } from "../pipeline/index.js";
+import { approvalStatusForAgent } from "../services/approvals.js";
 import type { ServiceDeps } from "../services/context.js";
-import { listToolsForAgent } from "../services/tools.js";
+import { authenticateBearerAgent, listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
@@ -24,6 +28,8 @@ export interface HttpDeps {
   maxDepth: number;
   /** Address of the peer (the node adapter provides it); "unknown" when absent. */
   remoteAddress: (c: Context) => string;
+  /** POST /mcp: how an envelope reaches the pipeline, and who may reach the endpoint. */
+  mcp: { run: EnvelopeRunner; origins: OriginPolicy };
 }
 
 /** Routes reachable without an operator token. Everything else must refuse anonymous calls. */
@@ -31,6 +37,9 @@ export const PUBLIC_ROUTES = new Set([
   "POST /v1/invoke",
   "POST /v1/seal/invoke",
   "GET /v1/tools",
+  // Agent plane, each with the agent's Bearer token (DESIGN §7), not an operator token.
+  "POST /mcp",
+  "GET /v1/seal/approvals/:id",
   "GET /health",
   "GET /ready",
 ]);
@@ -47,6 +56,15 @@ function send(res: InvokeResponse) {
   });
 }
 
+function agentBearer(c: Context): string {
+  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header("authorization") ?? "");
+  if (!m?.[1])
+    throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", {
+      reason: "missing_token",
+    });
+  return m[1];
+}
+
 export function createHttpApp(deps: HttpDeps) {
   const app = new Hono();
   const { log } = deps;
@@ -59,14 +77,23 @@ export function createHttpApp(deps: HttpDeps) {
   app.post("/v1/seal/invoke", invokeHandler);
 
   // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
-  app.get("/v1/tools", async (c) => {
-    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(c.req.header("authorization") ?? "");
-    if (!m?.[1])
-      throw new GatewayError("INVALID_TOKEN", "the agent's security token is required as a Bearer token", {
-        reason: "missing_token",
-      });
-    return c.json(await listToolsForAgent(deps.services, m[1]));
+  app.get("/v1/tools", async (c) => c.json(await listToolsForAgent(deps.services, agentBearer(c))));
+  // The status of the caller's own approval (the MCP bridge polls it while a call waits).
+  app.get("/v1/seal/approvals/:id", async (c) => {
+    const agent = await authenticateBearerAgent(deps.services, agentBearer(c));
+    return c.json(await approvalStatusForAgent(deps.services, agent, c.req.param("id")));
   });
+  app.route(
+    "/",
+    mcpRoutes({
+      services: deps.services,
+      run: deps.mcp.run,
+      bodyLimit: deps.bodyLimit,
+      maxDepth: deps.maxDepth,
+      origins: deps.mcp.origins,
+      remoteAddress: deps.remoteAddress,
+    }),
+  );
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
 import { type Actor, canSee, iso, listingTenant, notFound, type ServiceDeps } from "./context.js";
+import type { BearerAgent } from "./tools.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
@@ -130,4 +131,16 @@ export async function decideApproval(
     });
   }
   return approvalView(after, now);
+}
+
+/**
+ * GET /v1/seal/approvals/{id} for the agent that asked (the MCP bridge polls it): its own
+ * approvals only — same `sub` and tenant — and only status and expiry, so an agent learns
+ * nothing about other agents' calls or who decided. Anything else is 404, like an unknown id.
+ */
+export async function approvalStatusForAgent(deps: ServiceDeps, agent: BearerAgent, id: string) {
+  const row = id.length <= 128 ? await deps.store.getApproval(id) : null;
+  if (!row || row.tenantId !== agent.tenantId || row.sub !== agent.claims.sub) throw notFound("approval");
+  const view = approvalView(row, deps.clock.nowMs());
+  return { approval_id: row.id, status: view.status, expires_at: view.expires_at };
 }

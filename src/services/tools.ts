@@ -1,14 +1,25 @@
-import { DEFAULT_TENANT } from "../auth/tokens.js";
+import { type AgentClaims, DEFAULT_TENANT } from "../auth/tokens.js";
 import { GatewayError } from "../errors.js";
 import { visibleTools } from "../policy/evaluate.js";
+import type { RegisteredTool } from "../tools/registry.js";
 import type { ServiceDeps } from "./context.js";
 
+/** An agent authenticated by its security token alone (read-only agent-plane routes). */
+export interface BearerAgent {
+  /** The token as sent: MCP compares it with the envelope's security_token. */
+  token: string;
+  claims: AgentClaims;
+  tenantId: string;
+  /** The session's allowed_tool_patterns, when the token is session-bound. */
+  sessionPatterns: string[] | undefined;
+}
+
 /**
- * GET /v1/tools for an agent: the tools its context's `visible_tools` shows (showing is not
- * allowing). Authenticated by the agent's security token alone — it reads, so no signature;
- * a session-bound token still needs its session active.
+ * Verifies an agent's security token sent as a Bearer token (GET /v1/tools, MCP, approval
+ * status): it reads, so no signature; a session-bound token still needs its session active,
+ * and a key-bound one an active registered key. Throws the envelope codes (1003–1006).
  */
-export async function listToolsForAgent(deps: ServiceDeps, bearer: string) {
+export async function authenticateBearerAgent(deps: ServiceDeps, bearer: string): Promise<BearerAgent> {
   const nowMs = deps.clock.nowMs();
   const r = await deps.tokens.verifyAgentToken(bearer, Math.floor(nowMs / 1000));
   if (!r.ok)
@@ -43,19 +54,29 @@ export async function listToolsForAgent(deps: ServiceDeps, bearer: string) {
         reason: "key_revoked",
       });
   }
-  const ctx = await deps.contexts.load(tenantId, claims.scp);
-  if (!ctx) return { tools: [] };
-  const all = await deps.tools.list(tenantId);
+  return { token: bearer, claims, tenantId, sessionPatterns };
+}
+
+/** The tools the agent's context shows (`visible_tools`): showing is not allowing. */
+export async function visibleToolsFor(deps: ServiceDeps, agent: BearerAgent): Promise<RegisteredTool[]> {
+  const ctx = await deps.contexts.load(agent.tenantId, agent.claims.scp);
+  if (!ctx) return [];
+  const all = await deps.tools.list(agent.tenantId);
   const shown = new Set(
     visibleTools(
       ctx,
       all.map((t) => t.name),
-      sessionPatterns ? { sessionToolPatterns: sessionPatterns } : {},
+      agent.sessionPatterns ? { sessionToolPatterns: agent.sessionPatterns } : {},
     ),
   );
+  return all.filter((t) => shown.has(t.name));
+}
+
+/** GET /v1/tools for an agent. */
+export async function listToolsForAgent(deps: ServiceDeps, bearer: string) {
+  const agent = await authenticateBearerAgent(deps, bearer);
+  const tools = await visibleToolsFor(deps, agent);
   return {
-    tools: all
-      .filter((t) => shown.has(t.name))
-      .map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
   };
 }
