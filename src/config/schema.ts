@@ -100,10 +100,12 @@ const Approvals = z.strictObject({
 
 // DNS-rebinding protection of POST /mcp (DESIGN §7): a browser page on another site must not
 // reach a gateway on loopback. Hosts match the Host header without its port; an Origin header,
-// when sent, must be listed exactly (clients outside browsers send none).
+// when sent, must be listed (`:*` = any port; clients outside browsers send none).
 const Mcp = z.strictObject({
   allowed_hosts: z.array(NonEmptyString).default(["127.0.0.1", "localhost", "::1"]),
-  allowed_origins: z.array(NonEmptyString).default([]),
+  allowed_origins: z
+    .array(NonEmptyString)
+    .default(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]),
 });
 
 const Log = z.strictObject({

@@ -1,8 +1,8 @@
 /**
  * DNS-rebinding protection for the MCP endpoints (DESIGN §7): a web page on another site can
  * make a browser POST to a gateway on loopback, so the Host must be one the gateway is meant
- * to be reached by, and an Origin, when a browser sent one, must be listed. Clients outside
- * browsers send no Origin. `"*"` in a list turns that check off (behind a proxy that checks).
+ * to be reached by, and an Origin, when a browser sent one, must be listed (`http://host:*`
+ * for any port). Clients outside browsers send no Origin. `"*"` turns a check off.
  */
 
 export interface OriginPolicy {
@@ -29,8 +29,17 @@ export function checkOrigin(
   }
   if (headers.origin !== undefined && !policy.allowedOrigins.includes("*")) {
     const origin = headers.origin.toLowerCase();
-    if (!policy.allowedOrigins.some((o) => o.toLowerCase() === origin))
+    if (!policy.allowedOrigins.some((o) => originMatches(o.toLowerCase(), origin)))
       return { ok: false, reason: "origin_not_allowed" };
   }
   return { ok: true };
+}
+
+/** Exact, or `scheme://host:*` for any port of that host (loopback pages on changing ports). */
+function originMatches(entry: string, origin: string): boolean {
+  if (!entry.endsWith(":*")) return entry === origin;
+  const base = entry.slice(0, -2);
+  return (
+    origin === base || (origin.startsWith(`${base}:`) && /^\d{1,5}$/.test(origin.slice(base.length + 1)))
+  );
 }

