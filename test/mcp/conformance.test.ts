@@ -15,7 +15,7 @@ import { cleanEnv } from "../cli/process.js";
 import { type McpGateway, modernNode, type ProcessAgent, startMcpGateway } from "./process-support.js";
 
 const SUITE = join(packageRoot(), "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
-export const APPLICABLE = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"];
+const APPLICABLE = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"];
 
 /** Forwards to `target` with the Bearer token added (Host and Origin as the suite sent them). */
 function bearerProxy(target: string, token: string): Promise<{ url: string; server: Server }> {
