@@ -145,6 +145,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       bodyLimit: config.server.body_limit_bytes,
       maxDepth: config.server.max_depth,
+      mcp: {
+        origins: { allowedHosts: config.mcp.allowed_hosts, allowedOrigins: config.mcp.allowed_origins },
+      },
       remoteAddress: (c) => {
         const peer = (c.env as PeerEnv | undefined)?.incoming?.socket?.remoteAddress ?? "unknown";
         if (!config.server.trust_proxy) return peer;

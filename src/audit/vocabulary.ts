@@ -24,6 +24,8 @@ export const STAGES = [
   "approval",
   "credentials",
   "control",
+  // A POST /mcp request refused before any envelope was read (Host/Origin, body, JSON-RPC shape).
+  "mcp",
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -51,6 +53,7 @@ export const EVENT_PAYLOADS = {
   // `surface`: the read-only agent surface that refused a token (GET /v1/tools, MCP tools/list).
   EnvelopeRejected: fields("reason", "message", "source", "transport", "surface"),
   EnvelopeRejectedSummary: fields("source", "dropped", "reasons", "window_start"),
+  McpRequestRejected: fields("reason", "status", "method", "transport"),
   PolicyDenied: fields("rule", "reason", "arguments_digest", "binding", "transport"),
   ToolCallAuthorized: fields("rule", "arguments_digest", "binding", "approval_id", "transport"),
   ToolCallCompleted: fields(

@@ -3,6 +3,7 @@ import { auditCommand } from "./audit.js";
 import { callCommand, signCommand } from "./call.js";
 import { type Command, UsageError } from "./common.js";
 import { keygenCommand } from "./keygen.js";
+import { mcpCommand } from "./mcp.js";
 import { migrateCommand } from "./migrate.js";
 import { secretsCommand } from "./secrets.js";
 import { sessionCommand } from "./session.js";
@@ -27,11 +28,14 @@ export const USAGE = `usage: seal-gateway <command> [options]
                                                 declarative specs, workflows, contexts, CLI tools (docs/manifests.md)
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
+  mcp     [--url URL] [--token JWT | --token-command CMD] [--key B64 | --key-file FILE] [--listen HOST:PORT]
+          [--approval-timeout SECONDS] [--tools-ttl SECONDS]
+                                                the signing bridge for MCP clients (stdio, or loopback HTTP)
   audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
   secrets rotate-master-key [--new-key-file FILE] [--config FILE]
                                                 re-wrap every secret and signing key under a new master key
                                                 (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first
-Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call);
+Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call, mcp);
 SEAL_OPERATOR_TOKEN (session, apply; else an operator token is minted from the local config).`;
 
 const COMMANDS: Record<string, Command> = {
@@ -43,6 +47,7 @@ const COMMANDS: Record<string, Command> = {
   apply: applyCommand,
   sign: signCommand,
   call: callCommand,
+  mcp: mcpCommand,
   audit: auditCommand,
   secrets: secretsCommand,
 };

@@ -103,6 +103,16 @@ const Tools = z.strictObject({
   default_timeout_seconds: z.int().min(1).max(3600).default(300),
 });
 
+// DNS-rebinding protection of POST /mcp (DESIGN §7): a browser page on another site must not
+// reach a gateway on loopback. Hosts match the Host header without its port; an Origin header,
+// when sent, must be listed (`:*` = any port; clients outside browsers send none).
+const Mcp = z.strictObject({
+  allowed_hosts: z.array(NonEmptyString).default(["127.0.0.1", "localhost", "::1"]),
+  allowed_origins: z
+    .array(NonEmptyString)
+    .default(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]),
+});
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -122,6 +132,7 @@ export const GatewayConfigShape = z.strictObject({
   judge: Judge.prefault({}),
   approvals: Approvals.prefault({}),
   tools: Tools.prefault({}),
+  mcp: Mcp.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -5,9 +5,13 @@ import type { Clock } from "../clock.js";
 import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import { admitAgentBearer } from "../pipeline/agent-token.js";
+import { mcpHandlers } from "../mcp/endpoint.js";
+import { envelopeRunner } from "../mcp/envelope-runner.js";
+import type { OriginPolicy } from "../mcp/origin-guard.js";
+import { admitAgentBearer, agentActor } from "../pipeline/agent-token.js";
 import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
+import { approvalStatusForAgent } from "../services/approvals.js";
 import type { ServiceDeps } from "../services/context.js";
 import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
@@ -28,6 +32,8 @@ export interface HttpDeps {
   maxDepth: number;
   /** Address of the peer (the node adapter provides it); "unknown" when absent. */
   remoteAddress: (c: Context) => string;
+  /** POST /mcp: who may reach the endpoint (Host/Origin allow-lists). */
+  mcp: { origins: OriginPolicy };
 }
 
 /** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
@@ -52,31 +58,44 @@ export function createHttpApp(deps: HttpDeps) {
       renderCall(await deps.calls.callBody(raw, { address: deps.remoteAddress(c), transport: "http" })),
     );
   };
+  /** Admits the agent's security token as a Bearer (audited refusals), or answers the refusal. */
+  const asAgent = async (c: Context, surface: string, transport: "http" | "mcp" = "http") => {
+    const admitted = await admitAgentBearer(deps.services, c.req.header("authorization"), {
+      address: deps.remoteAddress(c),
+      transport,
+      surface,
+    });
+    if (!admitted.ok)
+      return { refused: send(renderCall(errorOutcome(admitted.error, null, "", deps.clock.nowMs()))) };
+    return { ctx: { actor: agentActor(admitted.agent), requestId: newId("req"), deps: deps.services } };
+  };
+  const mcp = mcpHandlers({
+    services: deps.services,
+    run: envelopeRunner(deps.calls),
+    bodyLimit: deps.bodyLimit,
+    maxDepth: deps.maxDepth,
+    origins: deps.mcp.origins,
+    remoteAddress: deps.remoteAddress,
+  });
   // The public routes of the table and their handlers: a public route without one fails startup.
   const handlers: Record<string, (c: Context) => Promise<Response> | Response> = {
     "POST /v1/invoke": invoke,
     "POST /v1/seal/invoke": invoke,
     // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
     "GET /v1/tools": async (c) => {
-      const admitted = await admitAgentBearer(deps.services, c.req.header("authorization"), {
-        address: deps.remoteAddress(c),
-        transport: "http",
-        surface: "GET /v1/tools",
-      });
-      if (!admitted.ok) return send(renderCall(errorOutcome(admitted.error, null, "", deps.clock.nowMs())));
-      const { agent } = admitted;
-      const actor = {
-        kind: "agent" as const,
-        sub: agent.claims.sub,
-        tenant: agent.tenantId,
-        securityContext: agent.claims.scp,
-        executionId: agent.session?.executionId ?? agent.claims.exec_id ?? agent.claims.jti,
-        ...(agent.session ? { sessionToolPatterns: agent.session.allowedToolPatterns } : {}),
-      };
-      return c.json(
-        await listToolsForAgent({ ctx: { actor, requestId: newId("req"), deps: deps.services } }),
+      const a = await asAgent(c, "GET /v1/tools");
+      return a.refused ?? c.json(await listToolsForAgent({ ctx: a.ctx }));
+    },
+    // The status of the caller's own approval (the MCP bridge polls it while a call waits).
+    "GET /v1/seal/approvals/:id": async (c) => {
+      const a = await asAgent(c, "GET /v1/seal/approvals/:id");
+      return (
+        a.refused ?? c.json(await approvalStatusForAgent({ ctx: a.ctx, input: { id: c.req.param("id") } }))
       );
     },
+    "POST /mcp": mcp.post,
+    "GET /mcp": mcp.notAllowed,
+    "DELETE /mcp": mcp.notAllowed,
     "GET /health": (c) => c.json({ status: "ok" }),
     "GET /ready": async (c) => {
       try {

@@ -84,6 +84,20 @@ export const ROUTES: readonly RouteEntry[] = [
     public: true,
     description: "The tools the agent's context shows (agent token as Bearer).",
   },
+  {
+    method: "GET",
+    path: "/v1/seal/approvals/:id",
+    public: true,
+    description: "The status and expiry of the caller's own approval (agent token as Bearer).",
+  },
+  {
+    method: "POST",
+    path: "/mcp",
+    public: true,
+    description: "MCP Streamable HTTP, stateless (agent token as Bearer; tools/call carries its envelope).",
+  },
+  { method: "GET", path: "/mcp", public: true, description: "405: no server-to-client stream (stateless)." },
+  { method: "DELETE", path: "/mcp", public: true, description: "405: no session to end (stateless)." },
   { method: "GET", path: "/health", public: true, description: "The process answers." },
   { method: "GET", path: "/ready", public: true, description: "The database answers." },
 

@@ -1,6 +1,7 @@
 import { type AgentClaims, DEFAULT_TENANT, type TokenAuthority } from "../auth/tokens.js";
 import { GatewayError } from "../errors.js";
 import { decodePublicKey, type Ed25519PublicKey } from "../seal/ed25519.js";
+import type { Actor } from "../services/context.js";
 import type { SessionRow, Store } from "../store/types.js";
 import type { CallSource, PipelineDeps } from "./call.js";
 import { type RejectionFacts, recordRejection } from "./reject.js";
@@ -148,4 +149,16 @@ export async function admitAgentBearer(
     const out = await recordRejection(deps, caught, facts);
     return { ok: false, error: out.error };
   }
+}
+
+/** The service-layer actor of an admitted agent token (read-only agent-plane verbs). */
+export function agentActor(agent: AgentIdentity): Extract<Actor, { kind: "agent" }> {
+  return {
+    kind: "agent",
+    sub: agent.claims.sub,
+    tenant: agent.tenantId,
+    securityContext: agent.claims.scp,
+    executionId: agent.session?.executionId ?? agent.claims.exec_id ?? agent.claims.jti,
+    ...(agent.session ? { sessionToolPatterns: agent.session.allowedToolPatterns } : {}),
+  };
 }

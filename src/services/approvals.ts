@@ -9,6 +9,7 @@ import {
   notFound,
   type Principal,
   parseInput,
+  requireAgent,
   requireRole,
   type ServiceDeps,
   TenantId,
@@ -155,4 +156,19 @@ async function decideApproval(
       reason: "already_decided",
     });
   return approvalView(after, now);
+}
+
+/**
+ * GET /v1/seal/approvals/{id} for the agent that asked (the MCP bridge polls it): its own
+ * approvals only — same `sub` and tenant — and only status and expiry, so an agent learns
+ * nothing about other agents' calls or who decided. Anything else is 404, like an unknown id.
+ */
+export async function approvalStatusForAgent({ ctx, input }: VerbCall) {
+  const agent = requireAgent(ctx);
+  const { id } = parseInput(ById, input);
+  const { deps } = ctx;
+  const row = id.length <= 128 ? await deps.store.getApproval(id) : null;
+  if (!row || row.tenantId !== agent.tenant || row.sub !== agent.sub) throw notFound("approval");
+  const view = approvalView(row, deps.clock.nowMs());
+  return { approval_id: row.id, status: view.status, expires_at: view.expires_at };
 }

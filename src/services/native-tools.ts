@@ -13,6 +13,45 @@ export const NATIVE_PREFIX = "system.";
 
 const NO_ARGUMENTS = { type: "object", properties: {}, additionalProperties: false } as const;
 
+/** The shape of system.whoami's result, shown to MCP clients as its outputSchema. */
+const WHOAMI_OUTPUT: PlainJson = {
+  type: "object",
+  properties: {
+    agent_id: { type: "string" },
+    execution_id: { type: "string" },
+    call_id: { type: "string" },
+    tenant_id: { type: "string" },
+    security_context: { type: "string" },
+    session: {
+      anyOf: [
+        {
+          type: "object",
+          properties: { status: { type: "string" }, expires_at: { type: "string" } },
+          required: ["status", "expires_at"],
+        },
+        { type: "null" },
+      ],
+    },
+    callable_tools: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { name: { type: "string" }, approval_required: { type: "boolean" } },
+        required: ["name", "approval_required"],
+      },
+    },
+  },
+  required: [
+    "agent_id",
+    "execution_id",
+    "call_id",
+    "tenant_id",
+    "security_context",
+    "session",
+    "callable_tools",
+  ],
+};
+
 type NativeDeps = Pick<ServiceDeps, "contexts" | "store" | "tools">;
 
 /** The caller as the gateway sees it: helps anyone debugging a denial. */
@@ -60,6 +99,8 @@ export function nativeTools(deps: NativeDeps): RegisteredTool[] {
       description:
         "Who the gateway thinks you are: agent id, execution id, tenant, security context and the tools it lets you call.",
       inputSchema: NO_ARGUMENTS,
+      outputSchema: WHOAMI_OUTPUT,
+      hints: async () => ({ readOnlyHint: true }),
       info: { kind: "native" },
       definitionHash: "builtin:system.whoami:v1",
       run: async (ctx) => ({ result: await whoami(deps, ctx), isError: false }),
@@ -68,6 +109,7 @@ export function nativeTools(deps: NativeDeps): RegisteredTool[] {
       name: "system.echo",
       description: "Returns its arguments unchanged (a round trip through the whole call path).",
       inputSchema: { type: "object" },
+      hints: async () => ({ readOnlyHint: true }),
       info: { kind: "native" },
       definitionHash: "builtin:system.echo:v1",
       run: async (ctx) => ({ result: ctx.arguments, isError: false }),

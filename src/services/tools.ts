@@ -1,17 +1,18 @@
 import { visibleTools } from "../policy/evaluate.js";
-import { requireAgent, type VerbCall } from "./context.js";
+import type { RegisteredTool } from "../tools/registry.js";
+import { requireAgent, type ServiceContext, type VerbCall } from "./context.js";
 
 /**
- * GET /v1/tools (and MCP tools/list) for an agent: the tools its context's `visible_tools`
- * shows (showing is not allowing). The transport admitted the agent's security token first
+ * The tools an agent's context shows (`visible_tools`; showing is not allowing), for
+ * GET /v1/tools and MCP tools/list. The transport admitted the agent's security token first
  * (`admitAgentBearer`: token, session or key status, audited refusals); reading needs no
  * signature.
  */
-export async function listToolsForAgent({ ctx }: VerbCall) {
+export async function visibleToolsFor(ctx: ServiceContext): Promise<RegisteredTool[]> {
   const agent = requireAgent(ctx);
   const { deps } = ctx;
   const context = await deps.contexts.load(agent.tenant, agent.securityContext);
-  if (!context) return { tools: [] };
+  if (!context) return [];
   const all = await deps.tools.list(agent.tenant);
   const shown = new Set(
     visibleTools(
@@ -20,9 +21,13 @@ export async function listToolsForAgent({ ctx }: VerbCall) {
       agent.sessionToolPatterns ? { sessionToolPatterns: agent.sessionToolPatterns } : {},
     ),
   );
+  return all.filter((t) => shown.has(t.name));
+}
+
+/** GET /v1/tools for an agent. */
+export async function listToolsForAgent({ ctx }: VerbCall) {
+  const tools = await visibleToolsFor(ctx);
   return {
-    tools: all
-      .filter((t) => shown.has(t.name))
-      .map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+    tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
   };
 }

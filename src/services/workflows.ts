@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { sha256Canonical, validateAgainstSpec } from "../engines/workflow/compile.js";
 import { parseWorkflowDefinition, type WorkflowDefinition } from "../engines/workflow/definition.js";
+import { workflowHints } from "../engines/workflow/hints.js";
 import { runWorkflow } from "../engines/workflow/runner.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
 import type { WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
+import { dereferenceSchema } from "../tools/schema-deref.js";
 import {
   actingTenant,
   ById,
@@ -74,6 +76,12 @@ async function readDefinition(
   if (!specRow || specRow.tenantId !== tenantId)
     throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
   problems.push(...validateAgainstSpec(def, await deps.specs.spec(specRow)));
+  // MCP tools/list shows schemas without $ref (DESIGN §7): a schema that cannot be inlined is
+  // refused now, not discovered by the first client that lists it.
+  if (!problems.some((p) => p.path.startsWith("$.input_schema"))) {
+    const inlined = dereferenceSchema(def.input_schema as PlainJson);
+    if (!inlined.ok) problems.push({ path: "$.input_schema", message: inlined.message });
+  }
   if (problems.length > 0) throw invalid(problems);
   return { def, tenantId, document: JSON.stringify(def) };
 }
@@ -222,6 +230,7 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
       inputSchema: def.input_schema as PlainJson,
       info: { kind: "workflow", upstreamHosts: specRow.allowedHosts },
       definitionHash: row.hash,
+      hints: async () => workflowHints(def, await deps.specs.spec(specRow)),
       async run(ctx) {
         const spec = await deps.specs.spec(specRow);
         const out = await runWorkflow({

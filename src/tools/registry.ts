@@ -32,11 +32,21 @@ export interface ToolResult {
   isError: boolean;
 }
 
+/** What the gateway knows about a tool's effects (MCP tool annotations; hints, not policy). */
+export interface ToolHints {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+}
+
 export interface RegisteredTool {
   name: string;
   description: string;
   /** JSON Schema of the arguments, as shown by tools/list. */
   inputSchema: PlainJson;
+  /** JSON Schema of the result, when the tool declares one (MCP `outputSchema`). */
+  outputSchema?: PlainJson;
+  /** Effect hints for listings; computed on demand (a workflow reads its spec for them). */
+  hints?(): Promise<ToolHints>;
   /** What authorization needs to know about the tool (hosts, mounts, command). */
   info: ToolInfo;
   /**

@@ -72,6 +72,11 @@ const DESIGN_PUBLIC = new Set([
   "POST /v1/seal/attest",
   "GET /v1/tools",
   "POST /mcp",
+  // DESIGN §7: "GET /mcp 405" — stateless, so GET (and DELETE) only ever refuse.
+  "GET /mcp",
+  "DELETE /mcp",
+  // DESIGN §7: the agent-plane approval status, with the agent's security token as Bearer.
+  "GET /v1/seal/approvals/:id",
   "GET /health",
   "GET /ready",
 ]);

@@ -27,6 +27,10 @@ describe("the route table", () => {
       "POST /v1/invoke",
       "POST /v1/seal/invoke",
       "GET /v1/tools",
+      "GET /v1/seal/approvals/:id",
+      "POST /mcp",
+      "GET /mcp",
+      "DELETE /mcp",
       "GET /health",
       "GET /ready",
     ]);

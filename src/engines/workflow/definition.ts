@@ -154,7 +154,8 @@ export const WorkflowDefinition = z
   .strictObject({
     name: z
       .string()
-      .max(128, "a tool name is at most 128 characters")
+      // 64: the longest tool name MCP clients accept (names are shown to them as registered).
+      .max(64, "a tool name is at most 64 characters (MCP clients refuse longer names)")
       .regex(TOOL_NAME, "not a valid tool name"),
     description: z.string().max(4096),
     input_schema: z.record(z.string(), z.json()),
