@@ -12,6 +12,7 @@ import { createLogger, type Logger } from "./log/logger.js";
 import { createInvokePipeline } from "./pipeline/index.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { ServiceDeps } from "./services/context.js";
+import { EventStreamHub } from "./services/event-stream.js";
 import { explorerTool } from "./services/explorer.js";
 import { nativeTools } from "./services/native-tools.js";
 import { SpecCache } from "./services/specs.js";
@@ -31,6 +32,8 @@ export interface Gateway {
   services: ServiceDeps;
   sealer: Sealer;
   audit: AuditRecorder;
+  /** Open GET /v1/events/stream clients; closed first on shutdown so they do not hold it. */
+  streams: EventStreamHub;
   log: Logger;
   /** Stops background work, seals every audit row, closes the store. */
   close(): Promise<void>;
@@ -120,8 +123,21 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         maxDepth: config.server.max_depth,
       },
     });
+    const streams = new EventStreamHub({
+      store,
+      log,
+      nowMs: () => clock.nowMs(),
+      settings: {
+        pollMs: config.audit.stream_poll_ms,
+        heartbeatMs: config.audit.stream_heartbeat_ms,
+        bufferBytes: config.audit.stream_buffer_bytes,
+        maxClients: config.audit.stream_max_clients,
+        settleMs,
+      },
+    });
     const app = createHttpApp({
       services,
+      streams,
       invoke,
       store,
       clock,
@@ -155,8 +171,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       services,
       sealer,
       audit,
+      streams,
       log,
       async close() {
+        streams.close();
         if (sweeper) clearInterval(sweeper);
         await audit.stop();
         await sealer.stop();

@@ -7,15 +7,18 @@ import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
 import type { createInvokePipeline, InvokeResponse } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
+import type { EventStreamHub } from "../services/event-stream.js";
 import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
+import { streamRoutes } from "./stream-routes.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
 
 export interface HttpDeps {
   services: ServiceDeps;
+  streams: EventStreamHub;
   invoke: ReturnType<typeof createInvokePipeline>;
   store: Store;
   clock: Clock;
@@ -82,6 +85,7 @@ export function createHttpApp(deps: HttpDeps) {
     "/",
     controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }),
   );
+  app.route("/", streamRoutes(deps.services, deps.clock, deps.streams));
 
   /**
    * Every refused control-plane request leaves a row (bad input is audited like any other):

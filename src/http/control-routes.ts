@@ -300,4 +300,5 @@ export const PROTECTED_ROUTES: ReadonlyArray<{ method: string; path: string; nee
   { method: "PUT", path: "/v1/secrets/x", need: "admin" },
   { method: "DELETE", path: "/v1/secrets/x", need: "admin" },
   { method: "GET", path: "/v1/events", need: "read" },
+  { method: "GET", path: "/v1/events/stream", need: "read" },
 ];

@@ -3,7 +3,7 @@
  * sequence, so concurrent writers on several instances do not serialise); only sealing does,
  * through a transaction-scoped advisory lock so that two instances never extend the chain at once.
  */
-import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import type { PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/pg/schema.js";
 import { checkLimit, guard, SEAL_LOCK_KEY } from "../adapter-common.js";
@@ -52,6 +52,7 @@ function eventConditions(filter: EventFilter): SQL | undefined {
     filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
     filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
     filter.beforeSeq === undefined ? undefined : lt(e.seq, filter.beforeSeq),
+    filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
   );
 }
 
@@ -105,7 +106,7 @@ export function pgAudit(db: PostgresJsDatabase): AuditPart {
             .select()
             .from(e)
             .where(eventConditions(filter))
-            .orderBy(desc(e.seq))
+            .orderBy(filter.afterSeq === undefined ? desc(e.seq) : asc(e.seq))
             .limit(checkLimit(filter.limit)),
       ),
 
