@@ -12,6 +12,7 @@ import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
+import { staticConsole } from "./static.js";
 import { streamRoutes } from "./stream-routes.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
@@ -127,6 +128,8 @@ export function createHttpApp(deps: HttpDeps) {
     }
   };
 
+  // Last: the web console answers only GETs that no route took and that are not API paths.
+  app.use("*", staticConsole());
   app.notFound((c) =>
     c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404),
   );
