@@ -5,9 +5,9 @@ import type { GatewayEvent } from "./types";
 const CALL_EVENTS = new Set(["ToolCallAuthorized", "PolicyDenied", "ApprovalRequested", "EnvelopeRejected"]);
 const DECISIONS = ["allow", "escalate", "reject"] as const;
 const MINUTES = 30;
-const W = 600;
-const H = 120;
-const PAD = 18;
+const W = 1200;
+const H = 150;
+const PAD = 20;
 
 export function CallsChart(props: { events: GatewayEvent[] }) {
   const calls = props.events.filter((e) => CALL_EVENTS.has(e.event_type) && e.decision);

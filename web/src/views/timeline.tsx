@@ -5,7 +5,10 @@ import type { GatewayEvent } from "../types";
 import { useApi } from "../use-api";
 import { DecisionBadge } from "./events";
 
-/** Every event of one execution as a waterfall: offset from the first row, gap to the one before. */
+/**
+ * Every event of one execution as a waterfall: each bar starts at the event and runs to the
+ * next one (or for its own recorded duration, when longer), so gaps and slow steps stand out.
+ */
 
 const BAR_W = 240;
 
@@ -21,7 +24,8 @@ export function Timeline(props: { executionId: string }) {
   const times = rows.map((e) => Date.parse(e.created_at) - t0);
   const ends = rows.map((e, i) => {
     const d = field(e.payload, "duration_ms");
-    return typeof d === "number" ? (times[i] ?? 0) + d : (times[i] ?? 0);
+    const at = times[i] ?? 0;
+    return Math.max(at + (typeof d === "number" ? d : 0), times[i + 1] ?? at);
   });
   const span = Math.max(1, ...ends, ...times);
   return (
