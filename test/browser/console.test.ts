@@ -1,5 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Page } from "playwright-core";
@@ -21,10 +22,15 @@ import {
  * The web console in a real browser (Debian's chromium), against a gateway on a loopback
  * port: sign in, a live call appearing, its detail and execution timeline, an approval and
  * the re-sent call, a revoked session, the viewer's read-only view, and hostile text shown as
- * text. Screenshots of the main views go to docs/console/.
+ * text. Screenshots of the main views: `SEAL_UPDATE_SCREENSHOTS=1` writes them to docs/console/.
  */
 
-const SHOTS = join(packageRoot(), "docs", "console");
+// Screenshots always render; they replace the committed ones in docs/console only on request
+// (SEAL_UPDATE_SCREENSHOTS=1), so a test run leaves the worktree as it found it.
+const SHOTS =
+  process.env.SEAL_UPDATE_SCREENSHOTS === "1"
+    ? join(packageRoot(), "docs", "console")
+    : mkdtempSync(join(tmpdir(), "seal-console-shots-"));
 const XSS_TOOL = '<img src=x onerror="window.__xss=1;alert(1)">';
 const XSS_ARGS = { note: "<script>window.__xss=2;alert(2)</script>", html: '"><svg onload=alert(3)>' };
 const STEP = 60_000;
@@ -107,6 +113,7 @@ describe("web console in chromium", () => {
     await browser?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await t?.close();
+    if (!SHOTS.startsWith(packageRoot())) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   it("signs in with a pasted operator token, kept in sessionStorage and out of the URL", async () => {
