@@ -14,6 +14,7 @@ import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
 import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { ServiceDeps } from "./services/context.js";
+import { EventStreamHub } from "./services/event-stream.js";
 import { explorerTool } from "./services/explorer.js";
 import { nativeTools } from "./services/native-tools.js";
 import { SpecCache } from "./services/specs.js";
@@ -35,6 +36,8 @@ export interface Gateway {
   services: ServiceDeps;
   sealer: Sealer;
   audit: AuditRecorder;
+  /** Open GET /v1/events/stream clients; closed first on shutdown so they do not hold it. */
+  streams: EventStreamHub;
   log: Logger;
   /** Stops background work, seals every audit row, closes the store. */
   close(): Promise<void>;
@@ -101,8 +104,21 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       requestTimeoutMs: config.egress.request_timeout_ms,
       maxResponseBytes: config.egress.max_response_bytes,
     });
+    const streams = new EventStreamHub({
+      store,
+      log,
+      nowMs: () => clock.nowMs(),
+      settings: {
+        pollMs: config.audit.stream_poll_ms,
+        heartbeatMs: config.audit.stream_heartbeat_ms,
+        bufferBytes: config.audit.stream_buffer_bytes,
+        maxClients: config.audit.stream_max_clients,
+        settleMs,
+      },
+    });
     const services: ServiceDeps = {
       store,
+      streams,
       audit,
       tokens,
       clock,
@@ -182,8 +198,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       services,
       sealer,
       audit,
+      streams,
       log,
       async close() {
+        streams.close();
         if (sweeper) clearInterval(sweeper);
         await audit.stop();
         await sealer.stop();

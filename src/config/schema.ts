@@ -72,6 +72,12 @@ const Audit = z.strictObject({
   seal_settle_ms: NonNegativeInt.default(2000),
   preauth_rate_per_minute: NonNegativeInt.default(60),
   summary_interval_ms: PositiveInt.default(60_000),
+  // GET /v1/events/stream: how often each instance polls the store, the idle heartbeat, the
+  // bytes one client may have queued before it is dropped, and the open streams per instance.
+  stream_poll_ms: z.int().min(50).max(10_000).default(250),
+  stream_heartbeat_ms: z.int().min(1000).max(300_000).default(15_000),
+  stream_buffer_bytes: z.int().min(65_536).max(67_108_864).default(1_048_576),
+  stream_max_clients: PositiveInt.default(100),
 });
 
 const Cli = z.strictObject({

@@ -13,12 +13,14 @@ import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
 import { approvalStatusForAgent } from "../services/approvals.js";
 import type { ServiceDeps } from "../services/context.js";
+import type { EventStreamHub } from "../services/event-stream.js";
 import { listToolsForAgent } from "../services/tools.js";
 import type { Store } from "../store/types.js";
 import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
 import { type HttpAnswer, renderCall } from "./render-call.js";
 import { isPublic, ROUTES } from "./routes.js";
+import { staticConsole } from "./static.js";
 
 /** The HTTP transport: routes call the pipeline and service verbs, nothing else. */
 
@@ -157,6 +159,8 @@ export function createHttpApp(deps: HttpDeps) {
     }
   };
 
+  // Last: the web console answers only GETs that no route took and that are not API paths.
+  app.use("*", staticConsole());
   app.notFound((c) =>
     c.json(errorBody(new GatewayError("NOT_FOUND", "no such route", { reason: "no_route" }), null), 404),
   );

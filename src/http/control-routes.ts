@@ -87,8 +87,30 @@ async function verbInput(c: Context, opts: ControlRouteOptions, b: HttpBinding):
   return merge(merge({ ...body }, query, "invalid_query"), named, "invalid_body");
 }
 
+/** The `exp` of the bearer token the authentication middleware has already verified. */
+function bearerExpiryMs(c: Context): number {
+  const payload = c.req.header("authorization")?.split(" ", 2)[1]?.split(".")[1] ?? "";
+  try {
+    const exp: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")).exp;
+    if (typeof exp === "number" && Number.isFinite(exp)) return exp * 1000;
+  } catch {
+    // unreachable for a verified token; 0 ends the stream at once
+  }
+  return 0;
+}
+
 function respond(c: Context, route: ControlRoute, out: unknown) {
   const { status } = route.http;
+  if (route.http.sse)
+    return new Response((out as { body: ReadableStream<Uint8Array> }).body, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        // Reverse proxies (nginx) buffer responses by default, which would hold events back.
+        "x-accel-buffering": "no",
+      },
+    });
   if (status === "created") {
     const { created, secret } = out as { created: boolean; secret: unknown };
     return c.json(secret, created ? 201 : 200);
@@ -111,8 +133,15 @@ export function controlRoutes(
         actor: { kind: "operator", ...identity },
         requestId: newId("req"),
         deps,
+        ...(route.http.sse
+          ? { request: { signal: c.req.raw.signal, tokenExpiresAtMs: bearerExpiryMs(c) } }
+          : {}),
       };
-      return respond(c, route, await route.verb({ ctx, input: await verbInput(c, opts, route.http) }));
+      let input = await verbInput(c, opts, route.http);
+      const lastEventId = c.req.header("last-event-id");
+      if (route.http.sse && lastEventId !== undefined && isObject(input))
+        input = merge(input, { last_event_id: lastEventId }, "invalid_query");
+      return respond(c, route, await route.verb({ ctx, input }));
     });
   }
   return app;

@@ -3,6 +3,7 @@ import type { OperatorRole } from "../auth/tokens.js";
 import * as agentKeys from "../services/agent-keys.js";
 import * as approvals from "../services/approvals.js";
 import { ById, InTenant, type VerbCall } from "../services/context.js";
+import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
 import * as explorer from "../services/explorer.js";
 import * as secrets from "../services/secrets.js";
@@ -38,6 +39,11 @@ export interface HttpBinding {
   allowEmpty?: boolean;
   /** A larger body limit than server.body_limit_bytes (specs run to megabytes). */
   bodyLimit?: number;
+  /**
+   * Server-Sent Events: the verb answers `{ body }` (a stream), the transport hands it the
+   * request's signal and token expiry, and `Last-Event-ID` arrives as `last_event_id`.
+   */
+  sse?: true;
   /** The success status (default 200); `created` picks 201 from the verb's answer. */
   status?: 200 | 201 | "created";
 }
@@ -408,6 +414,15 @@ export const ROUTES: readonly RouteEntry[] = [
     input: events.EventQuery,
     description: "Audit events, newest first, with filters and a cursor.",
     http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/events/stream",
+    role: "viewer",
+    verb: eventStream.streamEvents,
+    input: eventStream.StreamQuery,
+    description: "Audit events as they are written (SSE; Last-Event-ID resumes), with the listing's filters.",
+    http: { query: true, sse: true },
   },
 ];
 

@@ -21,6 +21,8 @@ export async function serveGateway(
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      // Event streams never go idle: end them first, or each would hold shutdown for the grace.
+      gw.streams.close();
       await new Promise<void>((resolve) => {
         // A keep-alive connection whose call was still running at close() turns idle only after
         // its answer; close those as they go idle, or each would hold shutdown for its keep-alive.

@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import type { EventStreamHub } from "./event-stream.js";
 import type { SpecCache } from "./specs.js";
 
 /** What every service verb receives: its dependencies, built once by the composition root. */
@@ -26,6 +27,8 @@ export interface ServiceDeps {
   egress: EgressClient;
   specs: SpecCache;
   credentials: CredentialResolver;
+  /** The live event streams of this instance (GET /v1/events/stream). */
+  streams: EventStreamHub;
 }
 
 /**
@@ -97,6 +100,8 @@ export interface ServiceContext {
   /** Correlates the verb's log lines and rows with the transport's request. */
   requestId: string;
   deps: ServiceDeps;
+  /** For verbs that outlive a plain answer (the event stream): the request's lifetime and token. */
+  request?: { signal: AbortSignal; tokenExpiresAtMs: number };
 }
 
 /** The one shape of a verb call: `verbEntity({ ctx, input })`; the verb parses `input` itself. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
-import type { EventRow } from "../store/types.js";
-import { iso, parseInput, requireRole, TenantId, type VerbCall } from "./context.js";
+import type { EventFilter, EventRow } from "../store/types.js";
+import { iso, type Principal, parseInput, requireRole, TenantId, type VerbCall } from "./context.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
@@ -64,10 +64,14 @@ function decodeCursor(cursor: string): number {
   return n;
 }
 
-export async function listEvents({ ctx, input }: VerbCall) {
-  const actor = requireRole(ctx, "viewer");
-  const q = parseInput(EventQuery, input, "invalid_query");
-  const { deps } = ctx;
+/**
+ * The store filter for a query: the token's tenant, or the one it names when it may (admin
+ * `*`). Shared by the listing and the live stream, so both scope and filter alike.
+ */
+export function eventFilter(
+  actor: Principal,
+  q: Omit<EventQuery, "limit" | "cursor">,
+): Omit<EventFilter, "limit" | "beforeSeq" | "afterSeq"> {
   let tenantId = actor.tenant;
   if (q.tenant_id !== undefined) {
     if (actor.tenant !== "*" && q.tenant_id !== actor.tenant)
@@ -76,7 +80,7 @@ export async function listEvents({ ctx, input }: VerbCall) {
       });
     tenantId = q.tenant_id;
   }
-  const rows = await deps.store.listEvents({
+  return {
     tenantId,
     type: q.type,
     agent: q.agent,
@@ -86,6 +90,15 @@ export async function listEvents({ ctx, input }: VerbCall) {
     executionId: q.execution_id,
     since: q.since,
     until: q.until,
+  };
+}
+
+export async function listEvents({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "viewer");
+  const q = parseInput(EventQuery, input, "invalid_query");
+  const { deps } = ctx;
+  const rows = await deps.store.listEvents({
+    ...eventFilter(actor, q),
     beforeSeq: q.cursor ? decodeCursor(q.cursor) : undefined,
     limit: q.limit + 1,
   });

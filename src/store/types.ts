@@ -88,6 +88,8 @@ export interface EventFilter {
   until?: number;
   /** Return rows with seq strictly below this (cursor pagination, newest first). */
   beforeSeq?: number;
+  /** Return rows with seq strictly above this, oldest first (the live stream's cursor). */
+  afterSeq?: number;
   limit: number;
 }
 

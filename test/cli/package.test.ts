@@ -59,6 +59,8 @@ describe("the packed package, installed into an empty folder", () => {
       /^LICENSE$/,
       /^bin\/seal-gateway\.js$/,
       /^dist\/(src|drizzle)\/.+\.(js|d\.ts)$/,
+      // the web console as `vite build` wrote it (hashed assets, index.html, favicon)
+      /^dist\/web\/(index\.html|favicon\.svg|assets\/[A-Za-z0-9_.-]+\.(js|css))$/,
       /^drizzle\/(sqlite|pg)\/migrations\/.+\.(sql|json)$/,
       /^config\/[^/]+\.ya?ml$/,
       /^examples\/[^/]+\.ya?ml$/,

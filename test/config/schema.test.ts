@@ -53,6 +53,10 @@ describe("GatewayConfig defaults", () => {
       seal_settle_ms: 2000,
       preauth_rate_per_minute: 60,
       summary_interval_ms: 60_000,
+      stream_poll_ms: 250,
+      stream_heartbeat_ms: 15_000,
+      stream_buffer_bytes: 1_048_576,
+      stream_max_clients: 100,
     });
     expect(config.cli).toEqual({
       socket_path: "/var/run/docker.sock",

@@ -45,8 +45,11 @@ describe.each(BACKENDS)("operations and request hygiene (%s)", (backend) => {
   });
 
   it("unknown routes and methods answer 404 with the error body", async () => {
+    // A GET of any other extension-less path is the web console's (index.html, DESIGN §7 "Web
+    // UI at /"; test/http/console-static.test.ts); file names and other methods stay 404.
     for (const [method, path] of [
-      ["GET", "/nope"],
+      ["GET", "/nope.json"],
+      ["POST", "/nope"],
       ["GET", "/v1/nope"],
       ["POST", "/v1/events"],
       ["PUT", "/v1/seal/sessions"],

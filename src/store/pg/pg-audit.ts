@@ -3,7 +3,7 @@
  * sequence, so concurrent writers on several instances do not serialise); only sealing does,
  * through a transaction-scoped advisory lock so that two instances never extend the chain at once.
  */
-import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/pg/schema.js";
 import { checkLimit, SEAL_LOCK_KEY } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
@@ -41,6 +41,7 @@ function eventConditions(filter: EventFilter): SQL | undefined {
     filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
     filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
     filter.beforeSeq === undefined ? undefined : lt(e.seq, filter.beforeSeq),
+    filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
   );
 }
 
@@ -91,7 +92,12 @@ export function pgAudit(db: PgDb): AuditPart {
     },
 
     listEvents: (filter): Promise<EventRow[]> =>
-      db.select().from(e).where(eventConditions(filter)).orderBy(desc(e.seq)).limit(checkLimit(filter.limit)),
+      db
+        .select()
+        .from(e)
+        .where(eventConditions(filter))
+        .orderBy(filter.afterSeq === undefined ? desc(e.seq) : asc(e.seq))
+        .limit(checkLimit(filter.limit)),
 
     unsealedEvents: (limit) =>
       db.select().from(e).where(isNull(e.chainSeq)).orderBy(e.seq).limit(checkLimit(limit)),

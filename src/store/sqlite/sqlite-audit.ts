@@ -3,7 +3,7 @@
  * a BEGIN IMMEDIATE transaction, which takes SQLite's single write lock up front so the head
  * check and the chain writes cannot interleave with another sealer.
  */
-import { and, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/sqlite/schema.js";
 import { checkLimit } from "../adapter-common.js";
@@ -38,6 +38,7 @@ function eventConditions(filter: EventFilter): SQL | undefined {
     filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
     filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
     filter.beforeSeq === undefined ? undefined : lt(e.seq, filter.beforeSeq),
+    filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
   ];
   return and(...conditions);
 }
@@ -80,7 +81,7 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
         .select()
         .from(e)
         .where(eventConditions(filter))
-        .orderBy(desc(e.seq))
+        .orderBy(filter.afterSeq === undefined ? desc(e.seq) : asc(e.seq))
         .limit(checkLimit(filter.limit))
         .all(),
 

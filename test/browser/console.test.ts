@@ -1,0 +1,251 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ServerType, serve } from "@hono/node-server";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../src/paths.js";
+import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
+import { bearer, expectJson } from "../http/support.js";
+import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "../support/browser.js";
+import {
+  type Agent,
+  createSessionAgent,
+  invoke,
+  jsonInit,
+  startTestGateway,
+  type TestGateway,
+} from "../support/gateway.js";
+
+/**
+ * The web console in a real browser (Debian's chromium), against a gateway on a loopback
+ * port: sign in, a live call appearing, its detail and execution timeline, an approval and
+ * the re-sent call, a revoked session, the viewer's read-only view, and hostile text shown as
+ * text. Screenshots of the main views: `SEAL_UPDATE_SCREENSHOTS=1` writes them to docs/console/.
+ */
+
+// Screenshots always render; they replace the committed ones in docs/console only on request
+// (SEAL_UPDATE_SCREENSHOTS=1), so a test run leaves the worktree as it found it.
+const SHOTS =
+  process.env.SEAL_UPDATE_SCREENSHOTS === "1"
+    ? join(packageRoot(), "docs", "console")
+    : mkdtempSync(join(tmpdir(), "seal-console-shots-"));
+const XSS_TOOL = '<img src=x onerror="window.__xss=1;alert(1)">';
+const XSS_ARGS = { note: "<script>window.__xss=2;alert(2)</script>", html: '"><svg onload=alert(3)>' };
+const STEP = 60_000;
+
+describe("web console in chromium", () => {
+  let t: TestGateway;
+  let server: ServerType;
+  let base = "";
+  let browser: TestBrowser;
+  let page: Page;
+  let agent: Agent;
+  const dialogs: string[] = [];
+  const cspErrors: string[] = [];
+
+  const call = (tool: string, args: Record<string, unknown>, meta?: Record<string, unknown>) => {
+    t.clock.advance(1500);
+    const body = signEnvelope({
+      securityToken: agent.token,
+      payload: toolCallPayload({ name: tool, arguments: args, ...(meta ? { meta } : {}) }),
+      privateKeyB64: agent.privateKeyB64,
+      now: new Date(t.clock.nowMs()),
+    }).body;
+    return invoke(t, body);
+  };
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+  const watch = (p: Page) => {
+    p.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    p.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(m.text()))
+        cspErrors.push(m.text());
+    });
+  };
+  const signInAs = async (p: Page, token: string) => {
+    await p.goto(`${base}/`);
+    await p.getByLabel("operator token").fill(token);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByRole("heading", { name: /Live events/ }).waitFor();
+  };
+  const eventRow = (p: Page, text: string, type: string) =>
+    p.locator("table.events tbody tr").filter({ hasText: text }).filter({ hasText: type });
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await ensureConsoleBuilt();
+    t = await startTestGateway("sqlite", { SEAL_GATEWAY_AUDIT_STREAM_POLL_MS: "100" });
+    server = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: t.gw.app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const admin = t.adminToken("default");
+    await expectJson(
+      await t.request(
+        "/v1/security-contexts",
+        jsonInit(
+          "POST",
+          {
+            name: "console-demo",
+            description: "native tools; echo needs an approver",
+            capabilities: [
+              { tool_pattern: "system.whoami" },
+              { tool_pattern: "system.echo", approval: "required" },
+            ],
+          },
+          admin,
+        ),
+      ),
+      201,
+    );
+    agent = await createSessionAgent(t, { sub: "demo-agent", context: "console-demo" });
+    t.clock.advance(STEP);
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    watch(page);
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await t?.close();
+    if (!SHOTS.startsWith(packageRoot())) rmSync(SHOTS, { recursive: true, force: true });
+  });
+
+  it("signs in with a pasted operator token, kept in sessionStorage and out of the URL", async () => {
+    const token = t.operatorToken("admin", "default");
+    await page.goto(`${base}/`);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await shot("sign-in");
+    await signInAs(page, token);
+    await page.locator(".status.live").waitFor();
+    expect(page.url()).not.toContain(token.slice(0, 20));
+    expect(await page.evaluate("localStorage.length")).toBe(0);
+    expect(await page.evaluate('sessionStorage.getItem("seal-console.operator-token")')).toBe(token);
+    await expect.poll(() => page.locator(".who").innerText()).toContain("admin");
+    // A reload keeps the tab signed in.
+    await page.reload();
+    await page.locator(".status.live").waitFor();
+  }, 60_000);
+
+  it("shows a live call as it happens, then its detail and execution timeline", async () => {
+    const r = await call("system.whoami", {});
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const row = eventRow(page, "system.whoami", "ToolCallCompleted");
+    await row.waitFor({ timeout: 10_000 });
+    await eventRow(page, "system.whoami", "ToolCallAuthorized").waitFor();
+
+    await eventRow(page, "system.whoami", "ToolCallAuthorized")
+      .getByRole("link", { name: "ToolCallAuthorized" })
+      .click();
+    await page.getByRole("heading", { name: /ToolCallAuthorized/ }).waitFor();
+    const detail = page.locator("section.detail");
+    await expect.poll(() => detail.locator("dd").nth(7).innerText()).toBe("capabilities[0]"); // deciding rule
+    await expect.poll(() => detail.locator("pre.payload").innerText()).toContain('"arguments_digest"');
+    await shot("event-detail");
+
+    await detail.getByRole("link", { name: /timeline/ }).click();
+    await page.getByRole("heading", { name: /Execution/ }).waitFor();
+    const rows = page.locator("table.timeline tbody tr");
+    await expect.poll(() => rows.filter({ hasText: "SessionCreated" }).count()).toBe(1);
+    await expect.poll(() => rows.filter({ hasText: "ToolCallCompleted" }).count()).toBe(1);
+    await rows.filter({ hasText: "+1 min" }).first().waitFor(); // the gap before the call
+    await shot("execution-timeline");
+  }, 60_000);
+
+  it("approves an escalated call; the re-sent call completes", async () => {
+    const pending = await call("system.echo", XSS_ARGS);
+    expect(pending.status, JSON.stringify(pending.body)).toBe(202);
+    const approvalId = (pending.body as unknown as { approval_id: string }).approval_id;
+    await page.getByRole("link", { name: "Approvals" }).click();
+    const card = page.locator(`article[data-approval="${approvalId}"]`);
+    await card.waitFor();
+    // Hostile arguments are shown as the text they are.
+    await expect.poll(() => card.locator("pre.arguments").innerText()).toContain(XSS_ARGS.note);
+    await expect.poll(() => card.locator("pre.arguments").innerText()).toContain('\\"><svg onload=alert(3)>');
+    await shot("approvals");
+    await card.getByLabel("reason").fill("checked by the browser test");
+    await card.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => card.count()).toBe(0); // it left the pending queue
+    const decided = await expectJson<{ status: string; reason: string }>(
+      await t.request(`/v1/approvals/${approvalId}`, { headers: bearer(t.adminToken()) }),
+      200,
+    );
+    expect(decided).toMatchObject({ status: "approved", reason: "checked by the browser test" });
+
+    const done = await call("system.echo", XSS_ARGS, { approval_id: approvalId });
+    expect(done.status, JSON.stringify(done.body)).toBe(200);
+    await page.getByRole("link", { name: "Events" }).click();
+    await eventRow(page, "system.echo", "ToolCallCompleted").waitFor({ timeout: 10_000 });
+    await eventRow(page, "system.echo", "ApprovalRedeemed").waitFor();
+  }, 60_000);
+
+  it("shows a tool name full of HTML as text, and runs none of it", async () => {
+    const r = await call(XSS_TOOL, XSS_ARGS);
+    expect(r.status).toBe(403);
+    const cell = page.locator("table.events td.tool", { hasText: XSS_TOOL });
+    await cell.first().waitFor({ timeout: 10_000 });
+    await expect.poll(() => cell.first().innerText()).toBe(XSS_TOOL);
+    await shot("events");
+    expect(await page.locator("main img, main script, main svg[onload]").count()).toBe(0);
+    await eventRow(page, XSS_TOOL, "PolicyDenied").getByRole("link", { name: "PolicyDenied" }).click();
+    await expect.poll(() => page.locator("section.detail").innerText()).toContain(XSS_TOOL);
+    expect(await page.evaluate("window.__xss")).toBeUndefined();
+    expect(dialogs).toEqual([]);
+  }, 60_000);
+
+  it("dry-runs a call against a security context", async () => {
+    await page.getByRole("link", { name: "Contexts" }).click();
+    await page.getByRole("cell", { name: "console-demo" }).waitFor();
+    await page.getByLabel("tool").fill("system.echo");
+    await page.getByRole("button", { name: "Evaluate" }).click();
+    await expect.poll(() => page.locator("pre.evaluation").innerText()).toContain('"decision": "escalate"');
+    await shot("contexts");
+  }, 60_000);
+
+  it("revokes a session; the next call under it is refused", async () => {
+    await page.getByRole("link", { name: "Sessions" }).click();
+    const row = page.locator(`tr[data-session="${agent.executionId}"]`);
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await row.getByRole("button", { name: "Confirm revoke" }).click();
+    await expect.poll(() => row.locator(".badge").innerText()).toBe("Revoked");
+    await shot("sessions");
+    const r = await call("system.whoami", {});
+    expect(r.status).toBe(401);
+    expect(r.body.error).toMatchObject({ code: 1006, details: { reason: "session_revoked" } });
+    await page.getByRole("link", { name: "Events" }).click();
+    await eventRow(page, agent.executionId, "EnvelopeRejected").waitFor({ timeout: 10_000 });
+  }, 60_000);
+
+  it("offers a viewer no approve, deny or revoke buttons", async () => {
+    const other = await createSessionAgent(t, { sub: "second-agent", context: "console-demo" });
+    const saved = agent;
+    agent = other;
+    const pending = await call("system.echo", { n: 1 });
+    agent = saved;
+    expect(pending.status).toBe(202);
+    const viewer = await browser.context.newPage(); // a new tab: its own sessionStorage
+    watch(viewer);
+    await signInAs(viewer, t.operatorToken("viewer", "default"));
+    await expect.poll(() => viewer.locator(".who").innerText()).toContain("viewer");
+    await viewer.getByRole("link", { name: "Approvals" }).click();
+    await viewer.locator("article.approval").first().waitFor();
+    await expect.poll(() => viewer.getByRole("button", { name: /Approve|Deny/ }).count()).toBe(0);
+    await viewer.getByRole("link", { name: "Sessions" }).click();
+    await viewer.locator(`tr[data-session="${other.executionId}"]`).waitFor();
+    await expect.poll(() => viewer.getByRole("button", { name: /Revoke/ }).count()).toBe(0);
+    await viewer.close();
+  }, 60_000);
+
+  it("signs out, forgetting the token; and the page broke no CSP rule", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+    expect(cspErrors).toEqual([]);
+    expect(dialogs).toEqual([]);
+  }, 60_000);
+});
