@@ -70,6 +70,16 @@ export async function runContainer(
   const { log, signal } = options;
   let id: string;
   try {
+    // Asked first, so a missing image is told apart from other "not found" answers of create.
+    if (!(await runtime.imageExists(spec.image))) {
+      throw new GatewayError(
+        "EXECUTION_FAILED",
+        "the tool's container image is not available on the engine",
+        {
+          reason: "image_missing",
+        },
+      );
+    }
     id = await runtime.create(spec);
   } catch (err) {
     log.warn("cli container create failed", { err });
