@@ -124,8 +124,9 @@ export const ARGV_PROFILES: Readonly<Record<ArgvProfileName, ArgvRules>> = {
       "-L", // module search path
       "--library-path",
     ],
-    // Module directives inside the program read files from the search path.
-    denyPatterns: ['\\b(import|include)\\s*"'],
+    // Module directives inside the program read files from the search path (the keyword, not
+    // a string or a field that happens to be called "include").
+    denyPatterns: ['(^|[^"\\w$.])(import|include)\\s*"'],
   },
 };
 

@@ -156,9 +156,12 @@ export function dockerRuntime(options: { socketPath: string }): ContainerRuntime
       }
       const code = typeof status === "object" && status !== null ? Reflect.get(status, "StatusCode") : null;
       const state = await this.inspect(id);
+      // The engine marks a container "removing" before it kills it for a forced removal.
+      if (state === null || state.removing)
+        throw new RuntimeError("not_found", "container removed while running");
       return {
-        exitCode: typeof code === "number" ? code : (state?.exitCode ?? -1),
-        oomKilled: state?.oomKilled ?? false,
+        exitCode: typeof code === "number" ? code : state.exitCode,
+        oomKilled: state.oomKilled,
       };
     },
 
@@ -194,6 +197,7 @@ export function dockerRuntime(options: { socketPath: string }): ContainerRuntime
           running: info.State.Running,
           exitCode: info.State.ExitCode,
           oomKilled: info.State.OOMKilled,
+          removing: info.State.Status === "removing" || info.State.Dead,
         };
       } catch (err) {
         if (statusOf(err) === 404) return null;

@@ -47,6 +47,12 @@ export interface ContainerExit {
   oomKilled: boolean;
 }
 
+export interface ContainerState extends ContainerExit {
+  running: boolean;
+  /** Someone else is removing it (a revocation through killByLabel, an operator). */
+  removing: boolean;
+}
+
 export interface ContainerSummary {
   id: string;
   labels: Record<string, string>;
@@ -64,7 +70,10 @@ export interface ContainerRuntime {
   /** Attach before `start`, so no early output is lost. */
   attach(id: string, options: { stdin: boolean }): Promise<ContainerStreams>;
   start(id: string): Promise<void>;
-  /** Resolves when the container has stopped. */
+  /**
+   * Resolves when the container has stopped; throws RuntimeError `not_found` when it stopped
+   * because it was removed from outside (so a revoked call is not reported as an exit code).
+   */
   wait(id: string): Promise<ContainerExit>;
   /** SIGKILL by default; a container that is already gone or stopped is not an error. */
   kill(id: string, signal?: string): Promise<void>;
@@ -73,7 +82,7 @@ export interface ContainerRuntime {
   /** Containers (running or not) carrying every given label with the given value. */
   listByLabel(labels: Readonly<Record<string, string>>): Promise<ContainerSummary[]>;
   /** Null when no such container exists. */
-  inspect(id: string): Promise<(ContainerExit & { running: boolean }) | null>;
+  inspect(id: string): Promise<ContainerState | null>;
 }
 
 export type RuntimeErrorKind = "unavailable" | "image_missing" | "not_found" | "failed";
