@@ -114,7 +114,9 @@ export async function runContainer(
     // Settled later on a failure path; the outcome is read through Promise.all below.
     stdout.catch(() => {});
     stderr.catch(() => {});
-    if (!stopped) await runtime.start(id);
+    // Stopped before it started: its streams would never end, so do not wait for them.
+    if (stopped) throw new Error("stopped before start");
+    await runtime.start(id);
     if (streams.stdin) {
       // The process may exit without reading its input: a broken pipe is not a failure.
       streams.stdin.on("error", () => {});

@@ -93,8 +93,9 @@ describe("hostile containers", () => {
   });
 
   it("survives a real fork bomb: it ends at its timeout and the container is gone", async () => {
-    // PID 1 must stay: when it exits, the kernel ends the whole container at once.
-    const { outcome, ids } = await runSh("sleep 1000 & b() { b | b & }; b; wait", {
+    // PID 1 must stay: when it exits, the kernel ends the whole container at once. It forks
+    // only before the bomb starts (busybox sh exits at its first failed fork).
+    const { outcome, ids } = await runSh("sleep 1000 & (b() { b | b & }; b) 2>/dev/null; wait", {
       limits: { pids_limit: 16, cpus: 0.25 },
       timeout: 3,
     });
@@ -147,6 +148,32 @@ describe("hostile containers", () => {
     const { outcome, ids, elapsed } = await runSh("sleep 1000", { timeout: 60, signal: controller.signal });
     expect(outcome).toEqual({ ok: false, code: "EXECUTION_FAILED", reason: "aborted" });
     expect(elapsed).toBeLessThan(8000);
+    await expectNoContainers(engine.runtime, ids);
+  });
+
+  it("a caller gone between create and start: nothing starts, the answer comes at once", async () => {
+    const controller = new AbortController();
+    const ids = callIds();
+    const real = engine.runtime;
+    const runtime = {
+      ...real,
+      create: async (spec: Parameters<typeof real.create>[0]) => {
+        const id = await real.create(spec);
+        controller.abort();
+        return id;
+      },
+    };
+    const started = Date.now();
+    const err = await executeCli({
+      runtime,
+      settings: cliSettings(),
+      tool: sh(),
+      call: { subcommand: "sh", args: ["-c", "echo never"] },
+      ids,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "EXECUTION_FAILED", details: { reason: "aborted" } });
+    expect(Date.now() - started).toBeLessThan(5000);
     await expectNoContainers(engine.runtime, ids);
   });
 
