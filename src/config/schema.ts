@@ -87,12 +87,17 @@ const Cli = z.strictObject({
   pids_limit: PositiveInt.default(128),
   cpus: z.number().positive().default(1),
   max_output_bytes: PositiveInt.default(1_048_576),
+  max_stdin_bytes: NonNegativeInt.default(1_048_576),
+  tmpfs_mb: PositiveInt.default(64),
+  reap_interval_ms: PositiveInt.default(60_000),
 });
 
 const Judge = z.strictObject({
   url: HttpUrl.optional(),
   timeout_ms: PositiveInt.default(5000),
   kind: z.enum(["openai", "plain"]).default("plain"),
+  /** The `model` of chat-completions requests (kind `openai`). */
+  model: NonEmptyString.default("seal-judge"),
 });
 
 const Approvals = z.strictObject({

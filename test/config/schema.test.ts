@@ -65,8 +65,11 @@ describe("GatewayConfig defaults", () => {
       pids_limit: 128,
       cpus: 1,
       max_output_bytes: 1_048_576,
+      max_stdin_bytes: 1_048_576,
+      tmpfs_mb: 64,
+      reap_interval_ms: 60_000,
     });
-    expect(config.judge).toEqual({ timeout_ms: 5000, kind: "plain" });
+    expect(config.judge).toEqual({ timeout_ms: 5000, kind: "plain", model: "seal-judge" });
     expect(config.log).toEqual({ level: "info" });
   });
 
