@@ -124,6 +124,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       clock,
       log,
       agentTokenTtlSeconds: config.seal.token_ttl,
+      explorerTimeoutMs: config.tools.explorer_timeout_seconds * 1000,
       tools,
       contexts,
       egress,

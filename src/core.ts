@@ -37,6 +37,12 @@ export async function buildCore(config: GatewayConfig, opts: CoreOptions): Promi
   const store = await openStore({
     url: config.database.url,
     durability: config.audit.durability,
+    pool: {
+      poolSize: config.database.pool_size,
+      statementTimeoutMs: config.database.statement_timeout_ms,
+      idleInTransactionTimeoutMs: config.database.idle_in_transaction_timeout_ms,
+      connectTimeoutSeconds: config.database.connect_timeout_seconds,
+    },
     ...(opts.storeLog ? { log: opts.storeLog } : {}),
   });
   try {
@@ -56,6 +62,8 @@ export async function buildCore(config: GatewayConfig, opts: CoreOptions): Promi
         toleranceSeconds: config.seal.clock_tolerance_seconds,
         roleClaim: config.operator.role_claim,
         tenantClaim: config.operator.tenant_claim,
+        verifiedCacheSeconds: config.seal.token_cache_seconds,
+        verifiedCacheEntries: config.seal.token_cache_entries,
       },
       config.seal.issuers.map((i) => issuerKeys(i)),
       config.operator.issuers.map((i) => issuerKeys(i)),

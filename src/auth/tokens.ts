@@ -44,6 +44,10 @@ export interface TokenSettings {
   toleranceSeconds: number;
   roleClaim: string;
   tenantClaim: string;
+  /** How long a verified token signature is remembered (default 300 s; 0: not at all). */
+  verifiedCacheSeconds?: number;
+  /** How many verified tokens are remembered at most (default 10,000). */
+  verifiedCacheEntries?: number;
 }
 
 export type Verified<T> = { ok: true; claims: T; header: DecodedJwt["header"] } | JwtFailure;
@@ -125,8 +129,9 @@ export class TokenAuthority {
   async verifyAgentToken(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
     const digest = createHash("sha256").update(token).digest("base64url");
     const hit = this.verified.get(digest);
-    // An issuer may drop a key from its JWKS: a remembered verification lasts 5 minutes.
-    if (hit && nowSeconds - hit.at > VERIFIED_CACHE_SECONDS) this.verified.delete(digest);
+    // An issuer may drop a key from its JWKS: a remembered verification lasts 5 minutes at most.
+    const cacheSeconds = this.settings.verifiedCacheSeconds ?? VERIFIED_CACHE_SECONDS;
+    if (hit && nowSeconds - hit.at > cacheSeconds) this.verified.delete(digest);
     else if (hit) {
       const timeFail = checkClaims(hit.claims, {
         nowSeconds,
@@ -139,8 +144,8 @@ export class TokenAuthority {
       return { ok: true, claims: hit.claims as unknown as AgentClaims, header: hit.header };
     }
     const result = await this.verifyAgentTokenUncached(token, nowSeconds);
-    if (result.ok) {
-      if (this.verified.size >= VERIFIED_CACHE_MAX) {
+    if (result.ok && cacheSeconds > 0) {
+      if (this.verified.size >= (this.settings.verifiedCacheEntries ?? VERIFIED_CACHE_MAX)) {
         const oldest = this.verified.keys().next();
         if (!oldest.done) this.verified.delete(oldest.value);
       }

@@ -31,6 +31,12 @@ const Server = z.strictObject({
 const Database = z.strictObject({
   // Absent means `sqlite://<data_dir>/gateway.db`, filled in once data_dir is final (below).
   url: DatabaseUrl.optional(),
+  // PostgreSQL only: connections per instance, and how long a statement, a transaction left
+  // idle, or a connection attempt may take before it fails (the call answers 5030).
+  pool_size: z.int().min(1).max(1000).default(10),
+  statement_timeout_ms: PositiveInt.default(30_000),
+  idle_in_transaction_timeout_ms: PositiveInt.default(60_000),
+  connect_timeout_seconds: z.int().min(1).max(300).default(10),
 });
 
 const Seal = z.strictObject({
@@ -43,6 +49,10 @@ const Seal = z.strictObject({
   /** Seconds after parsing (written as a duration: `15m`, `1h`, at most `24h`). */
   token_ttl: TokenTtl.prefault("1h"),
   replay_sweep_interval_ms: PositiveInt.default(30_000),
+  // A security token's own signature is verified once and remembered this long (its time
+  // claims are re-checked on every call); 0 turns the cache off.
+  token_cache_seconds: z.int().min(0).max(300).default(300),
+  token_cache_entries: z.int().min(1).max(1_000_000).default(10_000),
   issuers: z.array(TrustedIssuer).default([]),
 });
 
@@ -112,6 +122,8 @@ const Approvals = z.strictObject({
 const Tools = z.strictObject({
   // How long a call may run when its tool names no timeout of its own (engines may be shorter).
   default_timeout_seconds: z.int().min(1).max(3600).default(300),
+  // An operator's POST /v1/explorer request (an agent's explorer call takes the tool timeout).
+  explorer_timeout_seconds: z.int().min(1).max(3600).default(60),
 });
 
 // DNS-rebinding protection of POST /mcp (DESIGN §7): a browser page on another site must not
@@ -179,7 +191,7 @@ function checkProduction(config: Shape, ctx: z.RefinementCtx<Shape>): void {
 export const GatewayConfig = GatewayConfigShape.superRefine(checkProduction, whenObject).transform(
   (config) => ({
     ...config,
-    database: { url: config.database.url ?? defaultDatabaseUrl(config.data_dir) },
+    database: { ...config.database, url: config.database.url ?? defaultDatabaseUrl(config.data_dir) },
   }),
 );
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

@@ -22,6 +22,8 @@ export interface ServiceDeps {
   clock: Clock;
   log: Logger;
   agentTokenTtlSeconds: number;
+  /** How long an operator's explorer request may take (agent calls take their tool's timeout). */
+  explorerTimeoutMs: number;
   tools: ToolRegistry;
   contexts: ContextCache;
   egress: EgressClient;

@@ -81,7 +81,7 @@ export type ExplorerCaller =
 /** POST /v1/explorer: an operator tries a spec operation (audited as ExplorerRequested). */
 export async function runExplorer({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "operator");
-  return await explore(ctx.deps, { actor }, input);
+  return await explore(ctx.deps, { actor }, input, AbortSignal.timeout(ctx.deps.explorerTimeoutMs));
 }
 
 export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unknown, signal?: AbortSignal) {
@@ -111,7 +111,7 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
     resolveServerUrl(spec, op, row.baseUrl ?? undefined),
   );
   const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
-  const ac = signal ?? AbortSignal.timeout(60_000);
+  const ac = signal ?? AbortSignal.timeout(deps.explorerTimeoutMs);
   let credential: ResolvedCredential | null = null;
   // Set once the credential is resolved: slices and audit payloads never carry its value.
   let scrub: Scrubber = (value) => value;

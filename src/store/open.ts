@@ -8,7 +8,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import type { StoreLog } from "./adapter-common.js";
-import { openPgStore } from "./pg/pg-store.js";
+import { openPgStore, type PgPoolSettings } from "./pg/pg-store.js";
 import { openSqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./types.js";
 
@@ -16,6 +16,8 @@ export interface OpenStoreOptions {
   url: string;
   durability: "normal" | "full";
   log?: StoreLog;
+  /** PostgreSQL only: pool size and timeouts (config `database.*`). */
+  pool?: PgPoolSettings;
 }
 
 const SQLITE_PREFIX = "sqlite://";
@@ -56,7 +58,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     return store;
   }
   if (kind === "postgres" || kind === "postgresql") {
-    const store = openPgStore({ url: opts.url, durability: opts.durability });
+    const store = openPgStore({
+      url: opts.url,
+      durability: opts.durability,
+      ...(opts.pool ? { pool: opts.pool } : {}),
+    });
     opts.log?.("store opened", { dialect: "postgres", ...describePg(opts.url), durability: opts.durability });
     return store;
   }

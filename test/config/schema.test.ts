@@ -20,7 +20,13 @@ describe("GatewayConfig defaults", () => {
       trust_proxy: false,
       shutdown_grace_ms: 10_000,
     });
-    expect(config.database.url).toBe("sqlite://./data/gateway.db");
+    expect(config.database).toEqual({
+      url: "sqlite://./data/gateway.db",
+      pool_size: 10,
+      statement_timeout_ms: 30_000,
+      idle_in_transaction_timeout_ms: 60_000,
+      connect_timeout_seconds: 10,
+    });
     expect(config.data_dir).toBe("./data");
     expect(config.dev_mode).toBe(true);
     expect(config.seal).toEqual({
@@ -32,6 +38,8 @@ describe("GatewayConfig defaults", () => {
       issuer: "seal-gateway",
       token_ttl: 3600,
       replay_sweep_interval_ms: 30_000,
+      token_cache_seconds: 300,
+      token_cache_entries: 10_000,
       issuers: [],
     });
     expect(config.operator).toEqual({

@@ -25,19 +25,32 @@ import type { PgDb } from "./pg-db.js";
 import { pgSecrets } from "./pg-secrets.js";
 import { pgTools } from "./pg-tools.js";
 
+/** Pool and timeouts of the PostgreSQL connection (config `database.*`). */
+export interface PgPoolSettings {
+  poolSize: number;
+  /**
+   * A stuck statement or lock wait must end as an error (the caller answers 5030 and runs
+   * nothing) rather than hold a request, and a pool connection, forever.
+   */
+  statementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  connectTimeoutSeconds: number;
+}
+
+export const DEFAULT_PG_POOL: PgPoolSettings = {
+  poolSize: 10,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+  connectTimeoutSeconds: 10,
+};
+
 export interface PgStoreOptions {
   url: string;
   durability: "normal" | "full";
+  pool?: PgPoolSettings;
 }
 
-const POOL_SIZE = 10;
-const CONNECT_TIMEOUT_S = 10;
-/**
- * A stuck statement or lock wait must end as an error (the caller answers 5030 and runs nothing)
- * rather than hold a request, and a pool connection, forever.
- */
-const STATEMENT_TIMEOUT_MS = 30_000;
-const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_S = DEFAULT_PG_POOL.connectTimeoutSeconds;
 const ignoreNotice = () => {};
 
 const signingKeyColumns = {
@@ -139,15 +152,16 @@ function parts(db: PgDb) {
 }
 
 export function openPgStore(opts: PgStoreOptions): Store {
+  const pool = opts.pool ?? DEFAULT_PG_POOL;
   const client = postgres(opts.url, {
-    max: POOL_SIZE,
+    max: pool.poolSize,
     prepare: true,
     onnotice: ignoreNotice,
-    connect_timeout: CONNECT_TIMEOUT_S,
+    connect_timeout: pool.connectTimeoutSeconds,
     connection: {
       application_name: "seal-gateway",
-      statement_timeout: STATEMENT_TIMEOUT_MS,
-      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      statement_timeout: pool.statementTimeoutMs,
+      idle_in_transaction_session_timeout: pool.idleInTransactionTimeoutMs,
       // "full" must not depend on the server's default; "normal" keeps it (on, unless an
       // operator relaxed it knowingly).
       ...(opts.durability === "full" ? { synchronous_commit: "on" } : {}),
