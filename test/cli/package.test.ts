@@ -14,13 +14,22 @@ import { cleanEnv, freePort, tempDir } from "./process.js";
 
 const run = promisify(execFile);
 const root = packageRoot();
+/** `npx` reads the whole installed dependency tree before it runs a bin: slow on a busy machine. */
+const NPX_TIMEOUT_MS = 120_000;
 
 describe("the bin in a checkout", () => {
-  it("is committed with its run bit, and `npx seal-gateway --help` works from the project folder", async () => {
-    expect(statSync(join(root, "bin", "seal-gateway.js")).mode & 0o111).toBe(0o111);
-    const r = await run("npx", ["--no-install", "seal-gateway", "--help"], { cwd: root, env: cleanEnv({}) });
-    expect(r.stdout).toMatch(/^usage: seal-gateway <command>/);
-  });
+  it(
+    "is committed with its run bit, and `npx seal-gateway --help` works from the project folder",
+    async () => {
+      expect(statSync(join(root, "bin", "seal-gateway.js")).mode & 0o111).toBe(0o111);
+      const r = await run("npx", ["--no-install", "seal-gateway", "--help"], {
+        cwd: root,
+        env: cleanEnv({}),
+      });
+      expect(r.stdout).toMatch(/^usage: seal-gateway <command>/);
+    },
+    NPX_TIMEOUT_MS,
+  );
 });
 
 describe("the packed package, installed into an empty folder", () => {
@@ -88,15 +97,19 @@ describe("the packed package, installed into an empty folder", () => {
 
   const bin = () => join(installDir, "node_modules", ".bin", "seal-gateway");
 
-  it("runs `npx seal-gateway --help` and `keygen` from there", async () => {
-    expect(existsSync(bin())).toBe(true);
-    const env = cleanEnv({});
-    const help = await run("npx", ["--no-install", "seal-gateway", "--help"], { cwd: installDir, env });
-    expect(help.stdout).toContain("session create");
-    const keys = await run("npx", ["--no-install", "seal-gateway", "keygen"], { cwd: installDir, env });
-    const pair = JSON.parse(keys.stdout) as { public_key_b64: string; private_key_b64: string };
-    expect(Buffer.from(pair.public_key_b64, "base64")).toHaveLength(32);
-  });
+  it(
+    "runs `npx seal-gateway --help` and `keygen` from there",
+    async () => {
+      expect(existsSync(bin())).toBe(true);
+      const env = cleanEnv({});
+      const help = await run("npx", ["--no-install", "seal-gateway", "--help"], { cwd: installDir, env });
+      expect(help.stdout).toContain("session create");
+      const keys = await run("npx", ["--no-install", "seal-gateway", "keygen"], { cwd: installDir, env });
+      const pair = JSON.parse(keys.stdout) as { public_key_b64: string; private_key_b64: string };
+      expect(Buffer.from(pair.public_key_b64, "base64")).toHaveLength(32);
+    },
+    NPX_TIMEOUT_MS,
+  );
 
   it("starts a gateway that finds its migrations and answers /health and /ready", async () => {
     const port = await freePort();
@@ -123,5 +136,5 @@ describe("the packed package, installed into an empty folder", () => {
     const ready = await fetch(`http://127.0.0.1:${port}/ready`);
     expect(await ready.json()).toEqual({ status: "ready", database: "sqlite" });
     expect(readdirSync(data)).toContain("gateway.db");
-  });
+  }, 60_000);
 });
