@@ -190,7 +190,7 @@ export interface CliToolRow {
   name: string;
   /** The validated CLI tool definition (src/engines/cli/definition.ts) as JSON text. */
   document: string;
-  /** sha256 hex of the canonical definition: names it in invocation events. */
+  /** `sha256:<hex>` of the canonical definition: names it in invocation events. */
   hash: string;
   createdAt: number;
   updatedAt: number;
