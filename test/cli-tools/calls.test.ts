@@ -217,6 +217,21 @@ describe("CLI tools through signed envelopes (real engine)", () => {
     expect(types).not.toContain("CliToolInvocationStarted");
   });
 
+  it("refuses a tool whose mount is outside the context's path_allowlist with 2002, creating nothing", async () => {
+    await putContext(t, {
+      name: "cli-narrow",
+      tenant_id: TENANT,
+      capabilities: [
+        { tool_pattern: "vcs.git", command_allowlist: ["git"], path_allowlist: ["/elsewhere/**"] },
+      ],
+    });
+    const narrow = await sessionAgent(t, { context: "cli-narrow", tenant: TENANT });
+    const before = created;
+    const r = await call(t, narrow, "vcs.git", { subcommand: "log" });
+    expect(expectCode(r, 403, 2002).error?.message).toMatch(/mount 0 of the tool/);
+    expect(created).toBe(before);
+  });
+
   it("refuses a disallowed flag with 4000 before any container exists", async () => {
     const before = created;
     const r = await call(t, agent, "jq", { subcommand: "-c", args: ["--rawfile", "x", "/etc/passwd", "."] });
