@@ -8,6 +8,8 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -44,6 +46,9 @@ let engine: TestEngine;
 let t: TestGateway;
 let repo: string;
 let agent: SessionAgent;
+let judge: Server;
+/** What the judge was asked, in order. */
+const judged: { tool: string; subcommand: string; args: string[] }[] = [];
 /** Containers the gateway asked the engine to create, across the file. */
 let created = 0;
 
@@ -93,9 +98,31 @@ beforeAll(async () => {
   chmodSync(repo, 0o755);
   execFileSync("chmod", ["-R", "a+rX", repo]);
 
+  // A plain-protocol judge on loopback: refuses any call whose arguments mention "secret".
+  judge = createServer((req, res) => {
+    let text = "";
+    req.on("data", (c: Buffer) => {
+      text += c.toString("utf8");
+    });
+    req.on("end", () => {
+      const asked = JSON.parse(text) as { tool: string; subcommand: string; args: string[] };
+      judged.push(asked);
+      const allowed = !asked.args.some((a) => a.includes("secret"));
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ allowed, reason: allowed ? "looks fine" : "mentions a secret" }));
+    });
+  });
+  await new Promise<void>((resolve) => judge.listen(0, "127.0.0.1", resolve));
+  const judgeUrl = `http://127.0.0.1:${(judge.address() as AddressInfo).port}/judge`;
+
   t = await startTestGateway(
     "sqlite",
-    { SEAL_GATEWAY_DEV_MODE: "false", SEAL_GATEWAY_CLI_SOCKET_PATH: engine.socketPath },
+    {
+      SEAL_GATEWAY_DEV_MODE: "false",
+      SEAL_GATEWAY_CLI_SOCKET_PATH: engine.socketPath,
+      SEAL_GATEWAY_JUDGE_URL: judgeUrl,
+      SEAL_GATEWAY_JUDGE_KIND: "plain",
+    },
     { cliRuntime: counting(engine.runtime) },
   );
   const [jqImage, gitImage, busyboxImage] = await Promise.all(
@@ -120,6 +147,13 @@ beforeAll(async () => {
     command: "jq",
     docker_image: `sha256:${"0".repeat(64)}`,
     allowed_subcommands: ["."],
+  });
+  await register({
+    name: "judged.jq",
+    docker_image: jqImage,
+    allowed_subcommands: ["-n"],
+    argv_profile: "jq",
+    require_semantic_judge: true,
   });
   await register({ name: "sleeper", command: "sh", docker_image: busyboxImage, allowed_subcommands: ["sh"] });
   for (const [name, key] of [
@@ -155,6 +189,7 @@ beforeAll(async () => {
         path_allowlist: [repo, `${repo}/**`],
       },
       { tool_pattern: "sleeper", command_allowlist: ["sh"] },
+      { tool_pattern: "judged.jq", command_allowlist: ["jq"] },
       { tool_pattern: "envy", command_allowlist: ["sh"] },
       { tool_pattern: "envy-missing", command_allowlist: ["sh"] },
     ],
@@ -168,6 +203,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await t?.close();
+  judge?.close();
   if (repo) rmSync(repo, { recursive: true, force: true });
 });
 
@@ -277,6 +313,29 @@ describe("CLI tools through signed envelopes (real engine)", () => {
     const r = await call(t, agent, "envy-missing", { subcommand: "sh", args: ["-c", "true"] });
     expect(expectCode(r, 502, 4010).error?.details.reason).toBe("secret_not_found");
     expect(created).toBe(before);
+  });
+
+  it("asks the semantic judge before creating a container: allowed runs, refused is 4050 and audited", async () => {
+    const ok = await call(t, agent, "judged.jq", { subcommand: "-n", args: ['"hello"'] });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body.result).toMatchObject({ exit_code: 0, stdout: '"hello"\n' });
+    expect(judged.at(-1)).toMatchObject({ tool: "judged.jq", subcommand: "-n", args: ['"hello"'] });
+
+    const before = created;
+    const refused = await call(t, agent, "judged.jq", { subcommand: "-n", args: ['"the secret"'] });
+    const body = expectCode(refused, 403, 4050);
+    expect(body.error?.details.reason).toBe("judge_denied");
+    expect(body.error?.message).toContain("mentions a secret");
+    expect(created).toBe(before);
+    const row = (await eventsOf(t, agent.executionId))
+      .filter((e) => e.event_type === "CliToolSemanticRejected")
+      .at(-1);
+    expect(row?.payload).toMatchObject({
+      subcommand: "-n",
+      reason: "judge_denied",
+      judge_reason: "mentions a secret",
+    });
+    expect(row?.decision).toBe("reject");
   });
 
   it("lists CLI tools for the agent with their call schema", async () => {
