@@ -1,6 +1,7 @@
 import { effectiveLimits } from "../engines/cli/container-spec.js";
 import { CliCall, CliToolDefinition, cliCommand } from "../engines/cli/definition.js";
 import { executeCli } from "../engines/cli/execute.js";
+import { compileInputSchema, type InputValidator } from "../engines/workflow/input-schema.js";
 import { GatewayError, isGatewayError } from "../errors.js";
 import type { ToolInfo } from "../policy/constraints.js";
 import type { PlainJson } from "../seal/json.js";
@@ -20,11 +21,12 @@ import type { CliToolDeps } from "./cli-tools.js";
 const PIPELINE_GRACE_MS = 10_000;
 
 function inputSchema(def: CliToolDefinition): PlainJson {
+  const args = (def.args_schema as PlainJson | undefined) ?? { type: "array", items: { type: "string" } };
   return {
     type: "object",
     properties: {
       subcommand: { type: "string", enum: [...def.allowed_subcommands] },
-      args: { type: "array", items: { type: "string" } },
+      args,
       stdin: { type: "string" },
     },
     required: ["subcommand"],
@@ -32,16 +34,33 @@ function inputSchema(def: CliToolDefinition): PlainJson {
   };
 }
 
-function parseCall(args: { [key: string]: PlainJson }): CliCall {
+function parseCall(args: { [key: string]: PlainJson }, validateArgs: InputValidator | null): CliCall {
   const parsed = CliCall.safeParse(args);
-  if (parsed.success) return parsed.data;
-  throw new GatewayError(
-    "INVALID_ARGUMENTS",
-    "the call must be {subcommand, args?: [string], stdin?: string}",
-    {
-      reason: "invalid_cli_call",
-    },
-  );
+  if (!parsed.success)
+    throw new GatewayError(
+      "INVALID_ARGUMENTS",
+      "the call must be {subcommand, args?: [string], stdin?: string}",
+      {
+        reason: "invalid_cli_call",
+      },
+    );
+  const problems = validateArgs ? validateArgs(parsed.data.args) : [];
+  if (problems.length > 0)
+    throw new GatewayError("INVALID_ARGUMENTS", "the args do not match the tool's args_schema", {
+      reason: "invalid_input",
+      problems,
+    });
+  return parsed.data;
+}
+
+/** The registration checked the schema; a stored one that no longer compiles fails closed. */
+function argsValidator(def: CliToolDefinition): InputValidator | null {
+  if (def.args_schema === undefined) return null;
+  const compiled = compileInputSchema(def.args_schema);
+  if (compiled.ok) return compiled.validate;
+  throw new GatewayError("INTERNAL", "a stored CLI tool's args_schema no longer compiles", {
+    reason: "invalid_stored_cli_tool",
+  });
 }
 
 /** Each `env_credentials` entry, resolved to its value (audited, in the call's sink) or fail closed. */
@@ -84,8 +103,9 @@ async function resolveEnv(deps: CliToolDeps, def: CliToolDefinition, ctx: ToolRu
 }
 
 export function cliTools(deps: CliToolDeps): ToolSource {
-  const defs = new Map<string, CliToolDefinition>();
-  const definition = (row: CliToolRow): CliToolDefinition => {
+  type Compiled = { def: CliToolDefinition; validateArgs: InputValidator | null };
+  const defs = new Map<string, Compiled>();
+  const definition = (row: CliToolRow): Compiled => {
     const hit = defs.get(row.hash);
     if (hit) return hit;
     const parsed = CliToolDefinition.safeParse(JSON.parse(row.document));
@@ -93,13 +113,14 @@ export function cliTools(deps: CliToolDeps): ToolSource {
       throw new GatewayError("INTERNAL", "a stored CLI tool no longer validates", {
         reason: "invalid_stored_cli_tool",
       });
+    const compiled = { def: parsed.data, validateArgs: argsValidator(parsed.data) };
     if (defs.size > 1000) defs.clear();
-    defs.set(row.hash, parsed.data);
-    return parsed.data;
+    defs.set(row.hash, compiled);
+    return compiled;
   };
 
   const toTool = (row: CliToolRow): RegisteredTool => {
-    const def = definition(row);
+    const { def, validateArgs } = definition(row);
     const info: ToolInfo = {
       kind: "cli",
       command: cliCommand(def),
@@ -117,7 +138,7 @@ export function cliTools(deps: CliToolDeps): ToolSource {
       },
       definitionHash: row.hash,
       ...(settings ? { timeoutMs: effectiveLimits(settings, def).timeoutMs + PIPELINE_GRACE_MS } : {}),
-      run: (ctx) => runCli(deps, row, def, ctx),
+      run: (ctx) => runCli(deps, row, def, parseCall(ctx.arguments, validateArgs), ctx),
     };
   };
 
@@ -132,14 +153,19 @@ export function cliTools(deps: CliToolDeps): ToolSource {
   };
 }
 
-async function runCli(deps: CliToolDeps, row: CliToolRow, def: CliToolDefinition, ctx: ToolRunContext) {
+async function runCli(
+  deps: CliToolDeps,
+  row: CliToolRow,
+  def: CliToolDefinition,
+  call: CliCall,
+  ctx: ToolRunContext,
+) {
   const engine = deps.cli;
   if (!engine) {
     throw new GatewayError("EXECUTION_FAILED", "the container engine is unavailable", {
       reason: "engine_unavailable",
     });
   }
-  const call = parseCall(ctx.arguments);
   const base = { cli_tool_id: row.id, definition_hash: row.hash };
   const emit = async (
     eventType:

@@ -4,6 +4,7 @@ import { CliToolDefinition, cliCommand, isPinnedImage } from "../engines/cli/def
 import type { CliJudge } from "../engines/cli/judge.js";
 import type { ContainerRuntime } from "../engines/cli/runtime.js";
 import { sha256Canonical } from "../engines/workflow/compile.js";
+import { compileInputSchema } from "../engines/workflow/input-schema.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { commandTokenProblem } from "../policy/commands.js";
@@ -97,6 +98,17 @@ function readDefinition(deps: CliToolDeps, actor: Principal, body: unknown) {
   const commandProblem = commandTokenProblem(cliCommand(def));
   if (commandProblem && def.command === undefined)
     problems.push({ path: "name", message: `its last segment is not a usable command (${commandProblem})` });
+  if (def.args_schema !== undefined) {
+    // The schema of the `args` array; checked now so the first call cannot discover it broken.
+    const compiled = compileInputSchema(def.args_schema);
+    if (!compiled.ok)
+      problems.push(
+        ...compiled.problems.map((p) => ({
+          path: `args_schema${p.path.replace(/^\$/, "")}`,
+          message: p.message,
+        })),
+      );
+  }
   if (!isPinnedImage(def.docker_image)) {
     // A tag can be moved to other bytes after review; only dev mode runs what it names today.
     if (deps.cli?.devMode) {

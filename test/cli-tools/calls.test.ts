@@ -155,6 +155,14 @@ beforeAll(async () => {
     argv_profile: "jq",
     require_semantic_judge: true,
   });
+  await register({
+    name: "strict.jq",
+    command: "jq",
+    docker_image: jqImage,
+    allowed_subcommands: ["-c"],
+    argv_profile: "jq",
+    args_schema: { type: "array", maxItems: 1, items: { type: "string", pattern: "^[.a-z]+$" } },
+  });
   await register({ name: "sleeper", command: "sh", docker_image: busyboxImage, allowed_subcommands: ["sh"] });
   for (const [name, key] of [
     ["envy", "cli/token"],
@@ -190,6 +198,7 @@ beforeAll(async () => {
       },
       { tool_pattern: "sleeper", command_allowlist: ["sh"] },
       { tool_pattern: "judged.jq", command_allowlist: ["jq"] },
+      { tool_pattern: "strict.jq", command_allowlist: ["jq"] },
       { tool_pattern: "envy", command_allowlist: ["sh"] },
       { tool_pattern: "envy-missing", command_allowlist: ["sh"] },
     ],
@@ -278,6 +287,15 @@ describe("CLI tools through signed envelopes (real engine)", () => {
   it("refuses a call that is not {subcommand, args, stdin} with 4000", async () => {
     const r = await call(t, agent, "jq", { subcommand: ".", args: "not-a-list" });
     expectCode(r, 400, 4000);
+  });
+
+  it("checks args against the tool's args_schema (4000 invalid_input, nothing created)", async () => {
+    const before = created;
+    const r = await call(t, agent, "strict.jq", { subcommand: "-c", args: [".", ".a"], stdin: "{}" });
+    expect(expectCode(r, 400, 4000).error?.details.reason).toBe("invalid_input");
+    expect(created).toBe(before);
+    const ok = await call(t, agent, "strict.jq", { subcommand: "-c", args: [".a"], stdin: '{"a":[1]}' });
+    expect(ok.body.result).toMatchObject({ exit_code: 0, stdout: "[1]\n" });
   });
 
   it("answers 4040 image_missing for an image the engine does not have", async () => {

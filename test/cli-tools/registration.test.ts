@@ -159,6 +159,15 @@ for (const backend of BACKENDS) {
         );
         expect(await problemsOf(res), host_path).toEqual(["mounts.0.host_path"]);
       }
+      const badSchema = await problemsOf(
+        await post(prod, jq({ name: "schema", args_schema: { type: "array", wat: 1 } })),
+      );
+      expect(badSchema).toHaveLength(1);
+      expect(badSchema[0]).toMatch(/^args_schema/);
+      await expectJson(
+        await post(prod, jq({ name: "schema-ok", args_schema: { type: "array", maxItems: 2 } })),
+        201,
+      );
       expect(await problemsOf(await post(prod, jq({ name: "explorer" })))).toEqual(["name"]);
       expect(await problemsOf(await post(prod, jq({ name: "system.jq" })))).toEqual(["name"]);
       expect(await problemsOf(await post(prod, jq({ name: "clt_lookalike" })))).toEqual(["name"]);
