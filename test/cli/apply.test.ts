@@ -227,6 +227,8 @@ describe("seal-gateway apply against a running gateway", () => {
         docker_image: `sha256:${"ab".repeat(32)}`,
         allowed_subcommands: ["status"],
         argv_profile: "git",
+        // read_only is left to its default: the re-apply must still be "unchanged".
+        mounts: [{ host_path: "/srv/repos/app", container_path: "/repo" }],
       },
     });
     const file = write("cli.json", [tool("git status")]);
