@@ -1,3 +1,5 @@
+import { checkArgv } from "../engines/cli/argv-policy.js";
+import { argvRules } from "../engines/cli/argv-profiles.js";
 import { effectiveLimits } from "../engines/cli/container-spec.js";
 import { CliCall, CliToolDefinition, cliCommand } from "../engines/cli/definition.js";
 import { executeCli } from "../engines/cli/execute.js";
@@ -198,6 +200,8 @@ async function runCli(
     stdin_bytes: call.stdin === undefined ? 0 : Buffer.byteLength(call.stdin, "utf8"),
   });
   try {
+    // The engine checks the argv again; checked first here so a refused call reads no credential.
+    checkArgv(def.allowed_subcommands, argvRules(def.argv_profile, def.deny_flags), call);
     const { env, release } = await resolveEnv(deps, def, ctx, row.name);
     try {
       const out = await executeCli({

@@ -356,6 +356,15 @@ describe("CLI tools through signed envelopes (real engine)", () => {
     expect(row?.decision).toBe("reject");
   });
 
+  it("refuses an argv the tool's rules refuse before reading any credential", async () => {
+    const seq = await lastSeq(t);
+    const r = await call(t, agent, "envy-missing", { subcommand: "ls" });
+    expect(expectCode(r, 403, 2003).error?.details.reason).toBe("subcommand_not_allowed");
+    const types = (await eventsOf(t, agent.executionId, seq)).map((e) => e.event_type);
+    expect(types).toContain("CliToolInvocationFailed");
+    expect(types.filter((x) => x.startsWith("CredentialExchange"))).toEqual([]);
+  });
+
   it("lists CLI tools for the agent with their call schema", async () => {
     const res = await t.request("/v1/tools", { headers: bearer(agent.token) });
     const body = await expectJson<{ tools: { name: string; inputSchema: { required?: string[] } }[] }>(
