@@ -43,7 +43,7 @@ export interface CliEngine {
   devMode: boolean;
 }
 
-export type CliToolDeps = WithStore<ToolStore & CliToolStore & AuditedWrites> & { cli?: CliEngine };
+export type CliToolDeps = WithStore<ToolStore & CliToolStore & AuditedWrites>;
 
 /** An id names a tool by `clt_…`; anything else in that path position is a name (manifests). */
 const ID_PREFIX = "clt_";
