@@ -8,11 +8,17 @@ import { builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
+import { dockerRuntime } from "./engines/cli/docker-runtime.js";
+import { httpJudge } from "./engines/cli/judge.js";
+import { type Reaper, startReaper } from "./engines/cli/reaper.js";
+import type { ContainerRuntime } from "./engines/cli/runtime.js";
 import { createHttpApp } from "./http/app.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
 import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
+import { cliTools } from "./services/cli-tool-source.js";
+import type { CliEngine } from "./services/cli-tools.js";
 import type { ServiceDeps } from "./services/context.js";
 import { EventStreamHub } from "./services/event-stream.js";
 import { explorerTool } from "./services/explorer.js";
@@ -59,6 +65,28 @@ export interface BuildOptions {
    * thrown on (the test gateway, so the test that wrote it fails).
    */
   unknownPayloadFields?: UnknownFieldPolicy;
+  /** The container engine of CLI tools (default: Docker at `cli.socket_path`). */
+  cliRuntime?: ContainerRuntime;
+}
+
+/** The CLI engine from the `cli` and `judge` sections; the Docker client connects lazily. */
+function cliEngine(config: GatewayConfig, runtime: ContainerRuntime | undefined): CliEngine {
+  const { judge } = config;
+  return {
+    runtime: runtime ?? dockerRuntime({ socketPath: config.cli.socket_path }),
+    settings: config.cli,
+    devMode: config.dev_mode,
+    ...(judge.url
+      ? {
+          judge: httpJudge({
+            url: judge.url,
+            kind: judge.kind,
+            timeoutMs: judge.timeout_ms,
+            model: judge.model,
+          }),
+        }
+      : {}),
+  };
 }
 
 /** Rows one sweep deletes at most, per table. */
@@ -116,7 +144,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         settleMs,
       },
     });
+    const cli = cliEngine(config, opts.cliRuntime);
     const services: ServiceDeps = {
+      cli,
       store,
       streams,
       audit,
@@ -135,6 +165,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     toolSources.push(
       staticTools([explorerTool(services), ...nativeTools(services)]),
       workflowTools(services),
+      cliTools(services),
       ...(opts.tools ?? []),
     );
     const calls = createCallPipeline({
@@ -175,7 +206,11 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     });
 
     let sweeper: NodeJS.Timeout | null = null;
+    let reaper: Reaper | null = null;
     if (opts.background !== false) {
+      // Leftover CLI containers (a crash mid-call): reaped at start and then periodically. An
+      // engine that is down only logs a warning per pass; calls answer 4040 meanwhile.
+      reaper = startReaper(cli.runtime, { intervalMs: config.cli.reap_interval_ms, log });
       sealer.start(config.audit.seal_interval_ms);
       audit.start();
       // Expired replay records and rate-limit windows: bounded deletes, so one sweep never
@@ -204,6 +239,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       async close() {
         streams.close();
         if (sweeper) clearInterval(sweeper);
+        await reaper?.stop();
         await audit.stop();
         await sealer.stop();
         await sealer

@@ -251,6 +251,25 @@ export const workflows = pgTable(
 );
 
 /**
+ * Registered CLI tools (container engine). `document` is the validated definition as JSON text;
+ * `hash` names that exact definition in invocation events. Tool names are unique per tenant
+ * here; uniqueness across tool kinds (workflows, built-ins) is the registration verb's check.
+ */
+export const cliTools = pgTable(
+  "cli_tools",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    document: text("document").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: ms("created_at").notNull(),
+    updatedAt: ms("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("cli_tools_tenant_name_uq").on(t.tenantId, t.name)],
+);
+
+/**
  * The built-in secret store. `value_sealed` is sealed under the master key (never clear text);
  * `fingerprint` is keyed and one-way, safe to show. A write replaces the value and bumps
  * `version` in one upsert, so concurrent writers each get their own version number.

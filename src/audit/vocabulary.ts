@@ -47,6 +47,8 @@ const approvalDecision = fields("approval_id", "actor", "reason");
 // Rows written while a call runs name the transport that carried it (http, mcp, grpc).
 const approvalOffer = fields("approval_id", "rule", "arguments_digest", "expires_at", "transport");
 const workflowChange = fields("actor", "workflow_id", "name", "hash", "api_spec_id");
+const cliToolChange = fields("actor", "cli_tool_id", "name", "hash", "docker_image", "warnings");
+const cliIds = ["cli_tool_id", "definition_hash", "transport"] as const;
 
 export const EVENT_PAYLOADS = {
   // Agent plane: the envelope and the call.
@@ -94,6 +96,11 @@ export const EVENT_PAYLOADS = {
   ),
   WorkflowInvocationCompleted: fields(...workflowIds, "duration_ms", "steps_run", "continued_after_failure"),
   WorkflowInvocationFailed: fields(...workflowIds, "duration_ms", "failed_step", "code", "reason"),
+  // CLI tools (container engine): argv shape and outcome, never argument values or stdin.
+  CliToolInvocationStarted: fields(...cliIds, "docker_image", "subcommand", "arg_count", "stdin_bytes"),
+  CliToolInvocationCompleted: fields(...cliIds, "exit_code", "duration_ms", "truncated"),
+  CliToolInvocationFailed: fields(...cliIds, "duration_ms", "code", "reason"),
+  CliToolSemanticRejected: fields(...cliIds, "subcommand", "reason", "judge_reason", "duration_ms"),
   ExplorerRequested: fields(...explorerBase),
   ExplorerRequestExecuted: fields(...explorerBase, "status", "bytes_before", "bytes_after"),
   ExplorerRequestFailed: fields(...explorerBase, "status", "code", "reason"),
@@ -103,7 +110,16 @@ export const EVENT_PAYLOADS = {
   // Control plane.
   SessionCreated: fields("actor", "security_context", "allowed_tool_patterns", "expires_at", "token_jti"),
   // By an operator (previous_status) or by policy (revoke_after_denials: denials, per_seconds, context).
-  SessionRevoked: fields("actor", "previous_status", "denials", "per_seconds", "context", "transport"),
+  // killed_containers: CLI containers of the session removed at revocation (best effort).
+  SessionRevoked: fields(
+    "actor",
+    "previous_status",
+    "denials",
+    "per_seconds",
+    "context",
+    "transport",
+    "killed_containers",
+  ),
   AgentKeyRegistered: fields("actor", "key_id", "public_key_b64"),
   AgentKeyRevoked: fields("actor", "key_id"),
   ConfigChanged: fields("actor", "object", "action", "name", "document"),
@@ -120,6 +136,9 @@ export const EVENT_PAYLOADS = {
   WorkflowRegistered: workflowChange,
   WorkflowUpdated: workflowChange,
   WorkflowDeleted: workflowChange,
+  CliToolRegistered: cliToolChange,
+  CliToolUpdated: cliToolChange,
+  CliToolDeleted: cliToolChange,
   SecretWritten: fields("actor", "key", "fingerprint"),
   SecretDeleted: fields("actor", "key", "fingerprint", "version", "forced", "referenced_by"),
   ControlRequestRejected: fields("method", "route", "reason", "status"),

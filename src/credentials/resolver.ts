@@ -5,7 +5,7 @@ import { type BuiltinSecrets, SecretUnreadableError } from "./builtin-store.js";
 import { type CallInfo, currentCall } from "./call-scope.js";
 import { checkedPlan, type Injectable, inject } from "./injection.js";
 import { parseCredentialPath } from "./path.js";
-import type { CredentialRequest, CredentialResolver, ResolvedCredential } from "./types.js";
+import type { CredentialRequest, CredentialResolver, ResolvedCredential, ValueRequest } from "./types.js";
 
 /**
  * The credential stage (DESIGN §4): turns a tool's `credential_path` into a credential for one
@@ -55,7 +55,7 @@ export function createCredentialResolver(
   deps: ResolverDeps,
 ): CredentialResolver & { builtin: BuiltinSecrets } {
   const fail = async (
-    input: CredentialRequest,
+    input: CredentialRequest | ValueRequest,
     call: CallInfo | undefined,
     facts: { variant: string | null; key?: string },
     err: GatewayError,
@@ -76,68 +76,96 @@ export function createCredentialResolver(
   const unavailable = (reason: string, message: string) =>
     new GatewayError("CREDENTIAL_UNAVAILABLE", message, { reason });
 
+  /** Parses the path and reads a StaticRef's value: the steps `resolve` and `resolveValue` share. */
+  const readStatic = async (
+    input: CredentialRequest | ValueRequest,
+    call: CallInfo | undefined,
+    beforeRead: (facts: { variant: string; key: string }) => Promise<void>,
+  ) => {
+    const parsed = parseCredentialPath(input.credentialPath);
+    if (!parsed.ok) {
+      return await fail(
+        input,
+        call,
+        { variant: null },
+        unavailable("invalid_credential_path", "the tool's credential_path is invalid"),
+      );
+    }
+    const variant = Object.keys(parsed.path)[0] as Variant;
+    if (!("StaticRef" in parsed.path)) {
+      return await fail(
+        input,
+        call,
+        { variant },
+        unavailable(
+          "backend_not_configured",
+          `the ${variant} credential backend is not configured on this gateway`,
+        ),
+      );
+    }
+    const key = parsed.path.StaticRef.key;
+    const facts = { variant, key };
+    await beforeRead(facts);
+    const row = await deps.secrets.get(input.tenantId, key);
+    if (!row) {
+      return await fail(
+        input,
+        call,
+        facts,
+        unavailable("secret_not_found", `no secret ${JSON.stringify(key)} in the built-in store`),
+      );
+    }
+    try {
+      return { value: deps.secrets.open(row), row, facts };
+    } catch (err) {
+      if (!(err instanceof SecretUnreadableError)) throw err;
+      return await fail(
+        input,
+        call,
+        facts,
+        unavailable(
+          "secret_unreadable",
+          `the secret ${JSON.stringify(key)} cannot be decrypted (wrong master key or altered data)`,
+        ),
+      );
+    }
+  };
+  const completed = async (
+    tenantId: string,
+    call: CallInfo | undefined,
+    facts: { variant: string; key: string },
+    fingerprint: string,
+  ) => {
+    await deps.audit.record({
+      ...eventBase(tenantId, call),
+      eventType: "CredentialExchangeCompleted",
+      decision: "allow",
+      payload: { credential_path: facts.variant, key: facts.key, fingerprint },
+    });
+  };
+  const callOf = (input: CredentialRequest | ValueRequest) => {
+    const scoped = currentCall();
+    // Explicit ids win; the scope's sink is kept so the pipeline still scrubs with the value.
+    return input.call ? { ...input.call, sink: input.call.sink ?? scoped?.sink } : scoped;
+  };
+
   return {
     builtin: deps.secrets,
     async resolve(input) {
       if (input.credentialPath === null || input.credentialPath === undefined) return null;
-      const scoped = currentCall();
-      // Explicit ids win; the scope's sink is kept so the pipeline still scrubs with the value.
-      const call = input.call ? { ...input.call, sink: input.call.sink ?? scoped?.sink } : scoped;
-      const parsed = parseCredentialPath(input.credentialPath);
-      if (!parsed.ok) {
-        return await fail(
-          input,
-          call,
-          { variant: null },
-          unavailable("invalid_credential_path", "the tool's credential_path is invalid"),
-        );
-      }
-      const variant = Object.keys(parsed.path)[0] as Variant;
-      if (!("StaticRef" in parsed.path)) {
-        return await fail(
-          input,
-          call,
-          { variant },
-          unavailable(
-            "backend_not_configured",
-            `the ${variant} credential backend is not configured on this gateway`,
-          ),
-        );
-      }
-      const key = parsed.path.StaticRef.key;
-      const facts = { variant, key };
-      let targets: Injectable[];
-      try {
-        // Before the secret is read: a tool whose operation cannot carry it is refused as is.
-        targets = checkedPlan(input.spec, input.operation, null);
-      } catch (err) {
-        if (err instanceof GatewayError) return await fail(input, call, facts, err);
-        throw err;
-      }
-      const row = await deps.secrets.get(input.tenantId, key);
-      if (!row) {
-        return await fail(
-          input,
-          call,
-          facts,
-          unavailable("secret_not_found", `no secret ${JSON.stringify(key)} in the built-in store`),
-        );
-      }
-      let value: string | null;
-      try {
-        value = deps.secrets.open(row);
-      } catch (err) {
-        if (!(err instanceof SecretUnreadableError)) throw err;
-        return await fail(
-          input,
-          call,
-          facts,
-          unavailable(
-            "secret_unreadable",
-            `the secret ${JSON.stringify(key)} cannot be decrypted (wrong master key or altered data)`,
-          ),
-        );
-      }
+      const call = callOf(input);
+      let targets: Injectable[] = [];
+      const read = await readStatic(input, call, async (facts) => {
+        try {
+          // Before the secret is read: a tool whose operation cannot carry it is refused as is.
+          targets = checkedPlan(input.spec, input.operation, null);
+        } catch (err) {
+          if (err instanceof GatewayError) await fail(input, call, facts, err);
+          throw err;
+        }
+      });
+      let value: string | null = read.value;
+      const { facts } = read;
       try {
         checkedPlan(input.spec, input.operation, value);
       } catch (err) {
@@ -147,12 +175,7 @@ export function createCredentialResolver(
       const scrub = scrubValues(value, input.spec);
       // Registered before anything can go wrong further on, so every error text is scrubbed.
       call?.sink?.add(scrub);
-      await deps.audit.record({
-        ...eventBase(input.tenantId, call),
-        eventType: "CredentialExchangeCompleted",
-        decision: "allow",
-        payload: { credential_path: variant, key, fingerprint: row.fingerprint },
-      });
+      await completed(input.tenantId, call, facts, read.row.fingerprint);
       const first = input.operation;
       const credential: ResolvedCredential = {
         decorate(req) {
@@ -167,6 +190,14 @@ export function createCredentialResolver(
         },
       };
       return credential;
+    },
+    async resolveValue(input) {
+      const call = callOf(input);
+      const read = await readStatic(input, call, async () => {});
+      // Registered before anything can go wrong further on, so every error text is scrubbed.
+      call?.sink?.add([read.value]);
+      await completed(input.tenantId, call, read.facts, read.row.fingerprint);
+      return { value: read.value, release: async () => {} };
     },
   };
 }

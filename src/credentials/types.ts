@@ -51,9 +51,29 @@ export interface ResolvedCredential {
   release(): Promise<void>;
 }
 
+/** A credential wanted as a bare value (a CLI tool's container environment variable). */
+export interface ValueRequest {
+  tenantId: string;
+  /** One `env_credentials` entry as registered (externally tagged). */
+  credentialPath: unknown;
+  signal: AbortSignal;
+  call?: CallInfo;
+}
+
+export interface ResolvedValue {
+  value: string;
+  /** Ends the credential's life (lease revocation); idempotent. */
+  release(): Promise<void>;
+}
+
 export interface CredentialResolver {
   /** Null only when `credentialPath` is null; otherwise a credential or a thrown GatewayError. */
   resolve(input: CredentialRequest): Promise<ResolvedCredential | null>;
+  /**
+   * The credential's value itself, audited like `resolve` and added to the call's sink before
+   * it is returned. Absent on a resolver that cannot hand out values: callers fail closed.
+   */
+  resolveValue?(input: ValueRequest): Promise<ResolvedValue>;
   /** The built-in encrypted store behind this resolver, when it has one (the secrets API). */
   readonly builtin?: BuiltinSecrets;
 }

@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { OperatorRole } from "../auth/tokens.js";
 import * as agentKeys from "../services/agent-keys.js";
 import * as approvals from "../services/approvals.js";
+import * as cliTools from "../services/cli-tools.js";
 import { ById, InTenant, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
@@ -354,6 +355,51 @@ export const ROUTES: readonly RouteEntry[] = [
     input: ById,
     description: "Delete a workflow.",
     http: { params: ["id"] },
+  },
+
+  // CLI tools (`:id` is a `clt_…` id or, as manifests address them, the tool's name)
+  {
+    method: "POST",
+    path: "/v1/cli-tools",
+    role: "operator",
+    verb: cliTools.createCliTool,
+    description: "Register a CLI tool.",
+    http: { body: "document", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/cli-tools",
+    role: "viewer",
+    verb: cliTools.listCliTools,
+    input: InTenant,
+    description: "List CLI tools.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/cli-tools/:id",
+    role: "viewer",
+    verb: cliTools.getCliTool,
+    input: cliTools.ToolRef,
+    description: "Read one CLI tool.",
+    http: { params: ["id"], query: true },
+  },
+  {
+    method: "PUT",
+    path: "/v1/cli-tools/:id",
+    role: "operator",
+    verb: cliTools.updateCliTool,
+    description: "Replace a CLI tool's definition.",
+    http: { params: ["id"], query: true, body: { as: "definition" } },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/cli-tools/:id",
+    role: "operator",
+    verb: cliTools.deleteCliTool,
+    input: cliTools.ToolRef,
+    description: "Delete a CLI tool.",
+    http: { params: ["id"], query: true },
   },
 
   // Explorer

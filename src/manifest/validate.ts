@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { parseCredentialPath, secretKeyProblem } from "../credentials/path.js";
+import { CliToolDefinition } from "../engines/cli/definition.js";
 import { loadSpec } from "../engines/openapi/load-spec.js";
 import { baseUrlProblem } from "../engines/openapi/servers.js";
 import { jsonPath, type PathSegment } from "../engines/openapi/spec-path.js";
@@ -181,12 +182,21 @@ function checkContext(
   return { ok: true, doc: { kind: "SecurityContext", origin, name, body, context: parsed.context } };
 }
 
-// The CLI-tool schema is the server's (being built); until it is exported, only the shape
-// the manifest itself needs is checked here and the server checks the rest.
+// The server's own schema: a definition it would refuse is refused here, and the body sent is
+// the parsed one (defaults filled in), so the diff against the server's echo of it is empty
+// when nothing changed (a mount's default `read_only` would otherwise differ on every apply).
+// Pinning the image is the server's check: it depends on the gateway's dev_mode.
 function checkCliTool(origin: Origin, name: string, spec: Record<string, unknown>): Check<CliToolDoc> {
   const { body, problems } = bodyWithName(spec, name);
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, doc: { kind: "CliTool", origin, name, body } };
+  const parsed = CliToolDefinition.safeParse(body);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const at = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+      problems.push({ path: fromServerPath(jsonPath(at)), message: issue.message });
+    }
+  }
+  if (problems.length > 0 || !parsed.success) return { ok: false, problems };
+  return { ok: true, doc: { kind: "CliTool", origin, name, body: parsed.data } };
 }
 
 function checkSecret(origin: Origin, name: string, doc: Record<string, unknown>): Check<SecretDoc> {

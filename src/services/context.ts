@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import type { CliEngine } from "./cli-tools.js";
 import type { EventStreamHub } from "./event-stream.js";
 import type { SpecCache } from "./specs.js";
 
@@ -31,6 +32,8 @@ export interface ServiceDeps {
   credentials: CredentialResolver;
   /** The live event streams of this instance (GET /v1/events/stream). */
   streams: EventStreamHub;
+  /** The container engine of CLI tools; absent: CLI tools cannot run (calls answer 4040). */
+  cli?: CliEngine;
 }
 
 /**

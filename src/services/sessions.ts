@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { killByLabel } from "../engines/cli/reaper.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
@@ -183,6 +184,19 @@ export async function getSession({ ctx, input }: VerbCall) {
   return sessionView(row, deps.clock.nowMs());
 }
 
+/** Best effort: an engine that is down must not stop a revocation (the reaper cleans up later). */
+async function killContainers(deps: SessionDeps, executionId: string): Promise<number> {
+  if (!deps.cli) return 0;
+  try {
+    const killed = await killByLabel(deps.cli.runtime, executionId, deps.log);
+    if (killed > 0) deps.log.info("killed the CLI containers of a revoked session", { executionId, killed });
+    return killed;
+  } catch (err) {
+    deps.log.warn("could not kill the CLI containers of a revoked session", { executionId, err });
+    return 0;
+  }
+}
+
 export async function revokeSession({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "operator");
   const { id: executionId } = parseInput(ById, input);
@@ -190,21 +204,30 @@ export async function revokeSession({ ctx, input }: VerbCall) {
   const existing = await deps.store.getSession(executionId);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("session");
   const now = deps.clock.nowMs();
+  // A running CLI container of the session is killed (DESIGN §4): once before the revocation,
+  // so its count is in the row, and once after, for a call that started a container between.
+  const killed = await killContainers(deps, executionId);
   const event = deps.audit.event(
     controlEvent({
       eventType: "SessionRevoked",
       tenantId: existing.tenantId,
       executionId,
       agentId: existing.sub,
-      payload: { actor: actor.sub, previous_status: existing.status },
+      payload: {
+        actor: actor.sub,
+        previous_status: existing.status,
+        ...(killed > 0 ? { killed_containers: killed } : {}),
+      },
     }),
   );
   const row = await deps.store.audited(event, "revokeSession", executionId, now);
   if (!row) throw notFound("session");
+  const late = await killContainers(deps, executionId);
   return {
     status: "success",
     execution_id: executionId,
     session_status: row.status,
     revoked_at: iso(row.revokedAt),
+    ...(killed + late > 0 ? { killed_containers: killed + late } : {}),
   };
 }

@@ -6,7 +6,7 @@ import { runWorkflow } from "../engines/workflow/runner.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
-import type { WorkflowRow } from "../store/types.js";
+import type { AuditedWrites, CliToolStore, ToolStore, WorkflowRow } from "../store/types.js";
 import type { RegisteredTool, ToolSource } from "../tools/registry.js";
 import { dereferenceSchema } from "../tools/schema-deref.js";
 import {
@@ -22,15 +22,16 @@ import {
   parseInput,
   requireRole,
   type VerbCall,
+  type WithStore,
 } from "./context.js";
 import { NATIVE_PREFIX } from "./native-tools.js";
-import type { SpecDeps } from "./specs.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
 
 export const EXPLORER_TOOL = "explorer";
 
-export type WorkflowDeps = SpecDeps;
+// CLI tools share the tool namespace: registration reads their names too.
+export type WorkflowDeps = WithStore<ToolStore & CliToolStore & AuditedWrites>;
 
 function invalid(problems: { path: string; message: string }[]) {
   return new GatewayError("BAD_REQUEST", "the workflow is invalid", { reason: "invalid_body", problems });
@@ -123,6 +124,15 @@ export async function createWorkflow({ ctx, input: body }: VerbCall) {
     throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
       reason: "exists",
     });
+  }
+  if (await deps.store.getCliToolByName(tenantId, def.name)) {
+    throw new GatewayError(
+      "CONFLICT",
+      `a tool named ${JSON.stringify(def.name)} already exists (a CLI tool)`,
+      {
+        reason: "exists",
+      },
+    );
   }
   const now = deps.clock.nowMs();
   const row: WorkflowRow = {

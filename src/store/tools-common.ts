@@ -1,6 +1,6 @@
 /** Pieces both adapters share for REST tools (OpenAPI specs and workflows). */
 import { type AnyColumn, and, eq } from "drizzle-orm";
-import type { WorkflowRow } from "./types.js";
+import type { CliToolRow, WorkflowRow } from "./types.js";
 
 export type WorkflowPatch = Pick<
   WorkflowRow,
@@ -27,4 +27,11 @@ export function byTenantName(
   name: string,
 ) {
   return and(eq(table.tenantId, tenantId), eq(table.name, name));
+}
+
+export type CliToolPatch = Pick<CliToolRow, "document" | "hash" | "updatedAt">;
+
+/** As `workflowPatch`: an update never renames, re-tenants or re-dates a CLI tool. */
+export function cliToolPatch(patch: CliToolPatch): CliToolPatch {
+  return { document: patch.document, hash: patch.hash, updatedAt: patch.updatedAt };
 }

@@ -182,6 +182,20 @@ export interface WorkflowRow {
   updatedAt: number;
 }
 
+export interface CliToolRow {
+  /** `clt_…` */
+  id: string;
+  tenantId: string;
+  /** Also the tool name agents call. */
+  name: string;
+  /** The validated CLI tool definition (src/engines/cli/definition.ts) as JSON text. */
+  document: string;
+  /** `sha256:<hex>` of the canonical definition: names it in invocation events. */
+  hash: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface SecretRow {
   tenantId: string;
   /** Path-like name (`shared/token`), unique per tenant. */
@@ -322,6 +336,19 @@ export interface ToolStore {
   deleteWorkflow(id: string): Promise<boolean>;
 }
 
+/** Registered CLI tools (container engine). Names are unique per tenant. */
+export interface CliToolStore {
+  /** Insert only; false when (tenant, name) already exists. */
+  insertCliTool(row: CliToolRow): Promise<boolean>;
+  getCliTool(id: string): Promise<CliToolRow | null>;
+  getCliToolByName(tenantId: string, name: string): Promise<CliToolRow | null>;
+  /** A tenant, or "*"; ordered by tenant, name. */
+  listCliTools(tenantId: string): Promise<CliToolRow[]>;
+  /** Replaces document and hash; false when absent. */
+  updateCliTool(id: string, patch: Pick<CliToolRow, "document" | "hash" | "updatedAt">): Promise<boolean>;
+  deleteCliTool(id: string): Promise<boolean>;
+}
+
 /** The built-in secret store (values sealed by the master key) and master-key rotation. */
 export interface SecretStore {
   getSecret(tenantId: string, key: string): Promise<SecretRow | null>;
@@ -381,6 +408,7 @@ export type AuditedWrite = Pick<
     "insertSecurityContext" | "updateSecurityContext" | "deleteSecurityContext" | "decideApproval"
   > &
   Pick<ToolStore, "insertSpec" | "deleteSpec" | "insertWorkflow" | "updateWorkflow" | "deleteWorkflow"> &
+  Pick<CliToolStore, "insertCliTool" | "updateCliTool" | "deleteCliTool"> &
   Pick<SecretStore, "putSecret" | "deleteSecret">;
 
 export type AuditedOp = keyof AuditedWrite;
@@ -410,6 +438,7 @@ export interface Store
     ReplayStore,
     AuthorizationStore,
     ToolStore,
+    CliToolStore,
     SecretStore,
     AuditStore,
     AuditedWrites {}

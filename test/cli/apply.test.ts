@@ -218,21 +218,30 @@ describe("seal-gateway apply against a running gateway", () => {
     expect(await names("/v1/security-contexts", "security_contexts")).not.toContain("never-written");
   });
 
-  it("CliTool documents are refused with a clear message while the gateway has no /v1/cli-tools", async () => {
-    const file = write("cli.json", [
-      { kind: "SecurityContext", name: "cli-users", spec: { capabilities: [{ tool_pattern: "git.*" }] } },
-      {
-        kind: "CliTool",
-        name: "git.status",
-        spec: { description: "git status", docker_image: "alpine/git" },
+  it("CliTool documents are created, then unchanged, then updated by name through /v1/cli-tools", async () => {
+    const tool = (description: string) => ({
+      kind: "CliTool",
+      name: "git.status",
+      spec: {
+        description,
+        docker_image: `sha256:${"ab".repeat(32)}`,
+        allowed_subcommands: ["status"],
+        argv_profile: "git",
+        // read_only is left to its default: the re-apply must still be "unchanged".
+        mounts: [{ host_path: "/srv/repos/app", container_path: "/repo" }],
       },
-    ]);
-    const r = await apply(["-f", file]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(
-      "cli.json#2 (CliTool git.status): this gateway has no CLI-tool support (/v1/cli-tools not found)",
-    );
-    expect(await names("/v1/security-contexts", "security_contexts")).not.toContain("cli-users");
+    });
+    const file = write("cli.json", [tool("git status")]);
+    const first = await apply(["-f", file]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain("created CliTool git.status");
+    expect(await names("/v1/cli-tools", "cli_tools")).toContain("git.status");
+    expect((await apply(["-f", file])).stdout).toContain("unchanged CliTool git.status");
+    write("cli.json", [tool("git status, read-only")]);
+    const third = await apply(["-f", file]);
+    expect(third.code, third.stderr).toBe(0);
+    expect(third.stdout).toContain("updated CliTool git.status (fields: description)");
+    expect((await apply(["-f", file])).stdout).toContain("unchanged CliTool git.status");
   });
 
   it("an explicit --token is used (a viewer token cannot write: exit 1 with the gateway's message)", async () => {

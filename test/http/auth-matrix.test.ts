@@ -41,6 +41,7 @@ const READ_ONLY_POSTS = new Set(["POST /v1/security-contexts/:name/evaluate"]);
 const VALID_BODIES: Record<string, (id: string) => unknown> = {
   "PUT /v1/security-contexts/:name": (id) => ({ name: id, capabilities: [{ tool_pattern: "*" }] }),
   "PUT /v1/workflows/:id": () => foreignWorkflowDefinition,
+  "PUT /v1/cli-tools/:id": () => FOREIGN_CLI_TOOL,
   "POST /v1/security-contexts/:name/evaluate": () => ({ tool: "demo.tool", arguments: {} }),
   "POST /v1/approvals/:id/approve": () => ({ reason: "cross-tenant" }),
   "POST /v1/approvals/:id/deny": () => ({ reason: "cross-tenant" }),
@@ -61,6 +62,13 @@ const MINI_SPEC = {
   info: { title: "matrix", version: "1" },
   servers: [{ url: "https://matrix.example.com" }],
   paths: { "/things": { get: { operationId: "listThings", responses: { "200": { description: "ok" } } } } },
+};
+/** The tenant-b CLI tool (registration only: nothing runs it here). */
+const FOREIGN_CLI_TOOL = {
+  name: "matrix.jq",
+  description: "tenant-b cli tool",
+  docker_image: `sha256:${"ab".repeat(32)}`,
+  allowed_subcommands: ["."],
 };
 /** Filled in once the tenant-b spec exists (its id is part of the definition). */
 let foreignWorkflowDefinition: Record<string, unknown> = {};
@@ -231,6 +239,14 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       201,
     );
     foreign.set("/v1/workflows/:id", wf.id);
+    const clt = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/cli-tools",
+        jsonInit("POST", { ...FOREIGN_CLI_TOOL, tenant_id: "tenant-b" }, admin),
+      ),
+      201,
+    );
+    foreign.set("/v1/cli-tools/:id", clt.id);
   });
   afterAll(async () => {
     await t?.close();
@@ -520,6 +536,11 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       200,
     );
     expect(wf).toMatchObject({ name: "matrix.things", description: "tenant-b workflow" });
+    const clt = await expectJson<{ name: string; description: string }>(
+      await t.request(`/v1/cli-tools/${foreign.get("/v1/cli-tools/:id")}`, { headers: bearer(admin) }),
+      200,
+    );
+    expect(clt).toMatchObject({ name: "matrix.jq", description: "tenant-b cli tool" });
   });
 
   it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {

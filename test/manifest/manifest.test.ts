@@ -10,6 +10,9 @@ import { formatProblem } from "../../src/manifest/types.js";
 import { validateDocuments } from "../../src/manifest/validate.js";
 import { tempDir } from "../cli/process.js";
 
+/** A CliTool `spec` the server's definition schema accepts. */
+const CLI_SPEC = `spec: {docker_image: "sha256:${"ab".repeat(32)}", allowed_subcommands: [status]}`;
+
 const SPEC = `openapi: 3.0.4
 info: {title: T, version: "1"}
 servers: [{url: "https://api.example.com"}]
@@ -189,7 +192,7 @@ describe("validation", () => {
   });
 
   it("a workflow and a CLI tool may not share a tool name", () => {
-    const p = problemsOf(`${workflowDoc()}---\nkind: CliTool\nname: items.list\nspec: {}\n`);
+    const p = problemsOf(`${workflowDoc()}---\nkind: CliTool\nname: items.list\n${CLI_SPEC}\n`);
     expect(p.join("\n")).toContain("the tool name is also used by Workflow");
   });
 });
@@ -264,7 +267,7 @@ describe("planning against a live state", () => {
 
   it("CliTool documents need the gateway's /v1/cli-tools", () => {
     const tools = validateDocuments(
-      parseManifestText("t.yaml", "kind: CliTool\nname: git.status\nspec: {}\n").docs,
+      parseManifestText("t.yaml", `kind: CliTool\nname: git.status\n${CLI_SPEC}\n`).docs,
     ).objects;
     const live = empty();
     live.objects.CliTool = null;

@@ -7,6 +7,7 @@ import type { Store } from "../../src/store/types.js";
 import { approvalsContract } from "./contract-approvals.js";
 import { auditContract } from "./contract-audit.js";
 import { auditedContract } from "./contract-audited.js";
+import { cliToolsContract } from "./contract-cli-tools.js";
 import { contextsContract } from "./contract-contexts.js";
 import { recordsContract } from "./contract-records.js";
 import { secretsContract } from "./contract-secrets.js";
@@ -60,6 +61,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     approvalsContract(ctx);
     auditContract(ctx);
     toolsContract(ctx);
+    cliToolsContract(ctx);
     secretsContract(ctx);
     auditedContract(ctx);
   });

@@ -5,6 +5,7 @@ import type {
   ApiSpecRow,
   ApprovalRow,
   CheckpointRow,
+  CliToolRow,
   NewEvent,
   SecretRow,
   SecurityContextRow,
@@ -160,6 +161,19 @@ export function workflow(apiSpecId: string, over: Partial<WorkflowRow> = {}): Wo
     description: "Lists the pets of an owner",
     apiSpecId,
     document: '{"input_schema":{"type":"object"},"steps":[{"name":"s1","operation_id":"listPets"}]}',
+    hash: randomBytes(32).toString("hex"),
+    createdAt: T0,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function cliTool(over: Partial<CliToolRow> = {}): CliToolRow {
+  return {
+    id: uid("clt"),
+    tenantId: "default",
+    name: uid("git").replace("_", "-"),
+    document: '{"docker_image":"sha256:00","allowed_subcommands":["status"]}',
     hash: randomBytes(32).toString("hex"),
     createdAt: T0,
     updatedAt: T0,

@@ -12,6 +12,7 @@ import { buildGateway, type Gateway } from "../../src/app.js";
 import { type fixedClock as FixedClockFn, fixedClock } from "../../src/clock.js";
 import { loadConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
+import type { ContainerRuntime } from "../../src/engines/cli/runtime.js";
 import { createLogger, type LogLevel } from "../../src/log/logger.js";
 import type { StageObserver } from "../../src/pipeline/run-stage.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
@@ -58,6 +59,8 @@ export interface TestGatewayOptions {
   logLevel?: LogLevel;
   /** Told every stage of every call (the pipeline's metrics seam). */
   stageObserver?: StageObserver;
+  /** The CLI tools' container engine (default: Docker at `cli.socket_path`). */
+  cliRuntime?: ContainerRuntime;
 }
 
 export async function startTestGateway(
@@ -100,6 +103,7 @@ export async function startTestGateway(
     unknownPayloadFields: "throw",
     ...(options.tools ? { tools: options.tools } : {}),
     ...(options.stageObserver ? { stageObserver: options.stageObserver } : {}),
+    ...(options.cliRuntime ? { cliRuntime: options.cliRuntime } : {}),
   });
   const nowS = () => Math.floor(clock.nowMs() / 1000);
   return {

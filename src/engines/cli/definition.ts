@@ -62,6 +62,11 @@ export const CliToolDefinition = z
     name: z.string().regex(/^[a-z][a-z0-9_.-]*$/, "must match ^[a-z][a-z0-9_.-]*$"),
     description: z.string().default(""),
     docker_image: z.string().regex(/^[^\s]+$/, "must be an image reference without whitespace"),
+    /**
+     * The CLI the image's entrypoint runs, as a context's `command_allowlist` names it (`git`);
+     * absent: the last dot-separated segment of `name` (see `cliCommand`).
+     */
+    command: Token.optional(),
     allowed_subcommands: z.array(Token).min(1, "at least one subcommand is required"),
     args_schema: z.unknown().optional(),
     /** Container variable name → credential path; resolved per call, given as env only. */
@@ -111,4 +116,9 @@ export type CliCall = z.infer<typeof CliCall>;
 /** A registry digest (`name@sha256:…`) or a local image id (`sha256:…`): the bytes cannot change. */
 export function isPinnedImage(reference: string): boolean {
   return /^sha256:[0-9a-f]{64}$/.test(reference) || /^[^\s@]+@sha256:[0-9a-f]{64}$/.test(reference);
+}
+
+/** The tool's base command for `command_allowlist`: `command`, else the name's last segment. */
+export function cliCommand(tool: Pick<CliToolDefinition, "name" | "command">): string {
+  return tool.command ?? tool.name.slice(tool.name.lastIndexOf(".") + 1);
 }

@@ -21,6 +21,7 @@ import { guardMethods, type Impl } from "../guard.js";
 import type { AuditedOp, AuditedWrite, NewEvent, SessionStore, Store } from "../types.js";
 import { insertEventOn, pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
+import { pgCliTools } from "./pg-cli-tools.js";
 import type { PgDb } from "./pg-db.js";
 import { pgSecrets } from "./pg-secrets.js";
 import { pgTools } from "./pg-tools.js";
@@ -148,7 +149,7 @@ function pgSessions(db: PgDb): Impl<SessionStore> {
 
 /** The parts an audited change may run in a transaction. */
 function parts(db: PgDb) {
-  return { ...pgSessions(db), ...pgAuthorization(db), ...pgTools(db), ...pgSecrets(db) };
+  return { ...pgSessions(db), ...pgAuthorization(db), ...pgTools(db), ...pgCliTools(db), ...pgSecrets(db) };
 }
 
 export function openPgStore(opts: PgStoreOptions): Store {

@@ -23,6 +23,7 @@ import { guardMethods, type Impl, type SyncImpl } from "../guard.js";
 import type { AuditedOp, AuditedWrite, NewEvent, Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
+import { sqliteCliTools } from "./sqlite-cli-tools.js";
 import { sqliteSecrets } from "./sqlite-secrets.js";
 import { sqliteTools } from "./sqlite-tools.js";
 
@@ -215,6 +216,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
 
     ...sqliteAuthorization(db),
     ...sqliteTools(db),
+    ...sqliteCliTools(db),
     ...sqliteSecrets(db),
 
     appendEvent: (event) => stmts().audit.appendEvent(event),

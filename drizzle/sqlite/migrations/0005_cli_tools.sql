@@ -1,0 +1,11 @@
+CREATE TABLE `cli_tools` (
+	`id` text PRIMARY KEY NOT NULL,
+	`tenant_id` text NOT NULL,
+	`name` text NOT NULL,
+	`document` text NOT NULL,
+	`hash` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `cli_tools_tenant_name_uq` ON `cli_tools` (`tenant_id`,`name`);

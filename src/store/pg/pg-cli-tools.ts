@@ -1,0 +1,51 @@
+/**
+ * CLI tools on PostgreSQL. Several instances may register at once: a name is claimed by the
+ * unique (tenant, name) index with ON CONFLICT DO NOTHING, never by read-then-write.
+ */
+import { eq, sql } from "drizzle-orm";
+import { cliTools } from "../../../drizzle/pg/schema.js";
+import type { Impl } from "../guard.js";
+import { byTenantName, cliToolPatch } from "../tools-common.js";
+import type { CliToolStore } from "../types.js";
+import type { PgDb } from "./pg-db.js";
+
+export function pgCliTools(db: PgDb): Impl<CliToolStore> {
+  const c = cliTools;
+  return {
+    insertCliTool: async (row) => {
+      // Only the name is a conflict target: a reused id is a caller bug and must throw.
+      const inserted = await db
+        .insert(c)
+        .values(row)
+        .onConflictDoNothing({ target: [c.tenantId, c.name] })
+        .returning({ id: c.id });
+      return inserted.length === 1;
+    },
+    getCliTool: async (id) => {
+      const [row] = await db.select().from(c).where(eq(c.id, id));
+      return row ?? null;
+    },
+    getCliToolByName: async (tenantId, name) => {
+      const [row] = await db
+        .select()
+        .from(c)
+        .where(byTenantName(c, tenantId, name));
+      return row ?? null;
+    },
+    listCliTools: (tenantId) =>
+      db
+        .select()
+        .from(c)
+        .where(tenantId === "*" ? undefined : eq(c.tenantId, tenantId))
+        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+        .orderBy(sql`${c.tenantId} collate "C"`, sql`${c.name} collate "C"`),
+    updateCliTool: async (id, patch) => {
+      const updated = await db.update(c).set(cliToolPatch(patch)).where(eq(c.id, id)).returning({ id: c.id });
+      return updated.length === 1;
+    },
+    deleteCliTool: async (id) => {
+      const deleted = await db.delete(c).where(eq(c.id, id)).returning({ id: c.id });
+      return deleted.length === 1;
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * CLI tools on SQLite. The (tenant, name) unique index is the conflict target of insert, so a
+ * registration either claims the name or does nothing.
+ */
+import { eq } from "drizzle-orm";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import { cliTools } from "../../../drizzle/sqlite/schema.js";
+import type { SyncImpl } from "../guard.js";
+import { byTenantName, cliToolPatch } from "../tools-common.js";
+import type { CliToolStore } from "../types.js";
+
+export function sqliteCliTools(db: BetterSQLite3Database): SyncImpl<CliToolStore> {
+  const c = cliTools;
+  return {
+    insertCliTool: (row) =>
+      db
+        .insert(c)
+        .values(row)
+        .onConflictDoNothing({ target: [c.tenantId, c.name] })
+        .run().changes === 1,
+    getCliTool: (id) => db.select().from(c).where(eq(c.id, id)).get() ?? null,
+    getCliToolByName: (tenantId, name) =>
+      db
+        .select()
+        .from(c)
+        .where(byTenantName(c, tenantId, name))
+        .get() ?? null,
+    listCliTools: (tenantId) =>
+      db
+        .select()
+        .from(c)
+        .where(tenantId === "*" ? undefined : eq(c.tenantId, tenantId))
+        .orderBy(c.tenantId, c.name)
+        .all(),
+    updateCliTool: (id, patch) =>
+      db.update(c).set(cliToolPatch(patch)).where(eq(c.id, id)).run().changes === 1,
+    deleteCliTool: (id) => db.delete(c).where(eq(c.id, id)).run().changes === 1,
+  };
+}
