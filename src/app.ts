@@ -155,6 +155,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       agentTokenTtlSeconds: config.seal.token_ttl,
       explorerTimeoutMs: config.tools.explorer_timeout_seconds * 1000,
+      maxSpecBytes: config.tools.max_spec_bytes,
       tools,
       contexts,
       egress,

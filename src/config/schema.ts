@@ -124,6 +124,13 @@ const Tools = z.strictObject({
   default_timeout_seconds: z.int().min(1).max(3600).default(300),
   // An operator's POST /v1/explorer request (an agent's explorer call takes the tool timeout).
   explorer_timeout_seconds: z.int().min(1).max(3600).default(60),
+  // The largest OpenAPI description a spec may be, inline or fetched from its source_url
+  // (which egress.max_response_bytes also caps). Published descriptions run to megabytes.
+  max_spec_bytes: z
+    .int()
+    .min(1024)
+    .max(256 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
 });
 
 // DNS-rebinding protection of POST /mcp (DESIGN §7): a browser page on another site must not

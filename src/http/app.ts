@@ -116,7 +116,11 @@ export function createHttpApp(deps: HttpDeps) {
 
   app.route(
     "/",
-    controlRoutes(deps.services, deps.clock, { bodyLimit: deps.bodyLimit, maxDepth: deps.maxDepth }),
+    controlRoutes(deps.services, deps.clock, {
+      bodyLimit: deps.bodyLimit,
+      maxSpecBytes: deps.services.maxSpecBytes,
+      maxDepth: deps.maxDepth,
+    }),
   );
 
   /**

@@ -17,11 +17,21 @@ import { type ControlRoute, controlRoutesOf, type HttpBinding, ROUTES, type Rout
 
 export interface ControlRouteOptions {
   bodyLimit: number;
+  /** `tools.max_spec_bytes`: the largest API description a spec route accepts. */
+  maxSpecBytes: number;
   maxDepth: number;
 }
 
+/** Room for a spec request's other fields (name, base_url, allowed_hosts…) beside the spec. */
+const SPEC_ENVELOPE_BYTES = 1024 * 1024;
+
+function bodyLimitOf(opts: ControlRouteOptions, b: HttpBinding): number {
+  if (b.bodyLimit !== "spec") return opts.bodyLimit;
+  return Math.max(opts.bodyLimit, opts.maxSpecBytes + SPEC_ENVELOPE_BYTES);
+}
+
 async function readBody(c: Context, opts: ControlRouteOptions, b: HttpBinding): Promise<unknown> {
-  const { body, tooLarge } = await readBodyLimited(c.req.raw, Math.max(opts.bodyLimit, b.bodyLimit ?? 0));
+  const { body, tooLarge } = await readBodyLimited(c.req.raw, bodyLimitOf(opts, b));
   if (tooLarge || !body)
     throw new GatewayError("BODY_TOO_LARGE", "the request body is too large", { reason: "body_too_large" });
   try {

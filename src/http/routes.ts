@@ -38,8 +38,11 @@ export interface HttpBinding {
   body?: "fields" | "document" | { as: string };
   /** An empty body reads as {} (approve/deny without a reason). */
   allowEmpty?: boolean;
-  /** A larger body limit than server.body_limit_bytes (specs run to megabytes). */
-  bodyLimit?: number;
+  /**
+   * "spec": the body carries an API description, so its limit is `tools.max_spec_bytes` plus
+   * room for the request's other fields, when that is larger than server.body_limit_bytes.
+   */
+  bodyLimit?: "spec";
   /**
    * Server-Sent Events: the verb answers `{ body }` (a stream), the transport hands it the
    * request's signal and token expiry, and `Last-Event-ID` arrives as `last_event_id`.
@@ -72,8 +75,6 @@ export interface PublicRoute {
 
 export type RouteEntry = ControlRoute | PublicRoute;
 
-/** Specs may be large (a published API description runs to megabytes). */
-export const SPEC_BODY_LIMIT = 17 * 1024 * 1024;
 const SECRET_PATH = "/v1/secrets/:key{[\\s\\S]+}";
 
 export const ROUTES: readonly RouteEntry[] = [
@@ -282,7 +283,7 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: specs.createSpec,
     input: specs.RegisterSpecInput,
     description: "Register an OpenAPI spec.",
-    http: { body: "fields", bodyLimit: SPEC_BODY_LIMIT, status: 201 },
+    http: { body: "fields", bodyLimit: "spec", status: 201 },
   },
   {
     method: "GET",

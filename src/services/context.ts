@@ -25,6 +25,8 @@ export interface ServiceDeps {
   agentTokenTtlSeconds: number;
   /** How long an operator's explorer request may take (agent calls take their tool's timeout). */
   explorerTimeoutMs: number;
+  /** `tools.max_spec_bytes`: the largest API description a spec may be (inline or fetched). */
+  maxSpecBytes: number;
   tools: ToolRegistry;
   contexts: ContextCache;
   egress: EgressClient;

@@ -89,6 +89,9 @@ export class SpecCache {
     const loaded = loadSpec({
       inline_json: row.document,
       ...(row.sourceUrl ? { source_url: row.sourceUrl } : {}),
+      // Checked against the limit when it was registered: a limit lowered since then must not
+      // turn a stored spec (and every call of its tools) into an error.
+      maxBytes: Number.MAX_SAFE_INTEGER,
     });
     if (!loaded.ok)
       throw new GatewayError("INTERNAL", "a stored spec no longer loads", { reason: "invalid_stored_spec" });
@@ -131,12 +134,26 @@ export function specView(row: ApiSpecRow, spec?: IndexedSpec) {
 async function fetchSource(deps: SpecDeps, url: string): Promise<string> {
   const host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, "");
   // The operator named this URL, so its host is allowed; its address still has to pass.
-  const res = await deps.egress.request({
-    method: "GET",
-    url,
-    allowedHosts: [host],
-    headers: { accept: "application/json, application/yaml, text/yaml, */*" },
-  });
+  let res: Awaited<ReturnType<typeof deps.egress.request>>;
+  try {
+    res = await deps.egress.request({
+      method: "GET",
+      url,
+      allowedHosts: [host],
+      headers: { accept: "application/json, application/yaml, text/yaml, */*" },
+      maxResponseBytes: deps.maxSpecBytes,
+    });
+  } catch (err) {
+    // The operator's input was too large, not the upstream at fault: answered like an inline one.
+    if (err instanceof GatewayError && err.details.reason === "response_too_large") {
+      const max = Number(err.details.max_bytes ?? deps.maxSpecBytes);
+      throw new GatewayError("BAD_REQUEST", "the spec is invalid", {
+        reason: "invalid_spec",
+        problems: [{ path: "source_url", message: `the spec is larger than ${max} bytes` }],
+      });
+    }
+    throw err;
+  }
   if (res.status < 200 || res.status > 299) {
     throw new GatewayError("BAD_REQUEST", `source_url answered HTTP ${res.status}`, {
       reason: "source_fetch_failed",
@@ -175,6 +192,7 @@ export async function createSpec({ ctx, input: raw }: VerbCall) {
     ...(input.inline_yaml !== undefined ? { inline_yaml: input.inline_yaml } : {}),
     ...(text !== undefined ? { text } : {}),
     ...(input.source_url ? { source_url: input.source_url } : {}),
+    maxBytes: deps.maxSpecBytes,
   });
   if (!loaded.ok)
     throw new GatewayError("BAD_REQUEST", "the spec is invalid", {

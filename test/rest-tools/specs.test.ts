@@ -11,6 +11,7 @@ import {
   createWorkflow,
   errorOf,
   invoicesWorkflow,
+  LOOPBACK_ALLOWED,
   OPENAI_YAML,
   PETSTORE_YAML,
   postJson,
@@ -529,4 +530,51 @@ describe.each(BACKENDS)("REST specs (%s)", (backend) => {
     const list = await postJson(env.t, "/v1/specs", undefined, env.t.adminToken(), "GET");
     expect((list.body.specs as SpecView[]).filter((s) => s.name === name)).toEqual([]);
   }
+});
+
+describe.each(BACKENDS)("REST specs under a configured tools.max_spec_bytes (%s)", (backend) => {
+  let env: RestEnv;
+  const LIMIT = 8 * 1024;
+  beforeAll(async () => {
+    env = await startRestEnv(backend, {
+      ...LOOPBACK_ALLOWED,
+      SEAL_GATEWAY_TOOLS_MAX_SPEC_BYTES: String(LIMIT),
+    });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  const names = async () =>
+    ((await postJson(env.t, "/v1/specs", undefined, env.t.adminToken(), "GET")).body.specs as SpecView[]).map(
+      (s) => s.name,
+    );
+
+  it("a spec under the limit registers; one over it is refused inline and from source_url", async () => {
+    await registerSpec(env.t, { name: "mini", inline_json: MINI() });
+    const over = await postJson(env.t, "/v1/specs", { name: "petstore", inline_yaml: PETSTORE_YAML() });
+    expect(Buffer.byteLength(PETSTORE_YAML())).toBeGreaterThan(LIMIT);
+    expect(over.status).toBe(400);
+    expect(problemsOf(over.body)).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(new RegExp(`larger than ${LIMIT} bytes`)) }),
+    ]);
+    const fetched = await postJson(env.t, "/v1/specs", {
+      name: "petstore-remote",
+      source_url: `${env.up.url}/api/v3/openapi.json`,
+    });
+    expect(fetched.status, fetched.text).toBe(400);
+    expect(problemsOf(fetched.body)).toEqual([
+      { path: "source_url", message: expect.stringMatching(new RegExp(`larger than ${LIMIT} bytes`)) },
+    ]);
+    expect(await names()).toEqual(["mini"]);
+  });
+
+  it("the route's body limit follows the setting: above limit + 1 MiB is 413 before parsing", async () => {
+    const huge = `# ${"a".repeat(LIMIT + 1024 * 1024)}`;
+    const r = await env.t.request(
+      "/v1/specs",
+      jsonInit("POST", { name: "huge", inline_yaml: huge }, env.t.adminToken()),
+    );
+    expect(r.status).toBe(413);
+    expect(await names()).toEqual(["mini"]);
+  });
 });
