@@ -11,12 +11,11 @@ import type { OriginPolicy } from "../mcp/origin-guard.js";
 import { admitAgentBearer, agentActor } from "../pipeline/agent-token.js";
 import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
+import { readBodyLimited } from "../request-body.js";
 import { approvalStatusForAgent } from "../services/approvals.js";
 import type { ServiceDeps } from "../services/context.js";
 import type { EventStreamHub } from "../services/event-stream.js";
 import { listToolsForAgent } from "../services/tools.js";
-import type { Store } from "../store/types.js";
-import { readBodyLimited } from "./body.js";
 import { controlRoutes } from "./control-routes.js";
 import { type HttpAnswer, renderCall } from "./render-call.js";
 import { isPublic, ROUTES } from "./routes.js";
@@ -27,7 +26,8 @@ import { staticConsole } from "./static.js";
 export interface HttpDeps {
   services: ServiceDeps;
   calls: CallPipeline;
-  store: Store;
+  /** What GET /ready asks of the database (a transport never touches the store itself). */
+  store: { readonly dialect: string; ping(): Promise<void> };
   clock: Clock;
   log: Logger;
   bodyLimit: number;

@@ -2,10 +2,10 @@ import { type Context, Hono } from "hono";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { readBodyLimited } from "../request-body.js";
 import { JsonParseError, parseJson, toPlain } from "../seal/json.js";
 import type { ServiceContext, ServiceDeps } from "../services/context.js";
 import { secretKeyFromPath } from "../services/secrets.js";
-import { readBodyLimited } from "./body.js";
 import { authenticateOperator, type OperatorEnv } from "./operator-auth.js";
 import { type ControlRoute, controlRoutesOf, type HttpBinding, ROUTES, type RouteEntry } from "./routes.js";
 

@@ -1,13 +1,21 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import type { Gateway } from "../app.js";
+
+/** What the server needs of a gateway (src/app.ts's Gateway satisfies it). */
+export interface Servable {
+  app: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> };
+  /** The live event streams, ended first at shutdown (they never go idle). */
+  streams: { close(): void };
+  /** Seals the audit chain and closes the store. */
+  close(): Promise<void>;
+}
 
 /**
  * Serves the gateway and shuts down gracefully: stop accepting, let in-flight calls finish
  * (up to the grace period), then seal the audit chain and close the store.
  */
 export async function serveGateway(
-  gw: Gateway,
+  gw: Servable,
   opts: { host: string; port: number; graceMs: number },
 ): Promise<{ port: number; stop(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {

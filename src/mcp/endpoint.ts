@@ -2,9 +2,9 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import type { Context } from "hono";
 import { type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
 import { GatewayError } from "../errors.js";
-import { readBodyLimited } from "../http/body.js";
 import { newId } from "../ids.js";
 import { admitAgentBearer } from "../pipeline/agent-token.js";
+import { readBodyLimited } from "../request-body.js";
 import { parseBody } from "../seal/envelope.js";
 import { isJsonObject, type JsonObject, toPlain } from "../seal/json.js";
 import type { ServiceDeps } from "../services/context.js";
