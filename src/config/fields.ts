@@ -16,7 +16,6 @@ export const whenObject = {
 // (master key, interpolated values, database URLs with passwords) are secrets.
 
 export const TOKEN_ALGORITHMS = ["EdDSA", "Ed25519", "RS256", "ES256"] as const;
-export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
 
 const MAX_TOKEN_TTL_SECONDS = 86_400;
 

@@ -14,7 +14,6 @@ import type { CallPipeline } from "../pipeline/index.js";
 import { readBodyLimited } from "../request-body.js";
 import { approvalStatusForAgent } from "../services/approvals.js";
 import type { ServiceDeps } from "../services/context.js";
-import type { EventStreamHub } from "../services/event-stream.js";
 import { listToolsForAgent } from "../services/tools.js";
 import { controlRoutes } from "./control-routes.js";
 import { type HttpAnswer, renderCall } from "./render-call.js";

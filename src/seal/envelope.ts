@@ -100,10 +100,6 @@ function validRequestId(id: JsonValue | undefined): string | number | null {
   return null;
 }
 
-export interface ParsedBody {
-  doc: JsonValue;
-}
-
 export function parseBody(body: Uint8Array, maxDepth: number): JsonValue {
   try {
     return parseJson(body, { maxDepth });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
-import type { AgentKeyRow, AuditedWrites, SessionStore } from "../store/types.js";
+import type { AgentKeyRow } from "../store/types.js";
 import {
   actingTenant,
   ById,
@@ -15,7 +15,6 @@ import {
   requireRole,
   TenantId,
   type VerbCall,
-  type WithStore,
 } from "./context.js";
 
 /**
@@ -49,8 +48,6 @@ export const RegisterAgentKeyInput = z
     }
   });
 export type RegisterAgentKeyInput = z.infer<typeof RegisterAgentKeyInput>;
-
-export type AgentKeyDeps = WithStore<Pick<SessionStore, "getAgentKey" | "listAgentKeys"> & AuditedWrites>;
 
 export function agentKeyView(row: AgentKeyRow) {
   return {

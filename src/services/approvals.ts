@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
-import type { ApprovalRow, ApprovalStatus, AuditedWrites, AuthorizationStore } from "../store/types.js";
+import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
 import {
   ById,
   canSee,
@@ -14,17 +14,12 @@ import {
   type ServiceDeps,
   TenantId,
   type VerbCall,
-  type WithStore,
 } from "./context.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
  * re-sends the same call with `params._meta.approval_id` (redeemed in the pipeline).
  */
-
-export type ApprovalDeps = WithStore<
-  Pick<AuthorizationStore, "getApproval" | "listApprovals"> & AuditedWrites
->;
 
 export function approvalView(row: ApprovalRow, nowMs: number) {
   const status =

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { AuditRecorder, EventInput } from "../audit/recorder.js";
 import type { EventType } from "../audit/vocabulary.js";
 import { satisfies } from "../auth/roles.js";
-import type { OperatorIdentity, OperatorRole, TokenAuthority } from "../auth/tokens.js";
+import type { OperatorRole, TokenAuthority } from "../auth/tokens.js";
 import type { Clock } from "../clock.js";
 import type { CredentialResolver } from "../credentials/types.js";
 import type { EgressClient } from "../egress/types.js";

@@ -3,7 +3,7 @@ import { ERROR_TABLE, GatewayError } from "../errors.js";
 import { parseSecurityContext, type SecurityContext } from "../policy/context-schema.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { PlainJson } from "../seal/json.js";
-import type { AuditedWrites, AuthorizationStore, SecurityContextRow } from "../store/types.js";
+import type { SecurityContextRow } from "../store/types.js";
 import {
   actingTenant,
   canSee,

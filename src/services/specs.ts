@@ -20,7 +20,6 @@ import {
   type Principal,
   parseInput,
   requireRole,
-  type ServiceDeps,
   TenantId,
   type VerbCall,
   type WithStore,

@@ -57,14 +57,14 @@ const TRANSPORTS = new Set(["http", "mcp", "grpc"]);
  */
 const KNOWN: readonly string[] = ["cycle: credentials -> engines -> credentials"];
 
-export interface Edge {
+interface Edge {
   from: string;
   to: string;
   file: string;
 }
 
 /** Why a folder graph breaks the rules (empty when it holds). */
-export function violations(edges: readonly Edge[], layers: Record<string, number>): string[] {
+function violations(edges: readonly Edge[], layers: Record<string, number>): string[] {
   const out: string[] = [];
   for (const e of edges) {
     const a = layers[e.from];
