@@ -12,7 +12,19 @@ export async function readBodyLimited(
     return { body: null, tooLarge: true };
   }
   if (!req.body) return { body: new Uint8Array(0), tooLarge: false };
-  const reader = req.body.getReader();
+  const body = await readStreamLimited(req.body, limit);
+  return { body, tooLarge: body === null };
+}
+
+/**
+ * Reads a byte stream to its end, or cancels it the moment it passes `limit` bytes and answers
+ * null: a peer sending without end costs at most `limit` bytes of memory.
+ */
+export async function readStreamLimited(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -21,16 +33,16 @@ export async function readBodyLimited(
     size += value.byteLength;
     if (size > limit) {
       await reader.cancel().catch(() => undefined);
-      return { body: null, tooLarge: true };
+      return null;
     }
     chunks.push(value);
   }
-  if (chunks.length === 1 && chunks[0]) return { body: chunks[0], tooLarge: false };
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
   const out = new Uint8Array(size);
   let off = 0;
   for (const c of chunks) {
     out.set(c, off);
     off += c.byteLength;
   }
-  return { body: out, tooLarge: false };
+  return out;
 }

@@ -9,6 +9,7 @@
  * never go to the judge: it sees the tool name, argv and call identity only.
  */
 import { GatewayError, isGatewayError } from "../../errors.js";
+import { readStreamLimited } from "../../request-body.js";
 
 export interface JudgeRequest {
   tool: string;
@@ -58,21 +59,10 @@ function requestBody(options: HttpJudgeOptions, request: JudgeRequest): unknown 
 }
 
 async function readCapped(res: Response): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw reject("judge_malformed", "the semantic judge's answer is too large");
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  if (!res.body) return "";
+  const bytes = await readStreamLimited(res.body, MAX_ANSWER_BYTES);
+  if (bytes === null) throw reject("judge_malformed", "the semantic judge's answer is too large");
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 function parseJson(text: string): unknown {
