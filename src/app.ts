@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./log/logger.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
 import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
+import { killCliContainers, sessionContainers } from "./services/cli-revocation.js";
 import { cliTools } from "./services/cli-tool-source.js";
 import type { CliEngine } from "./services/cli-tools.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -177,7 +178,15 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
       ...(opts.stageObserver ? { observer: opts.stageObserver } : {}),
-      authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
+      authz: {
+        store,
+        audit,
+        contexts,
+        approvalTtlSeconds: config.approvals.ttl_seconds,
+        onSessionRevoked: async (executionId) => {
+          await killCliContainers(cli, log, sessionContainers(executionId), "session");
+        },
+      },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
         toleranceSeconds: config.seal.clock_tolerance_seconds,

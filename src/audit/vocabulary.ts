@@ -121,7 +121,7 @@ export const EVENT_PAYLOADS = {
     "killed_containers",
   ),
   AgentKeyRegistered: fields("actor", "key_id", "public_key_b64"),
-  AgentKeyRevoked: fields("actor", "key_id"),
+  AgentKeyRevoked: fields("actor", "key_id", "killed_containers"),
   ConfigChanged: fields("actor", "object", "action", "name", "document"),
   ApiSpecRegistered: fields(
     "actor",
