@@ -6,7 +6,7 @@ CREATE TABLE "tool_names" (
 	"tenant_id" text NOT NULL,
 	"name" text NOT NULL,
 	"kind" text NOT NULL,
-	PRIMARY KEY ("tenant_id", "name")
+	CONSTRAINT "tool_names_pk" PRIMARY KEY("tenant_id","name")
 );
 --> statement-breakpoint
 INSERT INTO "tool_names" ("tenant_id", "name", "kind") SELECT "tenant_id", "name", 'workflow' FROM "workflows" ON CONFLICT DO NOTHING;
