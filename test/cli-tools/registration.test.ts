@@ -241,9 +241,9 @@ for (const backend of BACKENDS) {
         ]);
         expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
         const lost = answers.find((r) => r.status === 409);
-        expect(
-          ((await lost?.json()) as { error: { details: { reason: string } } }).error.details.reason,
-        ).toBe("exists");
+        if (!lost) throw new Error("no registration lost the race");
+        const refusal = (await lost.json()) as { error: { details: { reason: string } } };
+        expect(refusal.error.details.reason).toBe("exists");
         const held =
           Number((await prod.gw.store.getWorkflowByName("default", name)) !== null) +
           Number((await prod.gw.store.getCliToolByName("default", name)) !== null);
