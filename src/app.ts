@@ -1,3 +1,4 @@
+import { dockerVerifier } from "./attestation/docker-verifier.js";
 import { AuditRecorder } from "./audit/recorder.js";
 import { Sealer } from "./audit/sealer.js";
 import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
@@ -17,6 +18,8 @@ import { createLogger, type Logger } from "./log/logger.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
 import type { StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
+import type { AttestationSettings } from "./services/attestation.js";
+import { killCliContainers, sessionContainers } from "./services/cli-revocation.js";
 import { cliTools } from "./services/cli-tool-source.js";
 import type { CliEngine } from "./services/cli-tools.js";
 import type { ServiceDeps } from "./services/context.js";
@@ -89,6 +92,21 @@ function cliEngine(config: GatewayConfig, runtime: ContainerRuntime | undefined)
   };
 }
 
+/** The attestation verifier, or none (POST /v1/seal/attest then refuses every request). */
+function attestationSettings(config: GatewayConfig): AttestationSettings | undefined {
+  const a = config.attestation;
+  if (a.verifier === "none") return undefined;
+  return {
+    verifier: dockerVerifier({
+      socketPath: a.socket_path ?? config.cli.socket_path,
+      contextsLabel: a.contexts_label,
+      tenantLabel: a.tenant_label,
+      matchSourceAddress: a.match_source_address,
+    }),
+    ttlSeconds: a.token_ttl_seconds,
+  };
+}
+
 /** Rows one sweep deletes at most, per table. */
 const SWEEP_LIMIT = 5000;
 
@@ -145,8 +163,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       },
     });
     const cli = cliEngine(config, opts.cliRuntime);
+    const attestation = attestationSettings(config);
     const services: ServiceDeps = {
       cli,
+      ...(attestation ? { attestation } : {}),
       store,
       streams,
       audit,
@@ -178,7 +198,15 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
       ...(opts.stageObserver ? { observer: opts.stageObserver } : {}),
-      authz: { store, audit, contexts, approvalTtlSeconds: config.approvals.ttl_seconds },
+      authz: {
+        store,
+        audit,
+        contexts,
+        approvalTtlSeconds: config.approvals.ttl_seconds,
+        onSessionRevoked: async (executionId) => {
+          await killCliContainers(cli, log, sessionContainers(executionId), "session");
+        },
+      },
       settings: {
         freshnessSeconds: config.seal.freshness_seconds,
         toleranceSeconds: config.seal.clock_tolerance_seconds,

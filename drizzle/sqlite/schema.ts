@@ -263,6 +263,20 @@ export const cliTools = sqliteTable(
 );
 
 /**
+ * One tool name per tenant across kinds: claimed and released by triggers on workflows and
+ * cli_tools (migration 0006_tool_names), never written by the code.
+ */
+export const toolNames = sqliteTable(
+  "tool_names",
+  {
+    tenantId: text("tenant_id").notNull(),
+    name: text("name").notNull(),
+    kind: text("kind").notNull(),
+  },
+  (t) => [primaryKey({ name: "tool_names_pk", columns: [t.tenantId, t.name] })],
+);
+
+/**
  * The built-in secret store. `value_sealed` is sealed under the master key (never clear text);
  * `fingerprint` is keyed and one-way, safe to show. A write replaces the value and bumps
  * `version` in one upsert, so concurrent writers each get their own version number.

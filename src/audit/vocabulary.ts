@@ -26,6 +26,8 @@ export const STAGES = [
   "control",
   // A POST /mcp request refused before any envelope was read (Host/Origin, body, JSON-RPC shape).
   "mcp",
+  // POST /v1/seal/attest.
+  "attest",
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -55,6 +57,16 @@ export const EVENT_PAYLOADS = {
   // `surface`: the read-only agent surface that refused a token (GET /v1/tools, MCP tools/list).
   EnvelopeRejected: fields("reason", "message", "source", "transport", "surface"),
   EnvelopeRejectedSummary: fields("source", "dropped", "reasons", "window_start"),
+  // Attestation (POST /v1/seal/attest): the workload, the context, the token's jti; never the token.
+  AttestationSucceeded: fields(
+    "workload_id",
+    "security_context",
+    "token_jti",
+    "expires_at",
+    "public_key_b64",
+    "source",
+  ),
+  AttestationFailed: fields("reason", "source", "workload_id", "security_context"),
   McpRequestRejected: fields("reason", "status", "method", "transport"),
   PolicyDenied: fields("rule", "reason", "arguments_digest", "binding", "transport"),
   ToolCallAuthorized: fields("rule", "arguments_digest", "binding", "approval_id", "transport"),
@@ -121,7 +133,7 @@ export const EVENT_PAYLOADS = {
     "killed_containers",
   ),
   AgentKeyRegistered: fields("actor", "key_id", "public_key_b64"),
-  AgentKeyRevoked: fields("actor", "key_id"),
+  AgentKeyRevoked: fields("actor", "key_id", "killed_containers"),
   ConfigChanged: fields("actor", "object", "action", "name", "document"),
   ApiSpecRegistered: fields(
     "actor",

@@ -110,6 +110,20 @@ const Judge = z.strictObject({
   model: NonEmptyString.default("seal-judge"),
 });
 
+// POST /v1/seal/attest (DESIGN §7): off unless a verifier is named. `docker` inspects the
+// workload's container on `socket_path` (default: cli.socket_path).
+const Attestation = z.strictObject({
+  verifier: z.enum(["none", "docker"]).default("none"),
+  socket_path: NonEmptyString.optional(),
+  /** Comma-separated context names the container may request. */
+  contexts_label: NonEmptyString.default("seal-gateway.attest.contexts"),
+  /** The container's tenant (absent: `default`). */
+  tenant_label: NonEmptyString.default("seal-gateway.attest.tenant"),
+  /** The request must come from one of the container's own addresses. */
+  match_source_address: z.boolean().default(true),
+  token_ttl_seconds: z.int().min(60).max(86_400).default(3600),
+});
+
 const Approvals = z.strictObject({
   // How long a pending or granted approval stays redeemable.
   ttl_seconds: z
@@ -160,6 +174,7 @@ export const GatewayConfigShape = z.strictObject({
   audit: Audit.prefault({}),
   cli: Cli.prefault({}),
   judge: Judge.prefault({}),
+  attestation: Attestation.prefault({}),
   approvals: Approvals.prefault({}),
   tools: Tools.prefault({}),
   mcp: Mcp.prefault({}),

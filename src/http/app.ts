@@ -12,7 +12,9 @@ import { admitAgentBearer, agentActor } from "../pipeline/agent-token.js";
 import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
 import { readBodyLimited } from "../request-body.js";
+import { parseBody } from "../seal/envelope.js";
 import { approvalStatusForAgent } from "../services/approvals.js";
+import { attest } from "../services/attestation.js";
 import type { ServiceDeps } from "../services/context.js";
 import { listToolsForAgent } from "../services/tools.js";
 import { controlRoutes } from "./control-routes.js";
@@ -82,6 +84,27 @@ export function createHttpApp(deps: HttpDeps) {
   const handlers: Record<string, (c: Context) => Promise<Response> | Response> = {
     "POST /v1/invoke": invoke,
     "POST /v1/seal/invoke": invoke,
+    "POST /v1/seal/attest": async (c) => {
+      const raw = await readBodyLimited(c.req.raw, deps.bodyLimit);
+      let input: unknown;
+      try {
+        // The same strict parse as envelopes (duplicate keys, depth); anything else is refused
+        // by the verb's schema as `invalid_request`.
+        input = raw.body ? parseBody(raw.body, deps.maxDepth) : undefined;
+      } catch {
+        input = undefined;
+      }
+      try {
+        return c.json(await attest(deps.services, input, { address: deps.remoteAddress(c) }));
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        return send({
+          status: err.httpStatus,
+          body: errorBody(err, null, new Date(deps.clock.nowMs())),
+          headers: {},
+        });
+      }
+    },
     // Agent plane, read-only: the agent's security token as a Bearer token, no signature.
     "GET /v1/tools": async (c) => {
       const a = await asAgent(c, "GET /v1/tools");

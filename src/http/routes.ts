@@ -87,6 +87,12 @@ export const ROUTES: readonly RouteEntry[] = [
   },
   { method: "POST", path: "/v1/seal/invoke", public: true, description: "Alias of POST /v1/invoke." },
   {
+    method: "POST",
+    path: "/v1/seal/attest",
+    public: true,
+    description: "Attestation (RFC §6): a verified workload's key gets a cnf-bound agent token.",
+  },
+  {
     method: "GET",
     path: "/v1/tools",
     public: true,

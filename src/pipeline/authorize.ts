@@ -22,6 +22,11 @@ export interface AuthorizeDeps {
   audit: AuditRecorder;
   contexts: ContextCache;
   approvalTtlSeconds: number;
+  /**
+   * Told after a policy revocation (`revoke_after_denials`) was written, so the session's
+   * running CLI containers are killed like an operator's revocation does; best effort.
+   */
+  onSessionRevoked?: (executionId: string) => Promise<void>;
 }
 
 export interface CallFacts {
@@ -120,6 +125,7 @@ async function deny(
         },
       });
       await deps.store.revokeSession(session.executionId, f.nowMs);
+      await deps.onSessionRevoked?.(session.executionId);
     }
   }
   return err;

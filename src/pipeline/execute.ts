@@ -64,6 +64,7 @@ export function execute(deps: PipelineDeps): StageFn {
           executionId: auth.executionId,
           callId,
           sub: auth.claims.sub,
+          binding: auth.binding,
           securityContext: auth.claims.scp,
           arguments: facts.args,
           signal,

@@ -3,6 +3,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { AgentKeyRow } from "../store/types.js";
+import { agentKeyContainers, killCliContainers } from "./cli-revocation.js";
 import {
   actingTenant,
   ById,
@@ -120,15 +121,22 @@ export async function revokeAgentKey({ ctx, input }: VerbCall) {
   const { deps } = ctx;
   const existing = await deps.store.getAgentKey(id);
   if (!existing || !canSee(actor, existing.tenantId)) throw notFound("agent key");
+  // Running CLI containers of calls bound by this agent's registered keys are killed: once
+  // before the revocation (counted in its row) and once after, for a call that created its
+  // container in between. The envelope does not say which of the agent's active keys signed
+  // it, so every key-bound call of the agent goes — erring toward the revocation.
+  const labels = agentKeyContainers(existing.tenantId, existing.sub);
+  const killed = await killCliContainers(deps.cli, deps.log, labels, "agent key");
   const event = deps.audit.event(
     controlEvent({
       eventType: "AgentKeyRevoked",
       tenantId: existing.tenantId,
       agentId: existing.sub,
-      payload: { actor: actor.sub, key_id: id },
+      payload: { actor: actor.sub, key_id: id, ...(killed > 0 ? { killed_containers: killed } : {}) },
     }),
   );
   const row = await deps.store.audited(event, "revokeAgentKey", id, deps.clock.nowMs());
   if (!row) throw notFound("agent key");
-  return agentKeyView(row);
+  const late = await killCliContainers(deps.cli, deps.log, labels, "agent key");
+  return { ...agentKeyView(row), ...(killed + late > 0 ? { killed_containers: killed + late } : {}) };
 }

@@ -1,8 +1,9 @@
 import { checkArgv } from "../engines/cli/argv-policy.js";
 import { argvRules } from "../engines/cli/argv-profiles.js";
 import { effectiveLimits } from "../engines/cli/container-spec.js";
-import { CliCall, CliToolDefinition, cliCommand } from "../engines/cli/definition.js";
+import { CliCall, CliToolDefinition, cliCommand, registryHost } from "../engines/cli/definition.js";
 import { executeCli } from "../engines/cli/execute.js";
+import type { RegistryAuth } from "../engines/cli/runtime.js";
 import { compileInputSchema, type InputValidator } from "../engines/workflow/input-schema.js";
 import { GatewayError, isGatewayError } from "../errors.js";
 import type { ToolInfo } from "../policy/constraints.js";
@@ -66,42 +67,96 @@ function argsValidator(def: CliToolDefinition): InputValidator | null {
 }
 
 /** Each `env_credentials` entry, resolved to its value (audited, in the call's sink) or fail closed. */
-async function resolveEnv(deps: CliToolDeps, def: CliToolDefinition, ctx: ToolRunContext, toolName: string) {
+type Resolved = { value: string; release: () => Promise<void> };
+
+/** One credential value through the resolver (audited CredentialExchange rows, fail closed). */
+async function resolveOne(
+  deps: CliToolDeps,
+  credentialPath: unknown,
+  ctx: ToolRunContext,
+  toolName: string,
+): Promise<Resolved> {
+  const resolveValue = deps.credentials.resolveValue?.bind(deps.credentials);
+  if (!resolveValue) {
+    throw new GatewayError(
+      "CREDENTIAL_UNAVAILABLE",
+      "this gateway's credential backend cannot supply CLI tools",
+      {
+        reason: "backend_not_configured",
+      },
+    );
+  }
+  return await resolveValue({
+    tenantId: ctx.tenantId,
+    credentialPath,
+    signal: ctx.signal,
+    call: {
+      tenantId: ctx.tenantId,
+      executionId: ctx.executionId,
+      callId: ctx.callId,
+      agentId: ctx.sub,
+      toolName,
+      ...(ctx.secrets ? { sink: ctx.secrets } : {}),
+    },
+  });
+}
+
+/** `user:password` or `{"username","password"}`; anything else fails closed (4010). */
+export function parseRegistryLogin(value: string): { username: string; password: string } | null {
+  const trimmed = value.trim();
+  if (trimmed.startsWith("{")) {
+    try {
+      const v = JSON.parse(trimmed) as { username?: unknown; password?: unknown };
+      if (typeof v.username === "string" && v.username && typeof v.password === "string" && v.password)
+        return { username: v.username, password: v.password };
+    } catch {
+      // not JSON: refused below
+    }
+    return null;
+  }
+  const at = value.indexOf(":");
+  if (at <= 0 || at === value.length - 1) return null;
+  return { username: value.slice(0, at), password: value.slice(at + 1) };
+}
+
+async function resolveCredentials(
+  deps: CliToolDeps,
+  def: CliToolDefinition,
+  ctx: ToolRunContext,
+  toolName: string,
+) {
   const env: Record<string, string> = {};
   const releases: (() => Promise<void>)[] = [];
-  const resolveValue = deps.credentials.resolveValue?.bind(deps.credentials);
+  let registryAuth: RegistryAuth | undefined;
   try {
     for (const [name, credentialPath] of Object.entries(def.env_credentials)) {
-      if (!resolveValue) {
-        throw new GatewayError(
-          "CREDENTIAL_UNAVAILABLE",
-          "this gateway's credential backend cannot supply CLI tools",
-          {
-            reason: "backend_not_configured",
-          },
-        );
-      }
-      const resolved = await resolveValue({
-        tenantId: ctx.tenantId,
-        credentialPath,
-        signal: ctx.signal,
-        call: {
-          tenantId: ctx.tenantId,
-          executionId: ctx.executionId,
-          callId: ctx.callId,
-          agentId: ctx.sub,
-          toolName,
-          ...(ctx.secrets ? { sink: ctx.secrets } : {}),
-        },
-      });
+      const resolved = await resolveOne(deps, credentialPath, ctx, toolName);
       releases.push(resolved.release);
       env[name] = resolved.value;
+    }
+    if (def.registry_credential_path !== undefined) {
+      const resolved = await resolveOne(deps, def.registry_credential_path, ctx, toolName);
+      releases.push(resolved.release);
+      const login = parseRegistryLogin(resolved.value);
+      if (!login) {
+        throw new GatewayError(
+          "CREDENTIAL_UNAVAILABLE",
+          "the tool's registry credential is not user:password or {username, password}",
+          { reason: "bad_registry_credential" },
+        );
+      }
+      ctx.secrets?.add([login.password]);
+      registryAuth = { ...login, serverAddress: registryHost(def.docker_image) };
     }
   } catch (err) {
     await Promise.allSettled(releases.map((r) => r()));
     throw err;
   }
-  return { env, release: async () => void (await Promise.allSettled(releases.map((r) => r()))) };
+  return {
+    env,
+    registryAuth,
+    release: async () => void (await Promise.allSettled(releases.map((r) => r()))),
+  };
 }
 
 export function cliTools(deps: CliToolDeps): ToolSource {
@@ -202,7 +257,7 @@ async function runCli(
   try {
     // The engine checks the argv again; checked first here so a refused call reads no credential.
     checkArgv(def.allowed_subcommands, argvRules(def.argv_profile, def.deny_flags), call);
-    const { env, release } = await resolveEnv(deps, def, ctx, row.name);
+    const { env, registryAuth, release } = await resolveCredentials(deps, def, ctx, row.name);
     try {
       const out = await executeCli({
         runtime: engine.runtime,
@@ -210,11 +265,18 @@ async function runCli(
         tool: def,
         call,
         env,
-        ids: { tenantId: ctx.tenantId, executionId: ctx.executionId, callId: ctx.callId },
+        ids: {
+          tenantId: ctx.tenantId,
+          executionId: ctx.executionId,
+          callId: ctx.callId,
+          agent: ctx.sub,
+          ...(ctx.binding ? { binding: ctx.binding } : {}),
+        },
         sub: ctx.sub,
         signal: ctx.signal,
         ...(ctx.secrets ? { secrets: ctx.secrets } : {}),
         ...(engine.judge ? { judge: engine.judge } : {}),
+        ...(registryAuth ? { registryAuth } : {}),
         log: deps.log,
       });
       await emit("CliToolInvocationCompleted", {

@@ -24,8 +24,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
-import { NATIVE_PREFIX } from "./native-tools.js";
-import { EXPLORER_TOOL } from "./workflows.js";
+import { nameTaken, refuseHeldName, reservedNameProblems } from "./tool-names.js";
 
 /**
  * CLI tools (DESIGN §5): container-engine tools registered by an operator and called by agents.
@@ -52,14 +51,6 @@ type Problem = { path: string; message: string };
 
 function invalid(problems: Problem[]) {
   return new GatewayError("BAD_REQUEST", "the CLI tool is invalid", { reason: "invalid_body", problems });
-}
-
-function taken(name: string, kind: string) {
-  return new GatewayError(
-    "CONFLICT",
-    `a tool named ${JSON.stringify(name)} already exists${kind === "cli" ? " (use PUT)" : ` (a ${kind})`}`,
-    { reason: "exists" },
-  );
 }
 
 export function cliToolView(row: CliToolRow, warnings: readonly string[] = []) {
@@ -89,10 +80,7 @@ function readDefinition(deps: CliToolDeps, actor: Principal, body: unknown) {
   const def = parseInput(CliToolDefinition, raw);
   const problems: Problem[] = [];
   const warnings: string[] = [];
-  if (def.name === EXPLORER_TOOL)
-    problems.push({ path: "name", message: "explorer is a built-in tool name" });
-  if (def.name.startsWith(NATIVE_PREFIX))
-    problems.push({ path: "name", message: `${NATIVE_PREFIX}* names are reserved for the native tools` });
+  problems.push(...reservedNameProblems(def.name));
   if (def.name.startsWith(ID_PREFIX))
     problems.push({ path: "name", message: `${ID_PREFIX}* names would read as tool ids` });
   const commandProblem = commandTokenProblem(cliCommand(def));
@@ -127,11 +115,6 @@ function readDefinition(deps: CliToolDeps, actor: Principal, body: unknown) {
   return { def, tenantId, warnings, document: JSON.stringify(def) };
 }
 
-/** The names other tool kinds hold in the tenant (checked before insert; see docs/cli-tools.md). */
-async function refuseOtherKinds(deps: CliToolDeps, tenantId: string, name: string): Promise<void> {
-  if (await deps.store.getWorkflowByName(tenantId, name)) throw taken(name, "workflow");
-}
-
 function changeEvent(
   deps: CliToolDeps,
   actor: Principal,
@@ -162,11 +145,17 @@ function logWarnings(deps: CliToolDeps, row: CliToolRow, warnings: readonly stri
     deps.log.warn("cli tool registered with a warning", { tool: row.name, tenant: row.tenantId, warning });
 }
 
+/** The 409 of an insert that did nothing: names the kind that holds the name now. */
+async function raceLost(deps: CliToolDeps, tenantId: string, name: string): Promise<GatewayError> {
+  const workflow = await deps.store.getWorkflowByName(tenantId, name);
+  return nameTaken(name, workflow ? "workflow" : "cli", "cli");
+}
+
 export async function createCliTool({ ctx, input: body }: VerbCall) {
   const actor = requireRole(ctx, "operator");
   const deps: CliToolDeps = ctx.deps;
   const { def, tenantId, warnings, document } = readDefinition(deps, actor, body);
-  await refuseOtherKinds(deps, tenantId, def.name);
+  await refuseHeldName(deps.store, tenantId, def.name, "cli");
   const now = deps.clock.nowMs();
   const row: CliToolRow = {
     id: newId("clt"),
@@ -177,7 +166,8 @@ export async function createCliTool({ ctx, input: body }: VerbCall) {
     createdAt: now,
     updatedAt: now,
   };
-  // The unique (tenant, name) index decides a race between two registrations of one name.
+  // The database decides a race between two registrations of one name, of any kind: the
+  // insert then does nothing (tool_names, src/services/tool-names.ts).
   if (
     !(await deps.store.audited(
       changeEvent(deps, actor, row, "CliToolRegistered", warnings),
@@ -185,7 +175,7 @@ export async function createCliTool({ ctx, input: body }: VerbCall) {
       row,
     ))
   )
-    throw taken(def.name, "cli");
+    throw await raceLost(deps, tenantId, def.name);
   logWarnings(deps, row, warnings);
   return cliToolView(row, warnings);
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
+import type { AttestationSettings } from "./attestation.js";
 import type { CliEngine } from "./cli-tools.js";
 import type { EventStreamHub } from "./event-stream.js";
 import type { SpecCache } from "./specs.js";
@@ -36,6 +37,8 @@ export interface ServiceDeps {
   streams: EventStreamHub;
   /** The container engine of CLI tools; absent: CLI tools cannot run (calls answer 4040). */
   cli?: CliEngine;
+  /** POST /v1/seal/attest; absent: attestation is off (every request refused, 3002). */
+  attestation?: AttestationSettings;
 }
 
 /**

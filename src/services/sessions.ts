@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { killByLabel } from "../engines/cli/reaper.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
 import { decodePublicKey } from "../seal/ed25519.js";
 import type { AuditedWrites, SessionRow, SessionStore } from "../store/types.js";
+import { killCliContainers, sessionContainers } from "./cli-revocation.js";
 import {
   actingTenant,
   ById,
@@ -184,17 +184,8 @@ export async function getSession({ ctx, input }: VerbCall) {
   return sessionView(row, deps.clock.nowMs());
 }
 
-/** Best effort: an engine that is down must not stop a revocation (the reaper cleans up later). */
 async function killContainers(deps: SessionDeps, executionId: string): Promise<number> {
-  if (!deps.cli) return 0;
-  try {
-    const killed = await killByLabel(deps.cli.runtime, executionId, deps.log);
-    if (killed > 0) deps.log.info("killed the CLI containers of a revoked session", { executionId, killed });
-    return killed;
-  } catch (err) {
-    deps.log.warn("could not kill the CLI containers of a revoked session", { executionId, err });
-    return 0;
-  }
+  return await killCliContainers(deps.cli, deps.log, sessionContainers(executionId), "session");
 }
 
 export async function revokeSession({ ctx, input }: VerbCall) {

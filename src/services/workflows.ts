@@ -24,11 +24,9 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
-import { NATIVE_PREFIX } from "./native-tools.js";
+import { nameTaken, refuseHeldName, reservedNameProblems } from "./tool-names.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
-
-export const EXPLORER_TOOL = "explorer";
 
 // CLI tools share the tool namespace: registration reads their names too.
 export type WorkflowDeps = WithStore<ToolStore & CliToolStore & AuditedWrites>;
@@ -69,10 +67,7 @@ async function readDefinition(
   const def = parsed.def;
   // Every problem at once: a reserved name does not hide the definition's other faults.
   const problems: { path: string; message: string }[] = [];
-  if (def.name === EXPLORER_TOOL)
-    problems.push({ path: "name", message: "explorer is a built-in tool name" });
-  if (def.name.startsWith(NATIVE_PREFIX))
-    problems.push({ path: "name", message: `${NATIVE_PREFIX}* names are reserved for the native tools` });
+  problems.push(...reservedNameProblems(def.name));
   const specRow = await deps.store.getSpecMeta(def.api_spec_id);
   if (!specRow || specRow.tenantId !== tenantId)
     throw invalid([...problems, { path: "api_spec_id", message: "no such spec in this tenant" }]);
@@ -120,20 +115,7 @@ export async function createWorkflow({ ctx, input: body }: VerbCall) {
   const actor = requireRole(ctx, "operator");
   const { deps } = ctx;
   const { def, tenantId, document } = await readDefinition(deps, actor, body);
-  if (await deps.store.getWorkflowByName(tenantId, def.name)) {
-    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
-      reason: "exists",
-    });
-  }
-  if (await deps.store.getCliToolByName(tenantId, def.name)) {
-    throw new GatewayError(
-      "CONFLICT",
-      `a tool named ${JSON.stringify(def.name)} already exists (a CLI tool)`,
-      {
-        reason: "exists",
-      },
-    );
-  }
+  await refuseHeldName(deps.store, tenantId, def.name, "workflow");
   const now = deps.clock.nowMs();
   const row: WorkflowRow = {
     id: newId("wf"),
@@ -146,14 +128,13 @@ export async function createWorkflow({ ctx, input: body }: VerbCall) {
     createdAt: now,
     updatedAt: now,
   };
-  // A concurrent create of the name may win after the check above: then neither the workflow
-  // nor its event is written.
+  // A concurrent create of the name (of any tool kind: tool_names) may win after the check
+  // above: then neither the workflow nor its event is written.
   if (
     !(await deps.store.audited(changeEvent(deps, actor, row, "WorkflowRegistered"), "insertWorkflow", row))
   ) {
-    throw new GatewayError("CONFLICT", `a tool named ${JSON.stringify(def.name)} already exists (use PUT)`, {
-      reason: "exists",
-    });
+    const cli = await deps.store.getCliToolByName(tenantId, def.name);
+    throw nameTaken(def.name, cli ? "cli" : "workflow", "workflow");
   }
   return workflowView(row);
 }

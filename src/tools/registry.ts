@@ -13,6 +13,8 @@ export interface ToolRunContext {
   executionId: string;
   callId: string;
   sub: string;
+  /** How the caller's key was bound (`session`, `cnf`, `agent_key`): revocation finds its calls by it. */
+  binding?: string;
   /** The security context name the call was authorized under (the token's `scp`). */
   securityContext: string;
   /** Arguments as plain JSON (numbers that would change value were refused before). */

@@ -33,6 +33,7 @@ const LAYERS: Record<string, number> = {
   auth: 1,
   tools: 1,
   sdk: 1,
+  attestation: 1,
   // Ports, adapters and leaves.
   store: 0,
   egress: 0,

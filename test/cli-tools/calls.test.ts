@@ -16,9 +16,11 @@ import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../src/engines/cli/container-spec.js";
 import type { ContainerRuntime } from "../../src/engines/cli/runtime.js";
+import { generateKeyPair } from "../../src/sdk/index.js";
 import {
   bearer,
   call,
+  events,
   eventsOf,
   expectCode,
   lastSeq,
@@ -35,6 +37,7 @@ import {
   testEngine,
 } from "../engines/cli/support/engine.js";
 import { expectJson } from "../http/support.js";
+import { agentClaims, gatewayToken } from "../pipeline/agents.js";
 import { jsonInit, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 const run = promisify(execFile);
@@ -202,6 +205,12 @@ beforeAll(async () => {
       { tool_pattern: "envy", command_allowlist: ["sh"] },
       { tool_pattern: "envy-missing", command_allowlist: ["sh"] },
     ],
+  });
+  await putContext(t, {
+    name: "cli-strict",
+    tenant_id: TENANT,
+    capabilities: [{ tool_pattern: "sleeper", command_allowlist: ["sh"] }],
+    revoke_after_denials: { count: 1, per_seconds: 60 },
   });
   agent = await sessionAgent(t, { context: "cli-ctx", tenant: TENANT });
 }, ENGINE_SETUP_TIMEOUT_MS);
@@ -395,5 +404,90 @@ describe("CLI tools through signed envelopes (real engine)", () => {
     expect(expectCode(r, 500, 4040).error?.details.reason).toBe("container_gone");
     const row = (await eventsOf(t, victim.executionId)).find((e) => e.event_type === "SessionRevoked");
     expect(row?.payload.killed_containers).toBe(1);
+  });
+
+  async function waitForContainer(labels: Record<string, string>): Promise<void> {
+    const all = { [LABELS.managed]: "true", ...labels };
+    for (let i = 0; i < 100 && (await engine.runtime.listByLabel(all)).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await engine.runtime.listByLabel(all)).toHaveLength(1);
+  }
+
+  it("kills a running container of a registered-key agent within a second of revoking its key (audited)", async () => {
+    const pair = generateKeyPair();
+    const sub = `keyed-${randomBytes(3).toString("hex")}`;
+    const key = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/agent-keys",
+        jsonInit("POST", { sub, public_key_b64: pair.publicKeyB64, tenant_id: TENANT }, t.adminToken()),
+      ),
+      201,
+    );
+    const token = gatewayToken(t, agentClaims(t, { sub, scp: "cli-ctx", tenant_id: TENANT }));
+    const keyed = { token, privateKeyB64: pair.privateKeyB64 };
+    const pending = send(t, signedCall(t, keyed, "sleeper", { subcommand: "sh", args: ["-c", "sleep 30"] }));
+    await waitForContainer({ [LABELS.agent]: sub, [LABELS.binding]: "agent_key" });
+    const started = performance.now();
+    const revoked = await expectJson<{ killed_containers?: number; status: string }>(
+      await t.request(`/v1/agent-keys/${key.id}`, { method: "DELETE", headers: bearer(t.adminToken()) }),
+      200,
+    );
+    const r = await pending;
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(revoked.killed_containers).toBe(1);
+    expect(expectCode(r, 500, 4040).error?.details.reason).toBe("container_gone");
+    const rows = await events(t, { type: "AgentKeyRevoked", agent: sub });
+    expect(rows.map((e) => e.payload.killed_containers)).toEqual([1]);
+    // The key is refused from now on.
+    const again = await send(t, signedCall(t, keyed, "jq", { subcommand: ".", stdin: "1" }));
+    expect(expectCode(again, 401, 1006).error?.details.reason).toBe("key_revoked");
+  });
+
+  it("does not touch another agent's containers when a key is revoked", async () => {
+    const bystander = await sessionAgent(t, { context: "cli-ctx", tenant: TENANT });
+    const pending = send(
+      t,
+      signedCall(t, bystander, "sleeper", { subcommand: "sh", args: ["-c", "sleep 1; echo done"] }),
+    );
+    await waitForContainer({ [LABELS.executionId]: bystander.executionId });
+    const pair = generateKeyPair();
+    const key = await expectJson<{ id: string; killed_containers?: number }>(
+      await t.request(
+        "/v1/agent-keys",
+        jsonInit(
+          "POST",
+          { sub: bystander.sub, public_key_b64: pair.publicKeyB64, tenant_id: TENANT },
+          t.adminToken(),
+        ),
+      ),
+      201,
+    );
+    const revoked = await expectJson<{ killed_containers?: number }>(
+      await t.request(`/v1/agent-keys/${key.id}`, { method: "DELETE", headers: bearer(t.adminToken()) }),
+      200,
+    );
+    // Same sub, but bound by its session, not by a registered key: left running.
+    expect(revoked.killed_containers).toBeUndefined();
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect((r.body.result as CliOut).stdout).toBe("done\n");
+  });
+
+  it("kills the running containers of a session the policy revokes (revoke_after_denials)", async () => {
+    const victim = await sessionAgent(t, { context: "cli-strict", tenant: TENANT });
+    const pending = send(t, signedCall(t, victim, "sleeper", { subcommand: "sh", args: ["-c", "sleep 30"] }));
+    await waitForContainer({ [LABELS.executionId]: victim.executionId });
+    const started = performance.now();
+    const denied = await send(t, signedCall(t, victim, "jq", { subcommand: ".", stdin: "1" }));
+    expectCode(denied, 403, 2006);
+    const r = await pending;
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(expectCode(r, 500, 4040).error?.details.reason).toBe("container_gone");
+    const rows = await eventsOf(t, victim.executionId);
+    expect(rows.find((e) => e.event_type === "SessionRevoked")?.payload.actor).toBe(
+      "policy:revoke_after_denials",
+    );
+    expect(rows.some((e) => e.event_type === "CliToolInvocationFailed")).toBe(true);
   });
 });

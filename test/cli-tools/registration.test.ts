@@ -216,5 +216,62 @@ for (const backend of BACKENDS) {
       );
       expect(list.cli_tools.map((c) => `${String(c.tenant_id)}/${c.name}`)).toEqual(["tenant-z/shared.cli"]);
     });
+
+    it("holds the name across kinds in the database: a race of two kinds for one name stores one", async () => {
+      const admin = prod.adminToken();
+      const spec = await expectJson<{ id: string }>(
+        await prod.request(
+          "/v1/specs",
+          jsonInit("POST", { name: "race-spec", inline_json: MINI_SPEC }, admin),
+        ),
+        201,
+      );
+      const workflow = (name: string) => ({
+        name,
+        description: "a workflow",
+        input_schema: { type: "object" },
+        api_spec_id: spec.id,
+        steps: [{ name: "list", operation_id: "listThings", on_error: "AbortWorkflow" }],
+      });
+      for (let i = 0; i < 8; i++) {
+        const name = `race${"abcdefgh"[i]}.jq`;
+        const answers = await Promise.all([
+          prod.request("/v1/workflows", jsonInit("POST", workflow(name), admin)),
+          post(prod, jq({ name })),
+        ]);
+        expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+        const lost = answers.find((r) => r.status === 409);
+        if (!lost) throw new Error("no registration lost the race");
+        const refusal = (await lost.json()) as { error: { details: { reason: string } } };
+        expect(refusal.error.details.reason).toBe("exists");
+        const held =
+          Number((await prod.gw.store.getWorkflowByName("default", name)) !== null) +
+          Number((await prod.gw.store.getCliToolByName("default", name)) !== null);
+        expect(held).toBe(1);
+      }
+      // The store itself refuses, whatever the verbs checked before: a CLI tool row under a
+      // workflow's name is not inserted.
+      const now = Date.now();
+      const row = { tenantId: "default", document: "{}", hash: "h", createdAt: now, updatedAt: now };
+      await expectJson(
+        await prod.request("/v1/workflows", jsonInit("POST", workflow("held.wf"), admin)),
+        201,
+      );
+      expect(await prod.gw.store.insertCliTool({ ...row, id: "clt_direct", name: "held.wf" })).toBe(false);
+      expect(await prod.gw.store.getCliTool("clt_direct")).toBeNull();
+      // Deleting releases the name for the other kind.
+      const cli = await expectJson<{ id: string }>(await post(prod, jq({ name: "released" })), 201);
+      await expectError(
+        await prod.request("/v1/workflows", jsonInit("POST", workflow("released"), admin)),
+        409,
+        "exists",
+      );
+      const del = await prod.request(`/v1/cli-tools/${cli.id}`, { method: "DELETE", headers: bearer(admin) });
+      expect(del.status).toBeLessThan(300);
+      await expectJson(
+        await prod.request("/v1/workflows", jsonInit("POST", workflow("released"), admin)),
+        201,
+      );
+    });
   });
 }

@@ -26,6 +26,7 @@ describe("the route table", () => {
     expect(ROUTES.filter(isPublic).map((r) => `${r.method} ${r.path}`)).toEqual([
       "POST /v1/invoke",
       "POST /v1/seal/invoke",
+      "POST /v1/seal/attest",
       "GET /v1/tools",
       "GET /v1/seal/approvals/:id",
       "POST /mcp",

@@ -5,6 +5,7 @@
  */
 import type { GatewayConfig } from "../../config/schema.js";
 import type { CliToolDefinition } from "./definition.js";
+import { ownerLabel } from "./owner.js";
 import type { ContainerSpec } from "./runtime.js";
 
 export const LABELS = {
@@ -15,6 +16,11 @@ export const LABELS = {
   tool: "seal-gateway.tool",
   /** Unix seconds after which the container is a leftover whatever its state (reaper). */
   deadline: "seal-gateway.deadline",
+  /** The caller's `sub` and how its key was bound (agent-key revocation finds its calls). */
+  agent: "seal-gateway.agent",
+  binding: "seal-gateway.binding",
+  /** The gateway process that runs the call (owner.ts): a crashed owner's leftovers go at once. */
+  owner: "seal-gateway.owner",
 } as const;
 
 /** Numeric, non-root, the same in every image (the test images create it in /etc/passwd). */
@@ -57,9 +63,14 @@ export interface CallIds {
   tenantId: string;
   executionId: string;
   callId: string;
+  /** The caller's `sub`. */
+  agent?: string;
+  /** How the caller's key was bound: `session`, `cnf` or `agent_key`. */
+  binding?: string;
 }
 
 export function callLabels(tool: CliToolDefinition, ids: CallIds, deadline: number): Record<string, string> {
+  const owner = ownerLabel();
   return {
     [LABELS.managed]: "true",
     [LABELS.callId]: ids.callId,
@@ -67,6 +78,9 @@ export function callLabels(tool: CliToolDefinition, ids: CallIds, deadline: numb
     [LABELS.tenant]: ids.tenantId,
     [LABELS.tool]: tool.name,
     [LABELS.deadline]: String(deadline),
+    ...(ids.agent !== undefined ? { [LABELS.agent]: ids.agent } : {}),
+    ...(ids.binding !== undefined ? { [LABELS.binding]: ids.binding } : {}),
+    ...(owner ? { [LABELS.owner]: owner } : {}),
   };
 }
 

@@ -82,6 +82,11 @@ export const CliToolDefinition = z
     deny_flags: z.array(DenyFlag).default([]),
     working_dir: AbsolutePath.optional(),
     limits: CliLimits.default({}),
+    /**
+     * A private image: the credential path of its registry login (`user:password`, or JSON
+     * `{"username","password"}`), resolved on every call and used when the image must be pulled.
+     */
+    registry_credential_path: z.unknown().optional(),
   })
   .superRefine((tool, ctx) => {
     if (tool.network === "egress" && !tool.network_name) {
@@ -97,6 +102,17 @@ export const CliToolDefinition = z
     // The engine's own network names would bypass the none/egress choice.
     if (tool.network_name && ["host", "bridge", "none", "default"].includes(tool.network_name)) {
       ctx.addIssue({ code: "custom", path: ["network_name"], message: "must name a network you created" });
+    }
+    // What is pulled with credentials must be exactly what was reviewed: a registry digest.
+    if (
+      tool.registry_credential_path !== undefined &&
+      !/^[^\s@]+@sha256:[0-9a-f]{64}$/.test(tool.docker_image)
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["docker_image"],
+        message: "must be pinned by registry digest (name@sha256:…) when registry_credential_path is set",
+      });
     }
     const targets = tool.mounts.map((m) => m.container_path);
     if (new Set(targets).size !== targets.length) {
@@ -116,6 +132,14 @@ export type CliCall = z.infer<typeof CliCall>;
 /** A registry digest (`name@sha256:…`) or a local image id (`sha256:…`): the bytes cannot change. */
 export function isPinnedImage(reference: string): boolean {
   return /^sha256:[0-9a-f]{64}$/.test(reference) || /^[^\s@]+@sha256:[0-9a-f]{64}$/.test(reference);
+}
+
+/** The registry host of an image reference (`registry:5000/a/b@sha256:…` → `registry:5000`). */
+export function registryHost(reference: string): string {
+  const first = reference.split("/")[0] ?? "";
+  const isHost =
+    reference.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
+  return isHost ? first : "docker.io";
 }
 
 /** The tool's base command for `command_allowlist`: `command`, else the name's last segment. */

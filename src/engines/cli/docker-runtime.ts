@@ -105,6 +105,38 @@ export function dockerRuntime(options: { socketPath: string }): ContainerRuntime
       }
     },
 
+    async pull(image, auth) {
+      const authconfig = {
+        username: auth.username,
+        password: auth.password,
+        serveraddress: auth.serverAddress,
+      };
+      // The engine answers a refused login and a failed pull alike (500 with the registry's
+      // text), so the login is checked on its own first: a failure there is the credentials'
+      // (or the registry's reachability), never classified from message text.
+      try {
+        await docker.checkAuth(authconfig);
+      } catch (err) {
+        const c = classify(err, "registry login");
+        if (c.kind === "unavailable") throw c;
+        throw new RuntimeError("auth_failed", `registry login failed (status ${statusOf(err) ?? "none"})`, {
+          cause: err,
+        });
+      }
+      try {
+        const stream = await docker.pull(image, { authconfig });
+        await new Promise<void>((resolve, reject) => {
+          docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve()));
+        });
+      } catch (err) {
+        const c = classify(err, "pull");
+        if (c.kind === "unavailable") throw c;
+        throw new RuntimeError("pull_failed", `pull failed (status ${statusOf(err) ?? "none"})`, {
+          cause: err,
+        });
+      }
+    },
+
     async create(spec) {
       try {
         const created = await docker.createContainer(dockerCreateOptions(spec));

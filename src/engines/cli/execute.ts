@@ -14,8 +14,8 @@ import { type CallIds, type CliSettings, containerSpec, effectiveLimits } from "
 import type { CliCall, CliToolDefinition } from "./definition.js";
 import type { CliJudge } from "./judge.js";
 import { capturedText } from "./output-capture.js";
-import { cancelled, runContainer } from "./run-container.js";
-import type { ContainerRuntime } from "./runtime.js";
+import { cancelled, engineFailure, runContainer } from "./run-container.js";
+import { type ContainerRuntime, type RegistryAuth, RuntimeError } from "./runtime.js";
 
 /** The CLI tool result (DESIGN §2); `truncated` names the streams cut at the output cap. */
 export type CliResult = {
@@ -40,7 +40,27 @@ export interface ExecuteCliOptions {
   secrets?: SecretSink;
   /** Required when the tool sets `require_semantic_judge`. */
   judge?: CliJudge;
+  /** A private image's registry credentials (`registry_credential_path`, already resolved). */
+  registryAuth?: RegistryAuth;
   log?: Logger;
+}
+
+/**
+ * A private image absent from the engine is pulled, by its digest, with the tool's registry
+ * credentials before anything is created; the password is in the call's secret sink, so no
+ * error text can carry it.
+ */
+async function ensureImage(options: ExecuteCliOptions, log: Logger): Promise<void> {
+  const { runtime, tool, registryAuth } = options;
+  if (!registryAuth) return;
+  try {
+    if (await runtime.imageExists(tool.docker_image)) return;
+    if (!runtime.pull) throw new RuntimeError("image_missing", "this engine adapter cannot pull");
+    await runtime.pull(tool.docker_image, registryAuth);
+  } catch (err) {
+    log.warn("cli image pull failed", { image: tool.docker_image, err });
+    throw engineFailure(err);
+  }
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -103,6 +123,8 @@ export async function executeCli(
   sink.add(Object.values(env));
 
   await askJudge(options);
+  if (signal?.aborted) throw cancelled(signal);
+  await ensureImage(options, log);
   if (signal?.aborted) throw cancelled(signal);
 
   const spec = containerSpec({

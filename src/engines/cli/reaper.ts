@@ -5,17 +5,20 @@
  * Several gateway instances may share one engine, so "labelled" alone does not make a
  * container a leftover: another instance may be running it right now. A container is a
  * leftover once its `seal-gateway.deadline` label (start + timeout + grace, set at creation)
- * has passed — no call waits for it any longer. A managed container without a readable
- * deadline is a leftover once it is older than the longest possible call.
+ * has passed — no call waits for it any longer — or once its owner label names a gateway
+ * process on this host that is provably gone (owner.ts: a crash, kill -9). A managed container
+ * without a readable deadline is a leftover once it is older than the longest possible call.
  */
 import type { Logger } from "../../log/logger.js";
 import { DEADLINE_GRACE_SECONDS, LABELS } from "./container-spec.js";
 import { MAX_TIMEOUT_SECONDS } from "./definition.js";
+import { ownerGone } from "./owner.js";
 import type { ContainerRuntime, ContainerSummary } from "./runtime.js";
 
 const MANAGED = { [LABELS.managed]: "true" };
 
 export function isLeftover(container: ContainerSummary, nowSeconds: number): boolean {
+  if (ownerGone(container.labels[LABELS.owner])) return true;
   const deadline = Number(container.labels[LABELS.deadline]);
   if (Number.isFinite(deadline) && deadline > 0) return deadline <= nowSeconds;
   return container.createdAt + MAX_TIMEOUT_SECONDS + DEADLINE_GRACE_SECONDS <= nowSeconds;
@@ -56,7 +59,19 @@ export async function killByLabel(
   executionId: string,
   log?: Logger,
 ): Promise<number> {
-  const containers = await runtime.listByLabel({ ...MANAGED, [LABELS.executionId]: executionId });
+  return await killMatching(runtime, { [LABELS.executionId]: executionId }, log);
+}
+
+/**
+ * Kills and removes every managed container carrying all of `labels` (a revoked agent key:
+ * its tenant, `sub` and the `agent_key` binding).
+ */
+export async function killMatching(
+  runtime: ContainerRuntime,
+  labels: Readonly<Record<string, string>>,
+  log?: Logger,
+): Promise<number> {
+  const containers = await runtime.listByLabel({ ...labels, ...MANAGED });
   return await removeAll(
     runtime,
     containers.map((c) => c.id),

@@ -47,7 +47,11 @@ export function engineFailure(err: unknown): GatewayError {
         ? ["image_missing", "the tool's container image is not available on the engine"]
         : kind === "not_found"
           ? ["container_gone", "the container was removed while it ran"]
-          : ["engine_error", "the container engine could not run the tool"];
+          : kind === "auth_failed"
+            ? ["registry_login_failed", "the image registry did not accept the tool's registry credentials"]
+            : kind === "pull_failed"
+              ? ["image_pull_failed", "the tool's container image could not be pulled from its registry"]
+              : ["engine_error", "the container engine could not run the tool"];
   return new GatewayError("EXECUTION_FAILED", message, { reason });
 }
 

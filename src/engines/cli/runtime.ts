@@ -61,10 +61,24 @@ export interface ContainerSummary {
   running: boolean;
 }
 
+/** Credentials for one registry (a private image's `registry_credential_path`). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry host (`registry.example.com:5000`), from the image reference. */
+  serverAddress: string;
+}
+
 export interface ContainerRuntime {
   /** Resolves when the engine answers; throws RuntimeError `unavailable` otherwise. */
   ping(): Promise<void>;
   imageExists(image: string): Promise<boolean>;
+  /**
+   * Pulls `image` (pinned by digest) with the registry's credentials: throws RuntimeError
+   * `auth_failed` when the registry does not accept them, `pull_failed` when the pull fails.
+   * Optional: an adapter whose platform pulls by itself (Kubernetes) leaves it out.
+   */
+  pull?(image: string, auth: RegistryAuth): Promise<void>;
   /** Creates (does not start) the container; returns its id. */
   create(spec: ContainerSpec): Promise<string>;
   /** Attach before `start`, so no early output is lost. */
@@ -85,7 +99,13 @@ export interface ContainerRuntime {
   inspect(id: string): Promise<ContainerState | null>;
 }
 
-export type RuntimeErrorKind = "unavailable" | "image_missing" | "not_found" | "failed";
+export type RuntimeErrorKind =
+  | "unavailable"
+  | "image_missing"
+  | "not_found"
+  | "auth_failed"
+  | "pull_failed"
+  | "failed";
 
 /** A classified engine failure; `message` is for logs, never for the caller. */
 export class RuntimeError extends Error {

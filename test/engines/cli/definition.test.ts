@@ -12,6 +12,7 @@ import {
 } from "../../../src/engines/cli/container-spec.js";
 import { CliToolDefinition, isPinnedImage } from "../../../src/engines/cli/definition.js";
 import { dockerCreateOptions } from "../../../src/engines/cli/docker-runtime.js";
+import { ownerLabel } from "../../../src/engines/cli/owner.js";
 import { cliSettings } from "./support/engine.js";
 
 const base = { name: "git", docker_image: "seal-test/git", allowed_subcommands: ["log"] };
@@ -92,7 +93,10 @@ describe("lockdown", () => {
       [LABELS.tenant]: "t1",
       [LABELS.tool]: "git",
       [LABELS.deadline]: String(1000 + 30 + 60),
+      // This process, as host/boot/pid/start: the reaper of a replacing gateway proves it gone.
+      [LABELS.owner]: ownerLabel(),
     });
+    expect(spec.labels[LABELS.owner]).toMatch(new RegExp(`/${process.pid}/\\d+$`));
   });
 
   it("maps to a Docker container with every restriction set", () => {
