@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import type { Gateway } from "../app.js";
+import { serveMetrics } from "./metrics-route.js";
 
 /**
  * Serves the gateway and shuts down gracefully: stop accepting, let in-flight calls finish
@@ -8,8 +9,8 @@ import type { Gateway } from "../app.js";
  */
 export async function serveGateway(
   gw: Gateway,
-  opts: { host: string; port: number; graceMs: number },
-): Promise<{ port: number; stop(): Promise<void> }> {
+  opts: { host: string; port: number; graceMs: number; metricsListen?: string },
+): Promise<{ port: number; metricsPort?: number; stop(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () =>
       resolve(s as Server),
@@ -18,11 +19,19 @@ export async function serveGateway(
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    if (opts.metricsListen && gw.metrics) metricsServer = await serveMetrics(gw.metrics, opts.metricsListen);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       // Event streams never go idle: end them first, or each would hold shutdown for the grace.
       gw.streams.close();
+      await metricsServer?.stop();
       await new Promise<void>((resolve) => {
         // A keep-alive connection whose call was still running at close() turns idle only after
         // its answer; close those as they go idle, or each would hold shutdown for its keep-alive.
@@ -45,5 +54,5 @@ export async function serveGateway(
     })();
     return stopping;
   };
-  return { port, stop };
+  return { port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), stop };
 }

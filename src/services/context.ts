@@ -8,6 +8,7 @@ import type { CredentialResolver } from "../credentials/types.js";
 import type { EgressClient } from "../egress/types.js";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import type { GatewayMetrics } from "../metrics/metrics.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   streams: EventStreamHub;
   /** The container engine of CLI tools; absent: CLI tools cannot run (calls answer 4040). */
   cli?: CliEngine;
+  /** This instance's Prometheus metrics (GET /metrics); absent when `metrics.enabled` is false. */
+  metrics?: GatewayMetrics;
 }
 
 /**
