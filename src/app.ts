@@ -15,8 +15,15 @@ import { type Reaper, startReaper } from "./engines/cli/reaper.js";
 import type { ContainerRuntime } from "./engines/cli/runtime.js";
 import { createHttpApp } from "./http/app.js";
 import { createLogger, type Logger } from "./log/logger.js";
+import {
+  instrumentCredentials,
+  instrumentEgress,
+  instrumentRuntime,
+  instrumentStore,
+} from "./metrics/instrument.js";
+import { GatewayMetrics } from "./metrics/metrics.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
-import type { StageObserver } from "./pipeline/run-stage.js";
+import { combineObservers, type StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { AttestationSettings } from "./services/attestation.js";
 import { killCliContainers, sessionContainers } from "./services/cli-revocation.js";
@@ -48,6 +55,8 @@ export interface Gateway {
   /** Open GET /v1/events/stream clients; closed first on shutdown so they do not hold it. */
   streams: EventStreamHub;
   log: Logger;
+  /** The Prometheus registry behind GET /metrics; null when `metrics.enabled` is false. */
+  metrics: GatewayMetrics | null;
   /** Stops background work, seals every audit row, closes the store. */
   close(): Promise<void>;
 }
@@ -73,10 +82,15 @@ export interface BuildOptions {
 }
 
 /** The CLI engine from the `cli` and `judge` sections; the Docker client connects lazily. */
-function cliEngine(config: GatewayConfig, runtime: ContainerRuntime | undefined): CliEngine {
+function cliEngine(
+  config: GatewayConfig,
+  runtime: ContainerRuntime | undefined,
+  metrics: GatewayMetrics | null,
+): CliEngine {
   const { judge } = config;
+  const engine = runtime ?? dockerRuntime({ socketPath: config.cli.socket_path });
   return {
-    runtime: runtime ?? dockerRuntime({ socketPath: config.cli.socket_path }),
+    runtime: metrics ? instrumentRuntime(engine, metrics) : engine,
     settings: config.cli,
     devMode: config.dev_mode,
     ...(judge.url
@@ -107,6 +121,16 @@ function attestationSettings(config: GatewayConfig): AttestationSettings | undef
   };
 }
 
+function measuredCredentials(resolver: CredentialResolver, metrics: GatewayMetrics | null) {
+  return metrics ? instrumentCredentials(resolver, metrics) : resolver;
+}
+
+function observerOf(observers: Array<StageObserver | undefined>): { observer?: StageObserver } {
+  const present = observers.filter((o): o is StageObserver => o !== undefined);
+  if (present.length === 0) return {};
+  return { observer: present.length === 1 ? (present[0] as StageObserver) : combineObservers(present) };
+}
+
 /** Rows one sweep deletes at most, per table. */
 const SWEEP_LIMIT = 5000;
 
@@ -124,7 +148,18 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
   });
   const { store: rawStore, master, tokens } = core;
   try {
-    const store = guardStore(rawStore, log);
+    const metrics = config.metrics.enabled
+      ? new GatewayMetrics({
+          now: () => clock.nowMs(),
+          refreshMs: config.metrics.refresh_ms,
+          db: {
+            replayRecords: () => rawStore.countReplay(),
+            unsealed: () => rawStore.unsealedSummary(),
+            poolSize: rawStore.dialect === "postgres" ? config.database.pool_size : 1,
+          },
+        })
+      : null;
+    const store = guardStore(metrics ? instrumentStore(rawStore, metrics) : rawStore, log);
     const audit = new AuditRecorder(store, log, {
       preauthPerMinute: config.audit.preauth_rate_per_minute,
       summaryIntervalMs: config.audit.summary_interval_ms,
@@ -144,12 +179,13 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     const toolSources: ToolSource[] = [];
     const tools = new ToolRegistry(toolSources);
     const contexts = new ContextCache(store);
-    const egress = createEgressClient({
+    const directEgress = createEgressClient({
       allowNetworks: config.egress.allow_networks,
       connectTimeoutMs: config.egress.connect_timeout_ms,
       requestTimeoutMs: config.egress.request_timeout_ms,
       maxResponseBytes: config.egress.max_response_bytes,
     });
+    const egress = metrics ? instrumentEgress(directEgress, metrics) : directEgress;
     const streams = new EventStreamHub({
       store,
       log,
@@ -162,7 +198,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         settleMs,
       },
     });
-    const cli = cliEngine(config, opts.cliRuntime);
+    const cli = cliEngine(config, opts.cliRuntime, metrics);
     const attestation = attestationSettings(config);
     const services: ServiceDeps = {
       cli,
@@ -174,14 +210,17 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       clock,
       log,
       agentTokenTtlSeconds: config.seal.token_ttl,
+      ...(metrics ? { metrics } : {}),
       explorerTimeoutMs: config.tools.explorer_timeout_seconds * 1000,
       maxSpecBytes: config.tools.max_spec_bytes,
       tools,
       contexts,
       egress,
       specs: new SpecCache(store),
-      credentials:
+      credentials: measuredCredentials(
         opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
+        metrics,
+      ),
     };
     toolSources.push(
       staticTools([explorerTool(services), ...nativeTools(services)]),
@@ -197,7 +236,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
-      ...(opts.stageObserver ? { observer: opts.stageObserver } : {}),
+      ...observerOf([opts.stageObserver, metrics ?? undefined]),
       authz: {
         store,
         audit,
@@ -265,6 +304,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       audit,
       streams,
       log,
+      metrics,
       async close() {
         streams.close();
         if (sweeper) clearInterval(sweeper);

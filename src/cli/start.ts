@@ -14,6 +14,7 @@ export async function startCommand(argv: string[]): Promise<undefined> {
       host: config.server.host,
       port: config.server.port,
       graceMs: config.server.shutdown_grace_ms,
+      ...(config.metrics.listen ? { metricsListen: config.metrics.listen } : {}),
     });
   } catch (err) {
     // The open database pool (PostgreSQL) would otherwise keep a process that cannot listen alive.
@@ -24,6 +25,7 @@ export async function startCommand(argv: string[]): Promise<undefined> {
     host: config.server.host,
     port: server.port,
     database: gw.store.dialect,
+    ...(server.metricsPort === undefined ? {} : { metrics_port: server.metricsPort }),
   });
   const shutdown = (signal: string) => {
     gw.log.info("shutting down", { signal });

@@ -157,6 +157,19 @@ const Mcp = z.strictObject({
     .default(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]),
 });
 
+// GET /metrics (DESIGN §7): on the main port it takes an operator token of any role; `listen`
+// (HOST:PORT) also serves it without a token on a separate address (keep that one private).
+const Metrics = z.strictObject({
+  enabled: z.boolean().default(true),
+  listen: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "HOST:PORT (IPv6 in brackets)")
+    .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65_535, "port must be at most 65535")
+    .optional(),
+  // Database gauges (replay records, unsealed rows) are re-read at most this often.
+  refresh_ms: z.int().min(100).max(300_000).default(5000),
+});
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -178,6 +191,7 @@ export const GatewayConfigShape = z.strictObject({
   approvals: Approvals.prefault({}),
   tools: Tools.prefault({}),
   mcp: Mcp.prefault({}),
+  metrics: Metrics.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -121,6 +121,13 @@ function respond(c: Context, route: ControlRoute, out: unknown) {
         "x-accel-buffering": "no",
       },
     });
+  if (route.http.text) {
+    const { contentType, body } = out as { contentType: string; body: string };
+    return new Response(body, {
+      status: 200,
+      headers: { "content-type": contentType, "cache-control": "no-store" },
+    });
+  }
   if (status === "created") {
     const { created, secret } = out as { created: boolean; secret: unknown };
     return c.json(secret, created ? 201 : 200);

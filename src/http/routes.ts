@@ -7,6 +7,7 @@ import { ById, InTenant, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
 import * as explorer from "../services/explorer.js";
+import * as metrics from "../services/metrics.js";
 import * as secrets from "../services/secrets.js";
 import * as contexts from "../services/security-contexts.js";
 import * as sessions from "../services/sessions.js";
@@ -48,6 +49,8 @@ export interface HttpBinding {
    * request's signal and token expiry, and `Last-Event-ID` arrives as `last_event_id`.
    */
   sse?: true;
+  /** The verb answers `{ contentType, body }` text (GET /metrics), sent as is. */
+  text?: true;
   /** The success status (default 200); `created` picks 201 from the verb's answer. */
   status?: 200 | 201 | "created";
 }
@@ -114,6 +117,16 @@ export const ROUTES: readonly RouteEntry[] = [
   { method: "DELETE", path: "/mcp", public: true, description: "405: no session to end (stateless)." },
   { method: "GET", path: "/health", public: true, description: "The process answers." },
   { method: "GET", path: "/ready", public: true, description: "The database answers." },
+
+  // Operations: any operator role (viewer is the least); no token on `metrics.listen` instead.
+  {
+    method: "GET",
+    path: "/metrics",
+    role: "viewer",
+    verb: metrics.readMetrics,
+    description: "Prometheus metrics of this instance (text exposition format).",
+    http: { text: true },
+  },
 
   // Sessions (RFC §6.5)
   {

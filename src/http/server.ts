@@ -1,11 +1,15 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import type { GatewayMetrics } from "../metrics/metrics.js";
+import { serveMetrics } from "./metrics-route.js";
 
 /** What the server needs of a gateway (src/app.ts's Gateway satisfies it). */
 export interface Servable {
   app: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> };
   /** The live event streams, ended first at shutdown (they never go idle). */
   streams: { close(): void };
+  /** This instance's metrics, served on `metrics.listen` when that is set; null when off. */
+  metrics: GatewayMetrics | null;
   /** Seals the audit chain and closes the store. */
   close(): Promise<void>;
 }
@@ -16,8 +20,8 @@ export interface Servable {
  */
 export async function serveGateway(
   gw: Servable,
-  opts: { host: string; port: number; graceMs: number },
-): Promise<{ port: number; stop(): Promise<void> }> {
+  opts: { host: string; port: number; graceMs: number; metricsListen?: string },
+): Promise<{ port: number; metricsPort?: number; stop(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () =>
       resolve(s as Server),
@@ -26,11 +30,19 @@ export async function serveGateway(
   });
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  try {
+    if (opts.metricsListen && gw.metrics) metricsServer = await serveMetrics(gw.metrics, opts.metricsListen);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       // Event streams never go idle: end them first, or each would hold shutdown for the grace.
       gw.streams.close();
+      await metricsServer?.stop();
       await new Promise<void>((resolve) => {
         // A keep-alive connection whose call was still running at close() turns idle only after
         // its answer; close those as they go idle, or each would hold shutdown for its keep-alive.
@@ -53,5 +65,5 @@ export async function serveGateway(
     })();
     return stopping;
   };
-  return { port, stop };
+  return { port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), stop };
 }

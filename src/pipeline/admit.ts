@@ -8,7 +8,7 @@ import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../se
 import { type Authenticated, authenticate } from "./authenticate.js";
 import { type AdmitResult, bodyTooLarge, type CallSource, need, type PipelineDeps } from "./call.js";
 import { internalError, recordRejection } from "./reject.js";
-import { runStage, type StageName } from "./run-stage.js";
+import { callEvent, runStage, type StageName } from "./run-stage.js";
 
 /**
  * Admission (DESIGN §2 steps 1–7): the envelope's shape, then its signer — freshness, token,
@@ -114,7 +114,9 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
         },
       };
     } catch (caught) {
-      return { ok: false, outcome: await refuse(caught, s) };
+      const outcome = await refuse(caught, s);
+      observer?.onCall?.(callEvent(outcome, s.stage, s.source.transport, null));
+      return { ok: false, outcome };
     }
   }
 

@@ -21,7 +21,7 @@ import {
 } from "./call.js";
 import { capResponse, execute } from "./execute.js";
 import { internalError, recordRejection } from "./reject.js";
-import { runStage, type StageName } from "./run-stage.js";
+import { callEvent, runStage, type StageName } from "./run-stage.js";
 
 /**
  * The spine: every call, whatever carried it (HTTP /v1/invoke, MCP tools/call, gRPC), runs
@@ -71,6 +71,13 @@ export function createCallPipeline(deps: PipelineDeps) {
   /** Authorizes, looks up and runs an admitted call; every ending is a `CallOutcome`. */
   async function run(call: AdmittedCall): Promise<CallOutcome> {
     const s: RunState = { call, callId: call.callId, sink: new SecretSink(), stage: "authorize" };
+    const outcome = await runIn(s);
+    observer?.onCall?.(callEvent(outcome, s.stage, call.source.transport, s.tool?.info.kind ?? null));
+    return outcome;
+  }
+
+  async function runIn(s: RunState): Promise<CallOutcome> {
+    const { call } = s;
     try {
       for (const stage of stages) {
         const outcome = await runStage(s, stage.name, () => stage.fn(s), observer);

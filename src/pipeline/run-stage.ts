@@ -13,8 +13,23 @@ export interface StageEvent {
   result: "ok" | "error";
 }
 
+/** How one call ended, told once per call (metrics count calls by these bounded fields). */
+export interface CallEvent {
+  callId: string;
+  transport: "http" | "mcp" | "grpc";
+  /** The tool's engine, once the lookup found it; null before (or for an unknown tool). */
+  toolKind: "workflow" | "cli" | "explorer" | "native" | null;
+  status: "success" | "pending" | "error";
+  /** The audit stage the call ended in. */
+  stage: Stage;
+  /** The SEAL code of an error answer; null otherwise. */
+  sealCode: number | null;
+}
+
 export interface StageObserver {
   onStage(event: StageEvent): void;
+  /** Told once per call, after its answer was decided (admission refusals included). */
+  onCall?(event: CallEvent): void;
 }
 
 /** The part of a call's state the wrapper writes: the name its failures are audited under. */
@@ -72,4 +87,33 @@ export async function runStage<T>(
   } finally {
     observer?.onStage({ stage: name, callId: state.callId, durationMs: performance.now() - started, result });
   }
+}
+
+/** The observer's view of a call's answer. */
+export function callEvent(
+  outcome: { status: CallEvent["status"]; callId: string; error?: { sealCode: number } },
+  stage: Stage,
+  transport: CallEvent["transport"],
+  toolKind: CallEvent["toolKind"],
+): CallEvent {
+  return {
+    callId: outcome.callId,
+    transport,
+    toolKind,
+    status: outcome.status,
+    stage,
+    sealCode: outcome.status === "error" && outcome.error ? outcome.error.sealCode : null,
+  };
+}
+
+/** Several observers as one (metrics and tracing and a test's own), each told in turn. */
+export function combineObservers(observers: readonly StageObserver[]): StageObserver {
+  return {
+    onStage(event) {
+      for (const o of observers) o.onStage(event);
+    },
+    onCall(event) {
+      for (const o of observers) o.onCall?.(event);
+    },
+  };
 }

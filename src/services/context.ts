@@ -17,6 +17,12 @@ import type { EventStreamHub } from "./event-stream.js";
 import type { SpecCache } from "./specs.js";
 
 /** What every service verb receives: its dependencies, built once by the composition root. */
+/** What GET /metrics needs of the metrics registry (src/metrics/ provides it). */
+export interface MetricsExposition {
+  /** The Prometheus text exposition of this instance, with its content type. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
 export interface ServiceDeps {
   store: Store;
   audit: AuditRecorder;
@@ -39,6 +45,8 @@ export interface ServiceDeps {
   cli?: CliEngine;
   /** POST /v1/seal/attest; absent: attestation is off (every request refused, 3002). */
   attestation?: AttestationSettings;
+  /** This instance's Prometheus metrics (GET /metrics); absent when `metrics.enabled` is false. */
+  metrics?: MetricsExposition;
 }
 
 /**

@@ -263,6 +263,8 @@ export interface ReplayStore {
   recordReplay(key: string, expiresAt: number): Promise<boolean>;
   /** Deletes at most `limit` rows expired before `now`; returns how many. */
   sweepReplay(now: number, limit: number): Promise<number>;
+  /** Replay records held now, expired but not yet swept included (the metrics gauge). */
+  countReplay(): Promise<number>;
 }
 
 /** Fixed-window counters (rate limits, denial counts), shared by every instance. */
@@ -393,6 +395,8 @@ export interface AuditStore {
   /** Sealed rows in chain order with chainSeq > after, at most limit. */
   chainAfter(afterChainSeq: number, limit: number): Promise<EventRow[]>;
   countEvents(): Promise<{ total: number; sealed: number }>;
+  /** Rows not sealed yet and the creation time (unix ms) of the oldest, for the sealer-lag gauges. */
+  unsealedSummary(): Promise<{ count: number; oldestCreatedAt: number | null }>;
 }
 
 /**

@@ -24,6 +24,7 @@ const LAYERS: Record<string, number> = {
   pipeline: 2,
   services: 2,
   manifest: 2,
+  metrics: 2,
   // Domain.
   seal: 1,
   policy: 1,

@@ -3,7 +3,22 @@
  * sequence, so concurrent writers on several instances do not serialise); only sealing does,
  * through a transaction-scoped advisory lock so that two instances never extend the chain at once.
  */
-import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  isNotNull,
+  isNull,
+  lt,
+  max,
+  min,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/pg/schema.js";
 import { checkLimit, SEAL_LOCK_KEY } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
@@ -136,6 +151,17 @@ export function pgAudit(db: PgDb): AuditPart {
     countEvents: async () => {
       const [row] = await db.select({ total: count(), sealed: count(e.chainSeq) }).from(e);
       return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
+    },
+
+    unsealedSummary: async () => {
+      const [row] = await db
+        .select({ n: count(), oldest: min(e.createdAt) })
+        .from(e)
+        .where(isNull(e.chainSeq));
+      return {
+        count: row?.n ?? 0,
+        oldestCreatedAt: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest),
+      };
     },
   };
 }

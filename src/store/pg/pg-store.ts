@@ -4,7 +4,7 @@
  * ON CONFLICT DO NOTHING, and state changes (counters, approvals) by single conditional
  * statements, never by read-then-write.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
@@ -198,6 +198,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
     },
 
     recordReplay: async (key, expiresAt) => (await insertReplay.execute({ key, expiresAt })).length === 1,
+    countReplay: async () => (await db.select({ n: count() }).from(replayRecords))[0]?.n ?? 0,
     sweepReplay: async (now, limit) => {
       // Bounded: one sweep never holds locks on more than `limit` rows.
       const result = await db.execute(

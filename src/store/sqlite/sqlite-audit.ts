@@ -3,7 +3,22 @@
  * a BEGIN IMMEDIATE transaction, which takes SQLite's single write lock up front so the head
  * check and the chain writes cannot interleave with another sealer.
  */
-import { and, asc, count, desc, eq, gt, gte, isNotNull, isNull, lt, max, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  isNotNull,
+  isNull,
+  lt,
+  max,
+  min,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/sqlite/schema.js";
 import { checkLimit } from "../adapter-common.js";
@@ -134,6 +149,15 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
         .from(e)
         .get();
       return { total: row?.total ?? 0, sealed: row?.sealed ?? 0 };
+    },
+
+    unsealedSummary: () => {
+      const row = db
+        .select({ n: count(), oldest: min(e.createdAt) })
+        .from(e)
+        .where(isNull(e.chainSeq))
+        .get();
+      return { count: row?.n ?? 0, oldestCreatedAt: row?.oldest ?? null };
     },
   };
 }

@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { and, eq, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { agentKeys, replayRecords, sessions, signingKeys } from "../../../drizzle/sqlite/schema.js";
@@ -206,6 +206,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     },
 
     recordReplay: (key, expiresAt) => stmts().insertReplay.run({ key, expiresAt }).changes === 1,
+    countReplay: () => db.select({ n: count() }).from(replayRecords).get()?.n ?? 0,
     sweepReplay: (now, limit) => {
       const r = replayRecords;
       // Bounded: one sweep never holds the write lock for more than `limit` deletions.
@@ -227,6 +228,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     listCheckpoints: () => stmts().audit.listCheckpoints(),
     chainAfter: (afterChainSeq, limit) => stmts().audit.chainAfter(afterChainSeq, limit),
     countEvents: () => stmts().audit.countEvents(),
+    unsealedSummary: () => stmts().audit.unsealedSummary(),
   };
 
   // better-sqlite3 is synchronous, so the change and its event run inside one native
