@@ -5,8 +5,9 @@ import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { buildCore } from "./core.js";
-import { builtinSecrets } from "./credentials/builtin-store.js";
-import { createCredentialResolver } from "./credentials/resolver.js";
+import { credentialBackends } from "./credentials/backends/index.js";
+import { type BuiltinSecrets, builtinSecrets } from "./credentials/builtin-store.js";
+import { createCredentialResolver, type ResolverDeps } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
 import { createEgressClient } from "./egress/client.js";
 import { dockerRuntime } from "./engines/cli/docker-runtime.js";
@@ -104,6 +105,21 @@ function cliEngine(
         }
       : {}),
   };
+}
+
+/** The credential stage: the built-in store plus each backend `secrets.backends` configures. */
+function gatewayCredentials(
+  builtin: BuiltinSecrets,
+  config: GatewayConfig,
+  audit: ResolverDeps["audit"],
+  log: Logger,
+): CredentialResolver {
+  return createCredentialResolver({
+    backends: credentialBackends(builtin, config.secrets.backends),
+    audit,
+    builtin,
+    log,
+  });
 }
 
 /** The attestation verifier, or none (POST /v1/seal/attest then refuses every request). */
@@ -218,7 +234,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       egress,
       specs: new SpecCache(store),
       credentials: measuredCredentials(
-        opts.credentials ?? createCredentialResolver({ secrets: builtinSecrets(store, master), audit }),
+        opts.credentials ?? gatewayCredentials(builtinSecrets(store, master), config, audit, log),
         metrics,
       ),
     };

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { formatProblems, loadConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { buildCore, type Core } from "../core.js";
+import { backendSettingsProblems } from "../credentials/backends/index.js";
 import { createLogger } from "../log/logger.js";
 
 /** A mistake in how the command was called: exit 2 with the usage text. */
@@ -12,8 +13,10 @@ export type Command = (argv: string[]) => Promise<number | undefined>;
 
 export function configOrExit(path: string | undefined, env?: NodeJS.ProcessEnv): GatewayConfig {
   const r = loadConfig({ configPath: path, ...(env ? { env } : {}) });
-  if (!r.ok) {
-    process.stderr.write(`configuration refused:\n${formatProblems(r.problems)}\n`);
+  // `secrets.backends` entries are validated by the backend each configures (or refused).
+  const problems = r.ok ? backendSettingsProblems(r.config.secrets.backends) : r.problems;
+  if (!r.ok || problems.length > 0) {
+    process.stderr.write(`configuration refused:\n${formatProblems(problems)}\n`);
     process.exit(1);
   }
   return r.config;

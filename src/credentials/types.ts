@@ -1,87 +1,70 @@
 /**
- * The credential port (DESIGN §4): what an engine asks for before it calls an upstream. The
- * resolver turns a tool's `credential_path` into a short-lived credential that decorates each
- * outgoing request; the backends (built-in store, OpenBao, Keycloak…) implement it.
+ * The credential port (DESIGN §4): what an engine asks for before it reaches an upstream. The
+ * resolver (src/credentials/resolver.ts) turns one `credential_path` into a value for one call,
+ * through the backend that serves the path's variant (src/credentials/backends/), audits the
+ * outcome, registers the value in the call's sink for scrubbing, and hands back a release that
+ * ends the credential's life (a lease revoked). Where the value goes — HTTP headers for an
+ * OpenAPI operation, container environment for a CLI tool — is the engine's business
+ * (src/engines/openapi/credential.ts, src/services/cli-tool-source.ts), never the backend's.
  *
- * Contract for callers: resolve once per tool call, before the first request; decorate every
- * request at the moment it is sent (retries included); scrub `secrets()` from everything
- * that comes back; always `release()` (in a finally), which revokes leases. A resolver that
- * cannot produce a credential for a non-null path throws CREDENTIAL_UNAVAILABLE — it never
- * returns null for a path that is set, so no call goes out unauthenticated.
+ * Contract for engines: obtain before the first request or the container start; always
+ * release (in a finally); a failure is a thrown CREDENTIAL_UNAVAILABLE and nothing is sent.
  */
 
-import type { IndexedSpec, SpecOperation } from "../engines/openapi/types.js";
 import { GatewayError } from "../errors.js";
 import type { BuiltinSecrets } from "./builtin-store.js";
-import type { CallInfo } from "./call-scope.js";
+import type { SecretSink } from "./redaction.js";
+
+/**
+ * Who a credential is for — the audit ids — and where its values go to be scrubbed. Passed
+ * explicitly by every engine (the one channel): the pipeline builds it from the call's facts.
+ */
+export interface CallInfo {
+  tenantId: string;
+  executionId: string | null;
+  callId: string | null;
+  agentId: string | null;
+  toolName: string | null;
+  /** Receives every value obtained for the call (the answer, errors and audit are scrubbed with it). */
+  sink: SecretSink;
+  /**
+   * The end user's token from `params._meta["seal/user_token"]` (signed with the envelope),
+   * for delegated variants. Never stored, logged or echoed; a backend verifies it itself.
+   */
+  userToken?: string;
+}
 
 export interface CredentialRequest {
-  tenantId: string;
-  /** The tool's `credential_path` as registered (externally tagged), or null for none. */
-  credentialPath: unknown | null;
-  spec: IndexedSpec;
-  /** The operation of the first request (its security requirements pick the injection). */
-  operation: SpecOperation;
-  signal: AbortSignal;
-  /**
-   * The call this credential is for (audit ids, the per-call secret sink). Optional: when
-   * absent the resolver uses the pipeline's call scope (src/credentials/call-scope.ts).
-   */
-  call?: CallInfo;
-}
-
-export interface OutgoingRequest {
-  /** Mutable: an apiKey-in-query scheme adds its parameter here. */
-  url: URL;
-  /** Mutable, lowercase names. */
-  headers: Record<string, string>;
-  /** The operation this request calls, when the caller knows it (per-operation schemes). */
-  operation?: SpecOperation;
-}
-
-export interface ResolvedCredential {
-  /**
-   * Puts the credential on one request; called for every request, at send time. Throws
-   * CREDENTIAL_UNAVAILABLE when the request's operation cannot carry it (nothing is sent).
-   */
-  decorate(req: OutgoingRequest): void;
-  /** Every value to scrub from responses and errors (the caller adds encoded forms). */
-  secrets(): string[];
-  /** Ends the credential's life (lease revocation); idempotent. */
-  release(): Promise<void>;
-}
-
-/** A credential wanted as a bare value (a CLI tool's container environment variable). */
-export interface ValueRequest {
-  tenantId: string;
-  /** One `env_credentials` entry as registered (externally tagged). */
+  /** The tool's `credential_path` as registered (externally tagged). */
   credentialPath: unknown;
+  call: CallInfo;
   signal: AbortSignal;
-  call?: CallInfo;
+  /**
+   * The engine's rule for where the value goes: called with null before any backend is asked
+   * (can this call carry a credential at all?) and with the value once it is known. Throws a
+   * GatewayError (4010) to refuse; its message must never hold the value.
+   */
+  check?(value: string | null): void;
+  /** Forms of the value to scrub besides the value itself (e.g. a basic secret's password). */
+  scrubForms?(value: string): string[];
 }
 
-export interface ResolvedValue {
-  value: string;
-  /** Ends the credential's life (lease revocation); idempotent. */
+export interface Credential {
+  readonly value: string;
+  /** Ends the credential's life (a lease revoked); idempotent, never throws. */
   release(): Promise<void>;
 }
 
 export interface CredentialResolver {
-  /** Null only when `credentialPath` is null; otherwise a credential or a thrown GatewayError. */
-  resolve(input: CredentialRequest): Promise<ResolvedCredential | null>;
-  /**
-   * The credential's value itself, audited like `resolve` and added to the call's sink before
-   * it is returned. Absent on a resolver that cannot hand out values: callers fail closed.
-   */
-  resolveValue?(input: ValueRequest): Promise<ResolvedValue>;
+  /** A credential for the path, or a thrown GatewayError (4010): never a call without one. */
+  obtain(input: CredentialRequest): Promise<Credential>;
   /** The built-in encrypted store behind this resolver, when it has one (the secrets API). */
   readonly builtin?: BuiltinSecrets;
 }
 
 /** The resolver when no credential backend is configured: fails closed on any path. */
 export const noCredentials: CredentialResolver = {
-  async resolve(input) {
-    if (input.credentialPath === null || input.credentialPath === undefined) return null;
+  async obtain() {
     throw new GatewayError("CREDENTIAL_UNAVAILABLE", "no credential backend is configured for this tool", {
       reason: "backend_not_configured",
     });

@@ -110,15 +110,8 @@ export function instrumentCredentials(
       throw err;
     }
   };
-  const { resolveValue } = inner;
   return {
-    resolve: (input) =>
-      input.credentialPath === null
-        ? inner.resolve(input)
-        : counted(input.credentialPath, () => inner.resolve(input)),
-    ...(resolveValue
-      ? { resolveValue: (input) => counted(input.credentialPath, () => resolveValue.call(inner, input)) }
-      : {}),
+    obtain: (input) => counted(input.credentialPath, () => inner.obtain(input)),
     ...(inner.builtin ? { builtin: inner.builtin } : {}),
   };
 }

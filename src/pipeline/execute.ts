@@ -1,8 +1,7 @@
-import { runInCallScope } from "../credentials/call-scope.js";
 import { GatewayError } from "../errors.js";
 import type { RegisteredTool, ToolResult } from "../tools/registry.js";
 import { callEventBase, type StageFn } from "./authorize-stages.js";
-import { need, type PipelineDeps } from "./call.js";
+import { need, type PipelineDeps, type RunState } from "./call.js";
 
 /**
  * The last stages: run the tool's engine under its own timeout (credentials are resolved
@@ -43,34 +42,36 @@ async function runWithTimeout(
   }
 }
 
+/**
+ * The end user's token, signed inside the envelope at `params._meta["seal/user_token"]`
+ * (DESIGN §4), handed to the engine for delegated credentials. Only a string is passed on;
+ * the backend that uses it verifies it (issuer, signature, audience, expiry) itself.
+ */
+function userTokenOf(s: RunState): string | undefined {
+  const v = s.call.env.meta?.["seal/user_token"];
+  return typeof v === "string" ? v : undefined;
+}
+
 export function execute(deps: PipelineDeps): StageFn {
   return async function executeTool(s) {
-    const { auth, env, callId, facts } = s.call;
+    const { auth, callId, facts } = s.call;
     const tool = need(s.tool, "the tool");
     const post = need(s.post, "the decision after lookup");
     const started = deps.clock.nowMs();
-    const scope = {
-      tenantId: auth.tenantId,
-      executionId: auth.executionId,
-      callId,
-      agentId: auth.claims.sub,
-      toolName: env.toolName,
-      sink: s.sink,
-    };
-    const out = await runInCallScope(scope, () =>
-      runWithTimeout(toolTimeoutMs(tool, deps.defaultToolTimeoutMs), (signal) =>
-        tool.run({
-          tenantId: auth.tenantId,
-          executionId: auth.executionId,
-          callId,
-          sub: auth.claims.sub,
-          binding: auth.binding,
-          securityContext: auth.claims.scp,
-          arguments: facts.args,
-          signal,
-          secrets: s.sink,
-        }),
-      ),
+    const userToken = userTokenOf(s);
+    const out = await runWithTimeout(toolTimeoutMs(tool, deps.defaultToolTimeoutMs), (signal) =>
+      tool.run({
+        tenantId: auth.tenantId,
+        executionId: auth.executionId,
+        callId,
+        sub: auth.claims.sub,
+        binding: auth.binding,
+        securityContext: auth.claims.scp,
+        arguments: facts.args,
+        signal,
+        secrets: s.sink,
+        ...(userToken !== undefined ? { userToken } : {}),
+      }),
     );
     const result = s.sink.scrub(out.result);
     const resultText = JSON.stringify(result);

@@ -1,3 +1,4 @@
+import type { Credential } from "../credentials/types.js";
 import { checkArgv } from "../engines/cli/argv-policy.js";
 import { argvRules } from "../engines/cli/argv-profiles.js";
 import { effectiveLimits } from "../engines/cli/container-spec.js";
@@ -9,7 +10,7 @@ import { GatewayError, isGatewayError } from "../errors.js";
 import type { ToolInfo } from "../policy/constraints.js";
 import type { PlainJson } from "../seal/json.js";
 import type { CliToolRow } from "../store/types.js";
-import type { RegisteredTool, ToolRunContext, ToolSource } from "../tools/registry.js";
+import { callInfo, type RegisteredTool, type ToolRunContext, type ToolSource } from "../tools/registry.js";
 import type { CliToolDeps } from "./cli-tools.js";
 
 /**
@@ -66,38 +67,17 @@ function argsValidator(def: CliToolDefinition): InputValidator | null {
   });
 }
 
-/** Each `env_credentials` entry, resolved to its value (audited, in the call's sink) or fail closed. */
-type Resolved = { value: string; release: () => Promise<void> };
-
 /** One credential value through the resolver (audited CredentialExchange rows, fail closed). */
 async function resolveOne(
   deps: CliToolDeps,
   credentialPath: unknown,
   ctx: ToolRunContext,
   toolName: string,
-): Promise<Resolved> {
-  const resolveValue = deps.credentials.resolveValue?.bind(deps.credentials);
-  if (!resolveValue) {
-    throw new GatewayError(
-      "CREDENTIAL_UNAVAILABLE",
-      "this gateway's credential backend cannot supply CLI tools",
-      {
-        reason: "backend_not_configured",
-      },
-    );
-  }
-  return await resolveValue({
-    tenantId: ctx.tenantId,
+): Promise<Credential> {
+  return await deps.credentials.obtain({
     credentialPath,
     signal: ctx.signal,
-    call: {
-      tenantId: ctx.tenantId,
-      executionId: ctx.executionId,
-      callId: ctx.callId,
-      agentId: ctx.sub,
-      toolName,
-      ...(ctx.secrets ? { sink: ctx.secrets } : {}),
-    },
+    call: callInfo(ctx, toolName),
   });
 }
 
@@ -145,7 +125,7 @@ async function resolveCredentials(
           { reason: "bad_registry_credential" },
         );
       }
-      ctx.secrets?.add([login.password]);
+      ctx.secrets.add([login.password]);
       registryAuth = { ...login, serverAddress: registryHost(def.docker_image) };
     }
   } catch (err) {

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { type Scrubber, secretScrubber } from "../credentials/redaction.js";
-import type { ResolvedCredential } from "../credentials/types.js";
+import { type Scrubber, SecretSink, secretScrubber } from "../credentials/redaction.js";
+import type { CallInfo } from "../credentials/types.js";
 import { compileJsonPath, queryJsonPath } from "../engines/jsonpath/jsonpath.js";
 import { buildRequest } from "../engines/openapi/build-request.js";
+import { type RequestCredential, requestCredential } from "../engines/openapi/credential.js";
 import { findOperation } from "../engines/openapi/load-spec.js";
 import { resolveServerUrl } from "../engines/openapi/servers.js";
 import type { SpecOperation } from "../engines/openapi/types.js";
@@ -75,7 +76,7 @@ function requestArgs(op: SpecOperation, parameters: { [key: string]: PlainJson }
 }
 
 export type ExplorerCaller =
-  | { tenantId: string; executionId: string; callId: string; agentId: string }
+  | { tenantId: string; executionId: string; callId: string; agentId: string; sink?: SecretSink }
   | { actor: Principal };
 
 /** POST /v1/explorer: an operator tries a spec operation (audited as ExplorerRequested). */
@@ -112,7 +113,7 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
   );
   const credentialPath = row.credentialPath ? (JSON.parse(row.credentialPath) as unknown) : null;
   const ac = signal ?? AbortSignal.timeout(deps.explorerTimeoutMs);
-  let credential: ResolvedCredential | null = null;
+  let credential: RequestCredential | null = null;
   // Set once the credential is resolved: slices and audit payloads never carry its value.
   let scrub: Scrubber = (value) => value;
   const record = (
@@ -142,23 +143,22 @@ export async function explore(deps: ExplorerDeps, who: ExplorerCaller, raw: unkn
     });
   let status: number | null = null;
   try {
-    const call =
-      "tenantId" in who
-        ? {
-            tenantId: row.tenantId,
-            executionId: who.executionId,
-            callId: who.callId,
-            agentId: who.agentId,
-            toolName: "explorer",
-          }
-        : undefined;
-    credential = await deps.credentials.resolve({
+    // An agent's call (the explorer as a tool) scrubs with the call's sink; an operator's has its own.
+    const call: CallInfo = {
       tenantId: row.tenantId,
+      executionId: "tenantId" in who ? who.executionId : null,
+      callId: "tenantId" in who ? who.callId : null,
+      agentId: "tenantId" in who ? who.agentId : null,
+      toolName: "explorer",
+      sink: ("tenantId" in who ? who.sink : undefined) ?? new SecretSink(),
+    };
+    credential = await requestCredential({
+      credentials: deps.credentials,
       credentialPath,
+      call,
       spec,
       operation: op,
       signal: ac,
-      ...(call ? { call } : {}),
     });
     scrub = secretScrubber(credential?.secrets() ?? []);
     // On the agent plane ToolCallAuthorized is the row written before anything is sent; an
@@ -248,7 +248,13 @@ export function explorerTool(deps: ExplorerDeps): RegisteredTool {
     async run(ctx) {
       const out = await explore(
         deps,
-        { tenantId: ctx.tenantId, executionId: ctx.executionId, callId: ctx.callId, agentId: ctx.sub },
+        {
+          tenantId: ctx.tenantId,
+          executionId: ctx.executionId,
+          callId: ctx.callId,
+          agentId: ctx.sub,
+          sink: ctx.secrets,
+        },
         ctx.arguments,
         ctx.signal,
       );

@@ -7,7 +7,7 @@ import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { PlainJson } from "../seal/json.js";
 import type { AuditedWrites, CliToolStore, ToolStore, WorkflowRow } from "../store/types.js";
-import type { RegisteredTool, ToolSource } from "../tools/registry.js";
+import { callInfo, type RegisteredTool, type ToolSource } from "../tools/registry.js";
 import { dereferenceSchema } from "../tools/schema-deref.js";
 import {
   actingTenant,
@@ -247,6 +247,7 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
           },
           ids: { workflowId: row.id, executionId: ctx.executionId },
           tenantId: ctx.tenantId,
+          call: callInfo(ctx, row.name),
           credentialPath: specRow.credentialPath ? (JSON.parse(specRow.credentialPath) as unknown) : null,
           signal: ctx.signal,
           now: () => deps.clock.nowMs(),

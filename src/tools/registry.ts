@@ -1,4 +1,5 @@
 import type { SecretSink } from "../credentials/redaction.js";
+import type { CallInfo } from "../credentials/types.js";
 import type { ToolInfo } from "../policy/constraints.js";
 import type { PlainJson } from "../seal/json.js";
 
@@ -24,7 +25,22 @@ export interface ToolRunContext {
    * Every credential value resolved during this call ends up here; the pipeline scrubs the
    * final answer, error text and audit payloads with it. Engines scrub their own outputs too.
    */
-  secrets?: SecretSink;
+  secrets: SecretSink;
+  /** The end user's token (`params._meta["seal/user_token"]`), for delegated credentials. */
+  userToken?: string;
+}
+
+/** The credential port's view of one tool call (its audit ids and secret sink). */
+export function callInfo(ctx: ToolRunContext, toolName: string): CallInfo {
+  return {
+    tenantId: ctx.tenantId,
+    executionId: ctx.executionId,
+    callId: ctx.callId,
+    agentId: ctx.sub,
+    toolName,
+    sink: ctx.secrets,
+    ...(ctx.userToken !== undefined ? { userToken: ctx.userToken } : {}),
+  };
 }
 
 export interface ToolResult {

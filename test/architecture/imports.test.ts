@@ -53,11 +53,10 @@ const TRANSPORTS = new Set(["http", "mcp", "grpc"]);
 
 /**
  * Known breaks being removed, each with its reason; the test below fails once one is gone, so
- * the list can only shrink. credentials ⇄ engines: the OpenAPI injection plan still sits in
- * credentials/ and reads the engine's spec types, until the credential-backend port moves
- * injection into each engine (issue 10 §5).
+ * the list can only shrink. Empty since the credential-backend port moved OpenAPI injection
+ * into engines/openapi (the credentials ⇄ engines cycle).
  */
-const KNOWN: readonly string[] = ["cycle: credentials -> engines -> credentials"];
+const KNOWN: readonly string[] = [];
 
 interface Edge {
   from: string;

@@ -72,3 +72,24 @@ describe("defaults (npm start from an empty directory)", () => {
     expect((await fetch(`${gw.url}/ready`)).status).toBe(200);
   });
 });
+
+describe("secrets.backends at start", () => {
+  it("refuses an entry no backend is built for: exit 1, the path named, nothing created", async () => {
+    const dir = tempDir("seal-backends-");
+    try {
+      const r = await runCli(["start"], {
+        env: {
+          SEAL_GATEWAY_PORT: String(await freePort()),
+          SEAL_GATEWAY_SECRETS_BACKENDS: JSON.stringify({ openbao: { address: "http://127.0.0.1:8200" } }),
+        },
+        cwd: dir,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("configuration refused:");
+      expect(r.stderr).toContain('secrets.backends.openbao: no credential backend named "openbao"');
+      expect(() => statSync(join(dir, "data"))).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

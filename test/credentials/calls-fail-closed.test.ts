@@ -10,12 +10,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretAad } from "../../src/credentials/builtin-store.js";
-import type { CredentialResolver } from "../../src/credentials/types.js";
+import { SecretSink } from "../../src/credentials/redaction.js";
+import { type CallInfo, type CredentialResolver, noCredentials } from "../../src/credentials/types.js";
 import { masterKeyFromBytes, seal } from "../../src/crypto/sealed-box.js";
+import { requestCredential } from "../../src/engines/openapi/credential.js";
 import { loadSpec } from "../../src/engines/openapi/load-spec.js";
 import { GatewayError } from "../../src/errors.js";
 import { packageRoot } from "../../src/paths.js";
-import { type RegisteredTool, staticTools } from "../../src/tools/registry.js";
+import { callInfo, type RegisteredTool, staticTools } from "../../src/tools/registry.js";
 import { events, eventsOf } from "../authorization/support.js";
 import { BACKENDS } from "../support/gateway.js";
 import {
@@ -40,9 +42,21 @@ if (!loaded.ok) throw new Error("test spec");
 const LEAK_SPEC = loaded.spec;
 
 /**
- * Tools that resolve a credential the way an engine does (without passing the call: the
- * pipeline's scope must still apply) and then leak it: into an error, a result, a crash.
+ * Tools that obtain a credential the way an OpenAPI engine does (the call passed explicitly:
+ * its sink is how the pipeline learns the value) and then leak it: into an error, a result, a
+ * crash.
  */
+function operatorCall(): CallInfo {
+  return {
+    tenantId: "default",
+    executionId: null,
+    callId: null,
+    agentId: null,
+    toolName: null,
+    sink: new SecretSink(),
+  };
+}
+
 function leakyTools(holder: { creds?: CredentialResolver }): RegisteredTool[] {
   const tool = (
     name: string,
@@ -56,9 +70,10 @@ function leakyTools(holder: { creds?: CredentialResolver }): RegisteredTool[] {
     async run(ctx) {
       const operation = LEAK_SPEC.operations[0];
       if (!holder.creds || !operation) throw new Error("test wiring");
-      const credential = await holder.creds.resolve({
-        tenantId: ctx.tenantId,
+      const credential = await requestCredential({
+        credentials: holder.creds,
         credentialPath: { StaticRef: { key: "leak/token" } },
+        call: callInfo(ctx, name),
         spec: LEAK_SPEC,
         operation,
         signal: ctx.signal,
@@ -286,13 +301,7 @@ describe.each(BACKENDS)("the credential stage fails closed (%s)", (backend) => {
       { StaticRef: { key: "k" }, Auto: {} },
     ]) {
       const err = await env.t.gw.services.credentials
-        .resolve({
-          tenantId: "default",
-          credentialPath,
-          spec: LEAK_SPEC,
-          operation,
-          signal: new AbortController().signal,
-        })
+        .obtain({ credentialPath, call: operatorCall(), signal: new AbortController().signal })
         .then(
           () => null,
           (e: unknown) => e,
@@ -300,10 +309,12 @@ describe.each(BACKENDS)("the credential stage fails closed (%s)", (backend) => {
       expect(err, JSON.stringify(credentialPath)).toBeInstanceOf(GatewayError);
       expect((err as GatewayError).details.reason).toBe("invalid_credential_path");
     }
+    // A tool without a credential_path never reaches the resolver: the OpenAPI engine answers null.
     expect(
-      await env.t.gw.services.credentials.resolve({
-        tenantId: "default",
+      await requestCredential({
+        credentials: noCredentials,
         credentialPath: null,
+        call: operatorCall(),
         spec: LEAK_SPEC,
         operation,
         signal: new AbortController().signal,

@@ -232,7 +232,11 @@ describe.each(BACKENDS)("StaticRef credentials on real calls (%s)", (backend) =>
     const completed = (await events(env.t, { type: "CredentialExchangeCompleted" })).filter(
       (e) => e.tool_name === "explorer",
     );
-    expect(completed.map((e) => e.execution_id)).toEqual([env.agent.executionId]);
+    // The agent's row is tied to its execution; the operator's names the explorer, no execution.
+    expect(completed.map((e) => [e.execution_id, e.agent_id])).toEqual([
+      [env.agent.executionId, "cred-agent"],
+      [null, null],
+    ]);
   });
 
   it("never put a value into process.env, a log line, or an audit row", async () => {

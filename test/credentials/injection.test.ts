@@ -4,7 +4,7 @@
  * and values that cannot be placed without being altered.
  */
 import { describe, expect, it } from "vitest";
-import { checkedPlan, inject, planInjection } from "../../src/credentials/injection.js";
+import { checkedPlan, inject, planInjection } from "../../src/engines/openapi/credential-injection.js";
 import { loadSpec } from "../../src/engines/openapi/load-spec.js";
 import type { IndexedSpec } from "../../src/engines/openapi/types.js";
 import { GatewayError } from "../../src/errors.js";

@@ -155,38 +155,30 @@ describe("instrumentRuntime", () => {
 });
 
 describe("instrumentCredentials", () => {
-  it("counts by path variant and outcome; a null path is not a resolution", async () => {
+  it("counts by path variant and outcome, and passes the built-in store through", async () => {
     const m = metrics();
+    const builtin = {} as NonNullable<CredentialResolver["builtin"]>;
     const inner: CredentialResolver = {
-      resolve: async (input) => {
-        if (input.credentialPath === null) return null;
-        throw new GatewayError("CREDENTIAL_UNAVAILABLE", "no such key", { reason: "missing" });
+      builtin,
+      obtain: async (input) => {
+        if ("StaticRef" in (input.credentialPath as object))
+          throw new GatewayError("CREDENTIAL_UNAVAILABLE", "no such key", { reason: "missing" });
+        return { value: "v", release: async () => undefined };
       },
-      resolveValue: async () => ({ value: "v", release: async () => undefined }),
     };
     const creds = instrumentCredentials(inner, m);
-    const base = { tenantId: "t", signal: new AbortController().signal } as never;
-    expect(await creds.resolve({ ...(base as object), credentialPath: null } as never)).toBeNull();
-    await expect(
-      creds.resolve({ ...(base as object), credentialPath: { StaticRef: { key: "k" } } } as never),
-    ).rejects.toThrow("no such key");
-    expect(
-      (
-        await creds.resolveValue?.({
-          ...(base as object),
-          credentialPath: { UserBound: { provider: "p" } },
-        } as never)
-      )?.value,
-    ).toBe("v");
+    expect(creds.builtin).toBe(builtin);
+    const base = { call: {} as never, signal: new AbortController().signal };
+    await expect(creds.obtain({ ...base, credentialPath: { StaticRef: { key: "k" } } })).rejects.toThrow(
+      "no such key",
+    );
+    expect((await creds.obtain({ ...base, credentialPath: { UserBound: { provider: "p" } } })).value).toBe(
+      "v",
+    );
     const c = family(parseMetrics((await m.render()).body), "seal_gateway_credential_resolutions_total");
     expect(counterSum(c, { path: "StaticRef", outcome: "credential_unavailable" })).toBe(1);
     expect(counterSum(c, { path: "UserBound", outcome: "ok" })).toBe(1);
     expect(counterSum(c, {})).toBe(2);
-  });
-
-  it("keeps a resolver without resolveValue without one (callers fail closed)", () => {
-    const creds = instrumentCredentials({ resolve: async () => null }, metrics());
-    expect(creds.resolveValue).toBeUndefined();
   });
 });
 

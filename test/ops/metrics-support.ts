@@ -53,8 +53,9 @@ export function promtoolCheck(text: string): string {
   const bin = promtoolPath();
   const r = spawnSync(bin, ["check", "metrics"], { input: text, encoding: "utf8" });
   if (r.error) throw r.error;
-  // Exit 0: clean; exit 1 with lint lines: findings; 3: the input did not parse.
-  if (r.status !== 0 && r.status !== 1) throw new Error(`promtool failed (${r.status}): ${r.stderr}`);
+  // Exit 0: clean; 3: lint findings (one per line); anything else: the check itself failed
+  // (1 is promtool's "the input did not parse").
+  if (r.status !== 0 && r.status !== 3) throw new Error(`promtool failed (${r.status}): ${r.stderr}`);
   return `${r.stdout}${r.stderr}`.trim();
 }
 

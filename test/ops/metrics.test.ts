@@ -8,7 +8,7 @@ import { serveGateway } from "../../src/http/server.js";
 import { staticTools } from "../../src/tools/registry.js";
 import { putContext, sessionAgent, testTool } from "../authorization/support.js";
 import { BACKENDS, envelopeBody, invoke, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { counterSum, family, parseMetrics, parseSamples } from "./metrics-support.js";
+import { counterSum, family, parseMetrics, parseSamples, promtoolCheck } from "./metrics-support.js";
 
 const ALLOWED_LABELS: Record<string, RegExp> = {
   transport: /^(http|mcp|grpc)$/,
@@ -149,6 +149,20 @@ describe.each(BACKENDS)("GET /metrics (%s)", (backend) => {
     expect(body).not.toContain("metrics.echo");
     expect(body).not.toContain(SECRET_ARGUMENT);
     expect(body).not.toContain(t.masterKeyB64);
+  });
+
+  it("passes `promtool check metrics`, the Prometheus project's own linter", () => {
+    // prom-client's own default set names three gauges `_total` (upstream naming, not ours);
+    // every other finding, and any on a seal_gateway_ series, fails.
+    const findings = promtoolCheck(body).split("\n").filter(Boolean);
+    expect(findings.sort()).toEqual(
+      ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"].map(
+        (name) => `${name} non-counter metrics should not have "_total" suffix`,
+      ),
+    );
+    expect(promtoolCheck(`${body}# HELP bad_total x\n# TYPE bad_total gauge\nbad_total 1\n`)).toContain(
+      "bad_total non-counter",
+    );
   });
 
   it("reports event-loop lag, the DB pool and in-flight store operations", () => {

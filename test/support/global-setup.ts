@@ -1,6 +1,8 @@
 /**
  * Runs once before the suite: brings PostgreSQL up (scripts/pg.sh; a failure fails the run,
- * it never skips the PostgreSQL half) and builds dist/ for the tests that run the real CLI.
+ * it never skips the PostgreSQL half), builds promtool for the metrics lint (scripts/promtool.sh,
+ * instant once cached; .ci/run builds it ahead in the background) and builds dist/ for the tests
+ * that run the real CLI.
  */
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ export async function setup({ provide }: { provide: (key: string, value: string)
   const url = await pgUrl();
   process.env.SEAL_GATEWAY_TEST_PG_URL = url;
   provide("pgUrl", url);
+  execFileSync("bash", [join(root, "scripts", "promtool.sh")], { stdio: "inherit" });
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   try {
     execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit" });

@@ -5,9 +5,10 @@
  * `{workflow_id, execution_id, result: <last step body>, state}` (DESIGN §2).
  */
 
-import type { CredentialResolver, ResolvedCredential } from "../../credentials/types.js";
+import type { CallInfo, CredentialResolver } from "../../credentials/types.js";
 import type { EgressClient } from "../../egress/types.js";
 import { GatewayError, isGatewayError } from "../../errors.js";
+import { type RequestCredential, requestCredential } from "../openapi/credential.js";
 import { hostsOf, resolveServerUrl } from "../openapi/servers.js";
 import type { IndexedSpec } from "../openapi/types.js";
 import { type CompiledStep, type CompiledWorkflow, compileWorkflow, sha256Canonical } from "./compile.js";
@@ -30,6 +31,8 @@ export interface RunWorkflowOptions {
   emit: WorkflowEmit;
   ids: RunIds;
   tenantId: string;
+  /** The call the credential is obtained for (audit ids, the sink its value is scrubbed with). */
+  call: CallInfo;
   /** The spec's `credential_path` (null: the API needs none). */
   credentialPath: unknown | null;
   signal?: AbortSignal;
@@ -99,12 +102,16 @@ function checkedInput(workflow: CompiledWorkflow, input: unknown): SafeJson {
   return safe;
 }
 
-async function resolveCredential(opts: RunWorkflowOptions, first: CompiledStep, signal: AbortSignal) {
-  let credential: ResolvedCredential | null;
+async function resolveCredential(
+  opts: RunWorkflowOptions,
+  first: CompiledStep,
+  signal: AbortSignal,
+): Promise<RequestCredential | null> {
   try {
-    credential = await opts.credentials.resolve({
-      tenantId: opts.tenantId,
+    return await requestCredential({
+      credentials: opts.credentials,
       credentialPath: opts.credentialPath,
+      call: opts.call,
       spec: opts.spec,
       operation: first.operation,
       signal,
@@ -116,12 +123,6 @@ async function resolveCredential(opts: RunWorkflowOptions, first: CompiledStep, 
       reason: "backend_error",
     });
   }
-  if (credential === null && opts.credentialPath !== null && opts.credentialPath !== undefined) {
-    throw new GatewayError("CREDENTIAL_UNAVAILABLE", "no credential was produced for this tool", {
-      reason: "no_credential",
-    });
-  }
-  return credential;
 }
 
 function abortError(step: CompiledStep, outcome: Extract<StepOutcome, { ok: false }>): GatewayError {

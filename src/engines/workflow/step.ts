@@ -6,11 +6,11 @@
  * over a security refusal.
  */
 
-import type { ResolvedCredential } from "../../credentials/types.js";
 import type { EgressClient } from "../../egress/types.js";
 import { GatewayError, isGatewayError } from "../../errors.js";
 import { toPlain, tryParseJson } from "../../seal/json.js";
 import type { BuiltRequest } from "../openapi/build-request.js";
+import type { RequestCredential } from "../openapi/credential.js";
 import type { CompiledStep } from "./compile.js";
 import { type RunIds, stepEvent, type WorkflowEmit } from "./events.js";
 import type { Scrubber } from "./redact.js";
@@ -20,7 +20,7 @@ export const MAX_BACKOFF_MS = 2_000;
 
 export interface StepDeps {
   egress: Pick<EgressClient, "request">;
-  credential: ResolvedCredential | null;
+  credential: RequestCredential | null;
   allowedHosts: readonly string[];
   signal: AbortSignal;
   now: () => number;

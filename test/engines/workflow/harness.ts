@@ -1,5 +1,6 @@
 /** Shared set-up for the workflow tests: the billing spec, a real egress client, event capture. */
 import { readFileSync } from "node:fs";
+import { SecretSink } from "../../../src/credentials/redaction.js";
 import { type CredentialResolver, noCredentials } from "../../../src/credentials/types.js";
 import { createEgressClient } from "../../../src/egress/client.js";
 import type { EgressClient } from "../../../src/egress/types.js";
@@ -87,6 +88,14 @@ export function runner(
         },
         ids: { workflowId: "wf_test", executionId: `exe_${events.length}` },
         tenantId: "tenant_a",
+        call: {
+          tenantId: "tenant_a",
+          executionId: `exe_${events.length}`,
+          callId: null,
+          agentId: null,
+          toolName: def.name,
+          sink: new SecretSink(),
+        },
         credentialPath: null,
         baseUrl: upstream.url,
         allowedHosts: ["127.0.0.1"],

@@ -645,33 +645,32 @@ describe("credentials", () => {
     expect(r.events.at(-1)?.type).toBe("WorkflowInvocationFailed");
   });
 
-  it("noCredentials answers null when the tool needs no credential", async () => {
-    const resolved = await noCredentials.resolve({
-      tenantId: "t",
-      credentialPath: null,
-      spec,
-      operation: spec.operations[0] as IndexedSpec["operations"][number],
-      signal: new AbortController().signal,
-    });
-    expect(resolved).toBeNull();
+  it("never asks the resolver when the tool has no credential_path", async () => {
+    const { resolver, calls } = fakeResolver("tok_unused_123456");
+    await runner(upstream, egress, spec, resolver).run(headersStep, {});
+    expect(calls.obtain).toBe(0);
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.headers.authorization).toBeUndefined();
   });
 
-  it("fails closed when a resolver returns no credential for a set path", async () => {
-    const lazy: CredentialResolver = { resolve: async () => null };
+  it("fails closed, sending nothing, when the value cannot be placed on the request (CR LF)", async () => {
+    const { resolver, calls } = fakeResolver("tok\r\nX-Injected: 1");
     const err = await rejection(() =>
-      runner(upstream, egress, spec, lazy).run(
+      runner(upstream, egress, spec, resolver).run(
         headersStep,
         {},
         { credentialPath: { StaticRef: { key: "k" } } },
       ),
     );
     expect(err.code).toBe("CREDENTIAL_UNAVAILABLE");
+    expect(err.details.reason).toBe("unusable_value");
     expect(upstream.requests).toHaveLength(0);
+    expect(calls.release).toBe(1);
   });
 
   it("fails closed, without the backend's message, when the resolver throws", async () => {
     const broken: CredentialResolver = {
-      resolve: async () => {
+      obtain: async () => {
         throw new Error("vault said: token hvs.SECRET is expired");
       },
     };
@@ -686,21 +685,24 @@ describe("credentials", () => {
     expect(JSON.stringify(err) + err.message).not.toContain("hvs.SECRET");
   });
 
+  /** A resolver honouring the port's contract: the engine's check before and on the value. */
   function fakeResolver(secret: string) {
-    const calls = { resolve: 0, decorate: 0, release: 0 };
+    const calls = { obtain: 0, release: 0 };
     const resolver: CredentialResolver = {
-      async resolve() {
-        calls.resolve++;
-        return {
-          decorate(req) {
-            calls.decorate++;
-            req.headers.authorization = `Bearer ${secret}`;
-          },
-          secrets: () => [secret],
-          async release() {
-            calls.release++;
-          },
+      async obtain(input) {
+        calls.obtain++;
+        input.check?.(null);
+        const release = async () => {
+          calls.release++;
         };
+        input.call.sink.add([secret]);
+        try {
+          input.check?.(secret);
+        } catch (err) {
+          await release();
+          throw err;
+        }
+        return { value: secret, release };
       },
     };
     return { resolver, calls };
@@ -730,7 +732,7 @@ describe("credentials", () => {
       `Bearer ${secret}`,
       `Bearer ${secret}`,
     ]);
-    expect(calls).toEqual({ resolve: 1, decorate: 3, release: 1 });
+    expect(calls).toEqual({ obtain: 1, release: 1 });
     const everything = JSON.stringify(out) + JSON.stringify(r.events);
     expect(everything).not.toContain(secret);
     expect((out.state.h as { auth: string }).auth).toBe("Bearer [REDACTED]");
@@ -751,6 +753,6 @@ describe("credentials", () => {
     await rejection(() =>
       runner(upstream, egress, spec, resolver).run(def, {}, { credentialPath: { StaticRef: { key: "k" } } }),
     );
-    expect(calls.resolve).toBe(0);
+    expect(calls.obtain).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
-import type { CredentialInjection, IndexedSpec, SpecOperation } from "../engines/openapi/types.js";
-import { GatewayError } from "../errors.js";
-import type { OutgoingRequest } from "./types.js";
+import { GatewayError } from "../../errors.js";
+import type { OutgoingRequest } from "./credential.js";
+import type { CredentialInjection, IndexedSpec, SpecOperation } from "./types.js";
 
 /**
  * Where a credential goes on a request, from the operation's OpenAPI security requirements
