@@ -80,8 +80,22 @@ fi
 # The push uses its own client config, so the credentials never land in ~/.docker.
 export DOCKER_CONFIG="$STATE/docker-config"
 mkdir -p "$DOCKER_CONFIG"
-printf '%s' "$password" | docker_ login --username "$USER_NAME" --password-stdin "$ADDR" >/dev/null 2>&1 ||
-  die "docker login to $ADDR failed"
+login() { printf '%s' "$password" | docker_ login --username "$USER_NAME" --password-stdin "$ADDR" >/dev/null 2>&1; }
+if ! login; then
+  # A registry started from another checkout already holds $ADDR (as one dockerd serves every
+  # checkout): reuse it with the credentials kept beside its config, as docker.sh reuses dockerd.
+  other=""
+  for pid in $(pgrep -x docker-registry || true); do
+    config=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | awk '{print $NF}')
+    [ -n "$config" ] && [ "$(dirname "$config")" != "$STATE" ] && [ -s "$(dirname "$config")/credentials" ] &&
+      other=$(dirname "$config")
+  done
+  [ -n "$other" ] || die "docker login to $ADDR failed"
+  log "reusing the docker-registry started from $other"
+  (umask 077 && cp "$other/credentials" "$STATE/credentials" && cp "$other/htpasswd" "$STATE/htpasswd")
+  password=$(cut -d: -f2- "$STATE/credentials")
+  login || die "docker login to $ADDR failed (with the credentials of $other too)"
+fi
 docker_ image inspect seal-test/jq >/dev/null 2>&1 || die "seal-test/jq is missing: run scripts/docker-images.sh"
 docker_ tag seal-test/jq "$REPO:latest"
 docker_ push "$REPO:latest" >/dev/null || die "docker push $REPO failed"
