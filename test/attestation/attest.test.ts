@@ -13,7 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveGateway } from "../../src/http/server.js";
 import { generateKeyPair } from "../../src/sdk/index.js";
 import { events, putContext, send, signedCall } from "../authorization/support.js";
-import { ENGINE_SETUP_TIMEOUT_MS, type TestEngine, testEngine } from "../engines/cli/support/engine.js";
+import {
+  ENGINE_SETUP_TIMEOUT_MS,
+  internalNetwork,
+  type TestEngine,
+  testEngine,
+} from "../engines/cli/support/engine.js";
 import { jsonInit, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 const run = promisify(execFile);
@@ -293,21 +298,7 @@ describe("the source address check (default on)", () => {
   let url = "";
 
   beforeAll(async () => {
-    const net = docker.getNetwork(NETWORK);
-    let info = await net.inspect().catch(() => null);
-    if (!info) {
-      await docker
-        .createNetwork({
-          Name: NETWORK,
-          Driver: "bridge",
-          Internal: true,
-          CheckDuplicate: true,
-          Labels: { "seal-test": "true" },
-        })
-        .catch(() => undefined);
-      info = await net.inspect();
-    }
-    gateway = String(info.IPAM?.Config?.[0]?.Gateway);
+    ({ gateway } = await internalNetwork(engine.socketPath, NETWORK));
     served = await startTestGateway("sqlite", {
       SEAL_GATEWAY_ATTESTATION_VERIFIER: "docker",
       SEAL_GATEWAY_ATTESTATION_SOCKET_PATH: engine.socketPath,

@@ -11,12 +11,16 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../src/engines/cli/container-spec.js";
 import { packageRoot } from "../../src/paths.js";
 import { type GatewayProcess, startGateway, tempDir } from "../cli/process.js";
-import { ENGINE_SETUP_TIMEOUT_MS, type TestEngine, testEngine } from "../engines/cli/support/engine.js";
+import {
+  ENGINE_SETUP_TIMEOUT_MS,
+  internalNetwork,
+  type TestEngine,
+  testEngine,
+} from "../engines/cli/support/engine.js";
 import { callBlock, runDocBlock } from "../support/doc-blocks.js";
 
 const HEADING = "## Walk-through: an SRE's on-call policy";
@@ -58,24 +62,7 @@ describe("the CLI walk-through against a real gateway process and engine", () =>
 
   beforeAll(async () => {
     engine = await testEngine();
-    const docker = new Docker({ socketPath: engine.socketPath });
-    let info = await docker
-      .getNetwork(NETWORK)
-      .inspect()
-      .catch(() => null);
-    if (!info) {
-      await docker
-        .createNetwork({
-          Name: NETWORK,
-          Driver: "bridge",
-          Internal: true,
-          CheckDuplicate: true,
-          Labels: { "seal-test": "true" },
-        })
-        .catch(() => undefined);
-      info = await docker.getNetwork(NETWORK).inspect();
-    }
-    const bridge = String(info.IPAM?.Config?.[0]?.Gateway);
+    const bridge = (await internalNetwork(engine.socketPath, NETWORK)).gateway;
     status = createServer((req, res) => {
       statusHits.push(req.url ?? "");
       res.setHeader("content-type", "application/json");

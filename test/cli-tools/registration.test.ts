@@ -34,6 +34,24 @@ async function problemsOf(res: Response): Promise<string[]> {
   return problems.map((p) => p.path);
 }
 
+/** Registers a spec and returns a maker of workflow bodies on it (the other tool kind). */
+async function workflowFactory(t: TestGateway, specName: string) {
+  const spec = await expectJson<{ id: string }>(
+    await t.request(
+      "/v1/specs",
+      jsonInit("POST", { name: specName, inline_json: MINI_SPEC }, t.adminToken()),
+    ),
+    201,
+  );
+  return (name: string) => ({
+    name,
+    description: "a workflow",
+    input_schema: { type: "object" },
+    api_spec_id: spec.id,
+    steps: [{ name: "list", operation_id: "listThings", on_error: "AbortWorkflow" }],
+  });
+}
+
 for (const backend of BACKENDS) {
   describe(`CLI tool registration (${backend})`, () => {
     let t: TestGateway;
@@ -182,20 +200,7 @@ for (const backend of BACKENDS) {
 
     it("keeps one name per tenant across tool kinds: 409 both ways, and for a second CLI tool", async () => {
       const admin = prod.adminToken();
-      const spec = await expectJson<{ id: string }>(
-        await prod.request(
-          "/v1/specs",
-          jsonInit("POST", { name: "kinds-spec", inline_json: MINI_SPEC }, admin),
-        ),
-        201,
-      );
-      const workflow = (name: string) => ({
-        name,
-        description: "a workflow",
-        input_schema: { type: "object" },
-        api_spec_id: spec.id,
-        steps: [{ name: "list", operation_id: "listThings", on_error: "AbortWorkflow" }],
-      });
+      const workflow = await workflowFactory(prod, "kinds-spec");
       await expectJson(
         await prod.request("/v1/workflows", jsonInit("POST", workflow("shared.wf"), admin)),
         201,
@@ -219,20 +224,7 @@ for (const backend of BACKENDS) {
 
     it("holds the name across kinds in the database: a race of two kinds for one name stores one", async () => {
       const admin = prod.adminToken();
-      const spec = await expectJson<{ id: string }>(
-        await prod.request(
-          "/v1/specs",
-          jsonInit("POST", { name: "race-spec", inline_json: MINI_SPEC }, admin),
-        ),
-        201,
-      );
-      const workflow = (name: string) => ({
-        name,
-        description: "a workflow",
-        input_schema: { type: "object" },
-        api_spec_id: spec.id,
-        steps: [{ name: "list", operation_id: "listThings", on_error: "AbortWorkflow" }],
-      });
+      const workflow = await workflowFactory(prod, "race-spec");
       for (let i = 0; i < 8; i++) {
         const name = `race${"abcdefgh"[i]}.jq`;
         const answers = await Promise.all([

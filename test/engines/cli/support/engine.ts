@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import Docker from "dockerode";
 import { expect } from "vitest";
 import { GatewayConfig } from "../../../../src/config/schema.js";
 import { type CallIds, type CliSettings, LABELS } from "../../../../src/engines/cli/container-spec.js";
@@ -79,4 +80,28 @@ export function callIds(): CallIds {
 export async function expectNoContainers(runtime: ContainerRuntime, ids: CallIds): Promise<void> {
   const left = await runtime.listByLabel({ [LABELS.managed]: "true", [LABELS.tenant]: ids.tenantId });
   expect(left.map((c) => c.id)).toEqual([]);
+}
+
+/**
+ * A labelled internal bridge network (no route off the machine), created once and reused, and
+ * the host's address on it: where a test serves what containers on that network may reach.
+ */
+export async function internalNetwork(socketPath: string, name: string): Promise<{ gateway: string }> {
+  const docker = new Docker({ socketPath });
+  const net = docker.getNetwork(name);
+  let info = await net.inspect().catch(() => null);
+  if (!info) {
+    // Another test file may create it at the same moment: the loser's error is harmless.
+    await docker
+      .createNetwork({
+        Name: name,
+        Driver: "bridge",
+        Internal: true,
+        CheckDuplicate: true,
+        Labels: { "seal-test": "true" },
+      })
+      .catch(() => undefined);
+    info = await net.inspect();
+  }
+  return { gateway: String(info.IPAM?.Config?.[0]?.Gateway) };
 }
