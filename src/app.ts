@@ -36,6 +36,7 @@ import { explorerTool } from "./services/explorer.js";
 import { nativeTools } from "./services/native-tools.js";
 import { SpecCache } from "./services/specs.js";
 import { workflowTools } from "./services/workflows.js";
+import { withGroupCommit } from "./store/group-commit.js";
 import { guardStore } from "./store/guard.js";
 import type { Store } from "./store/types.js";
 import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js";
@@ -73,6 +74,11 @@ export interface BuildOptions {
   credentials?: CredentialResolver;
   /** Told the name and duration of every stage of every call (metrics, tracing, tests). */
   stageObserver?: StageObserver;
+  /**
+   * Wraps the store under the group commit (tests inject write faults there, e.g. a failing
+   * `writeBatch`). Default: the store as opened.
+   */
+  interceptStore?: (store: Store) => Store;
   /**
    * An audit payload field outside its event's schema: stripped and logged (default), or
    * thrown on (the test gateway, so the test that wrote it fails).
@@ -175,7 +181,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
           },
         })
       : null;
-    const store = guardStore(metrics ? instrumentStore(rawStore, metrics) : rawStore, log);
+    // Hot-path rows of one event-loop turn share a transaction (src/store/group-commit.ts).
+    const measured = metrics ? instrumentStore(rawStore, metrics) : rawStore;
+    const store = guardStore(withGroupCommit(opts.interceptStore?.(measured) ?? measured), log);
     const audit = new AuditRecorder(store, log, {
       preauthPerMinute: config.audit.preauth_rate_per_minute,
       summaryIntervalMs: config.audit.summary_interval_ms,

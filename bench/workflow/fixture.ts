@@ -24,7 +24,22 @@ export interface Fixture {
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
+  /** CPU seconds (user + system) the gateway and the upstream process have used so far. */
+  cpuSeconds(): { gateway: number; upstream: number };
   close(): Promise<void>;
+}
+
+/** utime + stime of a process from /proc (Linux), in seconds. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat (1-based), counted after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -104,7 +119,10 @@ async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
   };
 }
 
-export async function startFixture(backend: "sqlite" | "postgres"): Promise<Fixture> {
+export async function startFixture(
+  backend: "sqlite" | "postgres",
+  opts: { nodeArgs?: string[] } = {},
+): Promise<Fixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
   const pg = backend === "postgres" ? await freshPg() : null;
   const upstream = spawn(
@@ -122,7 +140,7 @@ export async function startFixture(backend: "sqlite" | "postgres"): Promise<Fixt
     SEAL_GATEWAY_LOG_LEVEL: "warn",
     ...(pg ? { SEAL_GATEWAY_DATABASE_URL: pg.url } : {}),
   };
-  const gateway = spawn(process.execPath, [MAIN, "start"], {
+  const gateway = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"], {
     env,
     cwd: dataDir,
     stdio: ["ignore", "pipe", "pipe"],
@@ -186,6 +204,7 @@ export async function startFixture(backend: "sqlite" | "postgres"): Promise<Fixt
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
+    cpuSeconds: () => ({ gateway: processCpuSeconds(gateway.pid), upstream: processCpuSeconds(upstream.pid) }),
     async close() {
       gateway.kill("SIGTERM");
       await new Promise((r) => gateway.once("exit", r));

@@ -3,7 +3,7 @@
  * (DESIGN §9 b). Run from the project root:
  *
  *   npx tsx bench/workflow/run.ts [--seconds 5] [--rates 25,50,100,200] [--backend sqlite|postgres]
- *                                 [--concurrency 16] [--no-build]
+ *                                 [--concurrency 16] [--no-build] [--cpu-prof DIR]
  *
  * A real gateway process (dist/src/main.js, rebuilt first unless --no-build) on a temp data
  * dir, the local upstream in its own process, and this process as the load generator. The
@@ -12,6 +12,11 @@
  * (findPetsByStatus); the direct side GETs /api/v3/pet/findByStatus?status=available. Both
  * sides use the same open-loop fixed-rate client, interleaved per rate, then one closed-loop
  * phase for the maximum throughput. Prints a markdown table (progress on stderr).
+ *
+ * `--cpu-prof DIR` runs the gateway under `node --cpu-prof` and leaves its .cpuprofile in DIR
+ * (written when it exits at the end); `--rates none` skips the fixed-rate phases, so the
+ * profile covers the warm-up and the closed loop only. `npx tsx bench/profile-top.ts FILE`
+ * prints its top frames.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -29,10 +34,11 @@ const { values } = parseArgs({
     backend: { type: "string", default: "sqlite" },
     concurrency: { type: "string", default: "16" },
     "no-build": { type: "boolean" },
+    "cpu-prof": { type: "string" },
   },
 });
 const SECONDS = Number(values.seconds);
-const RATES = String(values.rates).split(",").map(Number);
+const RATES = values.rates === "none" ? [] : String(values.rates).split(",").map(Number);
 const CONCURRENCY = Number(values.concurrency);
 const BACKEND = values.backend === "postgres" ? "postgres" : "sqlite";
 // Envelopes are signed before a phase starts and must still be fresh when the last one is sent.
@@ -60,7 +66,10 @@ if (!existsSync(join(root, "dist", "src", "main.js")))
 const loadAtStart = loadavg()
   .map((l) => l.toFixed(1))
   .join(" ");
-const fx: Fixture = await startFixture(BACKEND);
+const profileDir = values["cpu-prof"];
+const fx: Fixture = await startFixture(BACKEND, {
+  nodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+});
 progress(`gateway ${fx.gatewayUrl} (${BACKEND}), upstream ${fx.upstreamUrl}`);
 
 try {
@@ -95,8 +104,20 @@ try {
   progress(`closed loop, ${CONCURRENCY} callers…`);
   const directMax = await closedLoop(fx.upstreamUrl, CONCURRENCY, directRequests(4000));
   // Sized to finish well inside the freshness window even at a few hundred calls per second.
-  const gatewayMax = await closedLoop(fx.gatewayUrl, CONCURRENCY, presign(fx, 2000, "max"));
+  const maxRequests = presign(fx, 2000, "max");
+  const cpuBefore = fx.cpuSeconds();
+  const loadCpuBefore = process.cpuUsage();
+  const gatewayMax = await closedLoop(fx.gatewayUrl, CONCURRENCY, maxRequests);
+  const loadCpu = process.cpuUsage(loadCpuBefore);
+  const cpuAfter = fx.cpuSeconds();
   rows.push({ load: `max (${CONCURRENCY} callers)`, direct: directMax, gateway: gatewayMax });
+  const perCallMs = (seconds: number) => ((1000 * seconds) / gatewayMax.sent).toFixed(2);
+  const cpuLine =
+    `CPU per call in the closed gateway phase: gateway ${perCallMs(cpuAfter.gateway - cpuBefore.gateway)} ms, ` +
+    `upstream ${perCallMs(cpuAfter.upstream - cpuBefore.upstream)} ms, load generator ${perCallMs((loadCpu.user + loadCpu.system) / 1e6)} ms ` +
+    `(${gatewayMax.sent} calls; load average now ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}).`;
 
   const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "–");
   const rps = (r: LoadResult) => Math.round(r.achievedPerSecond).toLocaleString("en-US");
@@ -116,6 +137,7 @@ try {
         `| ${load} | ${ms(direct.p50Ms)} | ${ms(direct.p99Ms)} | ${rps(direct)} | ${ms(gateway.p50Ms)} | ${ms(gateway.p99Ms)} | ${rps(gateway)} | ${ms(gateway.p50Ms - direct.p50Ms)} | ${ms(gateway.p99Ms - direct.p99Ms)} | ${fails(gateway)} |`,
     ),
   ];
+  out.push("", cpuLine);
   process.stdout.write(`${out.join("\n")}\n`);
   if (rows.some((r) => Object.keys(r.direct.failures).length > 0))
     progress("warning: the direct side had failures");

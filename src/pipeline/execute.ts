@@ -79,7 +79,7 @@ export function execute(deps: PipelineDeps): StageFn {
     const cap = post.capability.max_response_size ?? null;
     const overCap = cap !== null && bytes > cap;
     // The tool ran either way: its completion is recorded before the cap decides the answer.
-    const eventId = await deps.audit.record({
+    const completion = deps.audit.record({
       ...callEventBase(s),
       eventType: "ToolCallCompleted",
       decision: "allow",
@@ -94,6 +94,8 @@ export function execute(deps: PipelineDeps): StageFn {
         transport: s.call.source.transport,
       },
     });
+    // The engine's outcome rows and this one commit together; the call answers after both.
+    const [eventId] = await Promise.all([completion, out.recorded]);
     s.completed = { result, isError: out.isError, resultText, bytes, eventId, overCap, cap };
     return undefined;
   };

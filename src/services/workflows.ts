@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { sha256Canonical, validateAgainstSpec } from "../engines/workflow/compile.js";
 import { parseWorkflowDefinition, type WorkflowDefinition } from "../engines/workflow/definition.js";
+import { OutcomeRows } from "../engines/workflow/events.js";
 import { workflowHints } from "../engines/workflow/hints.js";
 import { runWorkflow } from "../engines/workflow/runner.js";
 import { GatewayError } from "../errors.js";
@@ -224,7 +225,9 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
       hints: async () => workflowHints(def, await deps.specs.spec(specRow)),
       async run(ctx) {
         const spec = await deps.specs.spec(specRow);
+        const rows = new OutcomeRows();
         const out = await runWorkflow({
+          rows,
           def,
           spec,
           input: ctx.arguments,
@@ -254,7 +257,11 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
           allowedHosts: specRow.allowedHosts,
           ...(specRow.baseUrl ? { baseUrl: specRow.baseUrl } : {}),
         });
-        return { result: out as unknown as PlainJson, isError: false };
+        const recorded = rows.settled();
+        // Awaited by the pipeline; marked handled so a call that ends early (a timeout) cannot
+        // leave it as an unhandled rejection.
+        recorded.catch(() => undefined);
+        return { result: out as unknown as PlainJson, isError: false, recorded };
       },
     };
   };

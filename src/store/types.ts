@@ -371,9 +371,33 @@ export interface SecretStore {
   replaceSealedValues(updates: Array<SealedValueRef & { previous: string }>): Promise<boolean>;
 }
 
+/** A replay record to take: fresh when no record under `key` existed (RFC §5.3). */
+export interface ReplayClaim {
+  key: string;
+  expiresAt: number;
+}
+
+/** Rows of several calls written in one transaction (group commit, src/store/group-commit.ts). */
+export interface WriteBatch {
+  events: NewEvent[];
+  replays: ReplayClaim[];
+}
+
+export interface WriteBatchResult {
+  /** The sequence number of each event, in the order given. */
+  seqs: number[];
+  /** Per replay claim, in the order given: true when it was fresh (the first of its key). */
+  fresh: boolean[];
+}
+
 /** Audit events, their hash chain and the signed checkpoints. */
 export interface AuditStore {
   appendEvent(event: NewEvent): Promise<number>;
+  /**
+   * Writes every event and replay record of the batch in one transaction: all or nothing. A
+   * replay key already held, or repeated within the batch, is not fresh (and is no failure).
+   */
+  writeBatch(batch: WriteBatch): Promise<WriteBatchResult>;
   listEvents(filter: EventFilter): Promise<EventRow[]>;
   /** Unsealed rows (chain_seq null) in seq order, at most limit. */
   unsealedEvents(limit: number): Promise<EventRow[]>;

@@ -48,6 +48,12 @@ export interface ToolResult {
   result: PlainJson;
   /** True for a CLI tool's non-zero exit (a result, not an error). */
   isError: boolean;
+  /**
+   * The engine's outcome rows still committing (e.g. a workflow's last step and completion):
+   * the pipeline awaits them together with its own completion row, so they share one commit,
+   * and answers only once all committed. A rejection fails the call (5030).
+   */
+  recorded?: Promise<void>;
 }
 
 /** What the gateway knows about a tool's effects (MCP tool annotations; hints, not policy). */

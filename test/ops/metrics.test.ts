@@ -25,7 +25,8 @@ const ALLOWED_LABELS: Record<string, RegExp> = {
 };
 
 /** Labels of the client library's default process/runtime metrics (bounded by the runtime). */
-const RUNTIME_LABELS = new Set(["version", "major", "minor", "patch", "type", "space", "kind"]);
+// `le` is the bucket bound of prom-client's own GC-duration histogram, present once a GC ran.
+const RUNTIME_LABELS = new Set(["version", "major", "minor", "patch", "type", "space", "kind", "le"]);
 
 const SECRET_ARGUMENT = "argument-value-that-must-not-appear";
 

@@ -92,6 +92,59 @@ export function auditContract(ctx: ContractContext): void {
     });
   });
 
+  describe("writing a batch (group commit)", () => {
+    it("writes every event and claim, answering in the order given", async () => {
+      const store = ctx.store();
+      await store.recordReplay("held", T0 + 60_000);
+      const events = Array.from({ length: 5 }, () => newEvent());
+      const out = await store.writeBatch({
+        events,
+        replays: [
+          { key: "k1", expiresAt: T0 + 60_000 },
+          { key: "held", expiresAt: T0 + 60_000 },
+          { key: "k2", expiresAt: T0 + 60_000 },
+          // The same key twice in one batch: only the first claim is fresh.
+          { key: "k1", expiresAt: T0 + 90_000 },
+        ],
+      });
+      expect(out.fresh).toEqual([true, false, true, false]);
+      expect(out.seqs).toHaveLength(5);
+      expect([...out.seqs].sort((a, b) => a - b)).toEqual(out.seqs);
+      const stored = await eventsAfter(store, 0, 100);
+      expect(stored.map((r) => [r.id, r.seq])).toEqual(events.map((e, i) => [e.id, out.seqs[i]]));
+      expect(await store.recordReplay("k2", T0 + 60_000)).toBe(false);
+      expect(await store.countReplay()).toBe(3);
+    });
+
+    it("answers an empty batch, and a batch of one kind", async () => {
+      const store = ctx.store();
+      expect(await store.writeBatch({ events: [], replays: [] })).toEqual({ seqs: [], fresh: [] });
+      expect(await store.writeBatch({ events: [], replays: [{ key: "only", expiresAt: T0 }] })).toEqual({
+        seqs: [],
+        fresh: [true],
+      });
+      const one = await store.writeBatch({ events: [newEvent()], replays: [] });
+      expect(one.seqs).toHaveLength(1);
+      expect((await store.countEvents()).total).toBe(1);
+    });
+
+    it("writes nothing of a batch that fails: no event, no replay record", async () => {
+      const store = ctx.store();
+      const taken = newEvent();
+      await store.appendEvent(taken);
+      await expect(
+        store.writeBatch({
+          events: [newEvent(), newEvent({ id: taken.id }), newEvent()],
+          replays: [{ key: "lost", expiresAt: T0 + 60_000 }],
+        }),
+      ).rejects.toMatchObject({ conflict: true });
+      expect((await store.countEvents()).total).toBe(1);
+      expect(await store.countReplay()).toBe(0);
+      // The key was never taken, so a later claim of it is fresh.
+      expect(await store.recordReplay("lost", T0 + 60_000)).toBe(true);
+    });
+  });
+
   describe("listing events", () => {
     async function fixture(store: Store) {
       return append(store, [

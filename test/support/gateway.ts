@@ -17,6 +17,7 @@ import { createLogger, type LogLevel } from "../../src/log/logger.js";
 import type { StageObserver } from "../../src/pipeline/run-stage.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
 import { generateKeyPair } from "../../src/sdk/keys.js";
+import type { Store } from "../../src/store/types.js";
 import type { ToolSource } from "../../src/tools/registry.js";
 import { freshPgDatabase } from "./pg.js";
 
@@ -61,6 +62,8 @@ export interface TestGatewayOptions {
   stageObserver?: StageObserver;
   /** The CLI tools' container engine (default: Docker at `cli.socket_path`). */
   cliRuntime?: ContainerRuntime;
+  /** Wraps the store under the group commit (write-fault tests). */
+  interceptStore?: (store: Store) => Store;
 }
 
 export async function startTestGateway(
@@ -104,6 +107,7 @@ export async function startTestGateway(
     ...(options.tools ? { tools: options.tools } : {}),
     ...(options.stageObserver ? { stageObserver: options.stageObserver } : {}),
     ...(options.cliRuntime ? { cliRuntime: options.cliRuntime } : {}),
+    ...(options.interceptStore ? { interceptStore: options.interceptStore } : {}),
   });
   const nowS = () => Math.floor(clock.nowMs() / 1000);
   return {

@@ -15,6 +15,39 @@ export type WorkflowEventPayload = { [key: string]: string | number | boolean | 
 /** Awaited: when recording fails the run stops (no audit, no action). */
 export type WorkflowEmit = (type: WorkflowEventType, payload: WorkflowEventPayload) => void | Promise<void>;
 
+/**
+ * Outcome rows still being written. A step's outcome row (and the run's completion row) need
+ * not hold up the work after it, only the next effect: the runner adds them here without
+ * awaiting, waits for `settled()` before the next upstream request, and the call is answered
+ * only once they committed — so rows written back to back share one group commit (see
+ * src/store/group-commit.ts) instead of one each. A failed write still stops the run before
+ * its next request and fails the call.
+ */
+export class OutcomeRows {
+  private pending: Promise<void>[] = [];
+  private failure: { err: unknown } | null = null;
+
+  add(write: void | Promise<void>): void {
+    if (!write) return;
+    // Handled at once, so a failure waits for `settled()` instead of going unhandled.
+    this.pending.push(
+      write.catch((err: unknown) => {
+        this.failure ??= { err };
+      }),
+    );
+  }
+
+  /** Resolves once every row added so far committed; rejects with the first failure. */
+  async settled(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      await Promise.all(batch);
+    }
+    if (this.failure) throw this.failure.err;
+  }
+}
+
 export interface RunIds {
   workflowId: string;
   executionId: string;

@@ -13,7 +13,14 @@ import { hostsOf, resolveServerUrl } from "../openapi/servers.js";
 import type { IndexedSpec } from "../openapi/types.js";
 import { type CompiledStep, type CompiledWorkflow, compileWorkflow, sha256Canonical } from "./compile.js";
 import type { WorkflowDefinition } from "./definition.js";
-import { completedEvent, failedEvent, type RunIds, startedEvent, type WorkflowEmit } from "./events.js";
+import {
+  completedEvent,
+  failedEvent,
+  OutcomeRows,
+  type RunIds,
+  startedEvent,
+  type WorkflowEmit,
+} from "./events.js";
 import { extractVariables } from "./extract.js";
 import { secretScrubber } from "./redact.js";
 import { prepareRequest } from "./request.js";
@@ -29,6 +36,12 @@ export interface RunWorkflowOptions {
   egress: Pick<EgressClient, "request">;
   credentials: CredentialResolver;
   emit: WorkflowEmit;
+  /**
+   * Where the outcome rows go while they commit. Given: the run returns before they settled
+   * and the caller awaits `settled()` with its own completion row (one group commit for all).
+   * Absent: the run awaits them itself before it returns.
+   */
+  rows?: OutcomeRows;
   ids: RunIds;
   tenantId: string;
   /** The call the credential is obtained for (audit ids, the sink its value is scrubbed with). */
@@ -211,6 +224,8 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
     input: inputDigest(opts.input),
   };
   let failedStep: string | null = null;
+  const rows = opts.rows ?? new OutcomeRows();
+  // The row before any effect: awaited on its own (no audit, no action).
   await opts.emit(
     "WorkflowInvocationStarted",
     startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length),
@@ -231,6 +246,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
         signal,
         now,
         emit: opts.emit,
+        rows,
         ids: opts.ids,
         scrub: secretScrubber(credential?.secrets() ?? []),
         maxResponseBytes: opts.maxResponseBytes,
@@ -247,10 +263,13 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
     }
     failedStep = null;
     const duration = now() - started;
-    await opts.emit(
-      "WorkflowInvocationCompleted",
-      completedEvent(opts.ids, duration, workflow.steps.length, done.continued),
+    rows.add(
+      opts.emit(
+        "WorkflowInvocationCompleted",
+        completedEvent(opts.ids, duration, workflow.steps.length, done.continued),
+      ),
     );
+    if (opts.rows === undefined) await rows.settled();
     return {
       workflow_id: opts.ids.workflowId,
       execution_id: opts.ids.executionId,
@@ -260,10 +279,11 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   } catch (err) {
     const code = isGatewayError(err) ? err.code : "INTERNAL";
     const reason = isGatewayError(err) ? err.details.reason : "internal_error";
-    await opts.emit(
-      "WorkflowInvocationFailed",
-      failedEvent(opts.ids, now() - started, failedStep, code, reason),
+    rows.add(
+      opts.emit("WorkflowInvocationFailed", failedEvent(opts.ids, now() - started, failedStep, code, reason)),
     );
+    // A failed outcome row is the call's error (5030): the run's rows are incomplete.
+    await rows.settled();
     throw err;
   }
 }

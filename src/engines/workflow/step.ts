@@ -12,7 +12,7 @@ import { toPlain, tryParseJson } from "../../seal/json.js";
 import type { BuiltRequest } from "../openapi/build-request.js";
 import type { RequestCredential } from "../openapi/credential.js";
 import type { CompiledStep } from "./compile.js";
-import { type RunIds, stepEvent, type WorkflowEmit } from "./events.js";
+import { type OutcomeRows, type RunIds, stepEvent, type WorkflowEmit } from "./events.js";
 import type { Scrubber } from "./redact.js";
 import { MAX_SAFE_JSON_DEPTH, type SafeJson, toSafeJson } from "./safe-json.js";
 
@@ -25,6 +25,8 @@ export interface StepDeps {
   signal: AbortSignal;
   now: () => number;
   emit: WorkflowEmit;
+  /** Outcome rows in flight; settled before each request (see OutcomeRows). */
+  rows: OutcomeRows;
   ids: RunIds;
   scrub: Scrubber;
   maxResponseBytes: number | undefined;
@@ -136,25 +138,29 @@ export async function executeStep(
     const started = deps.now();
     let result: Attempt | undefined;
     let fatal: unknown;
+    // No request while an earlier step's or attempt's outcome row may still fail to commit.
+    await deps.rows.settled();
     try {
       result = await attempt(step, req, deps);
     } catch (err) {
       fatal = err;
     }
     // Every attempt is recorded, including one that ends the run.
-    await deps.emit(
-      "WorkflowStepExecuted",
-      stepEvent(deps.ids, {
-        step: step.name,
-        stepIndex: step.index,
-        method: step.operation.method,
-        operation: step.operationLabel,
-        status: result?.status ?? null,
-        durationMs: Math.max(0, deps.now() - started),
-        attempt: n,
-        outcome: result?.ok === true ? "succeeded" : "failed",
-        reason: result === undefined ? fatalReason(fatal) : result.ok ? null : result.reason,
-      }),
+    deps.rows.add(
+      deps.emit(
+        "WorkflowStepExecuted",
+        stepEvent(deps.ids, {
+          step: step.name,
+          stepIndex: step.index,
+          method: step.operation.method,
+          operation: step.operationLabel,
+          status: result?.status ?? null,
+          durationMs: Math.max(0, deps.now() - started),
+          attempt: n,
+          outcome: result?.ok === true ? "succeeded" : "failed",
+          reason: result === undefined ? fatalReason(fatal) : result.ok ? null : result.reason,
+        }),
+      ),
     );
     if (result === undefined) throw fatal;
     if (result.ok || !result.retriable || n >= maxAttempts) {

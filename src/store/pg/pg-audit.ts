@@ -25,7 +25,8 @@ import type { Impl } from "../guard.js";
 import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent, SealedUpdate } from "../types.js";
 import type { PgDb } from "./pg-db.js";
 
-type AuditPart = Impl<AuditStore>;
+/** writeBatch spans the replay table too, so the store composes it (pg-store.ts). */
+type AuditPart = Impl<Omit<AuditStore, "writeBatch">>;
 
 /** Rows per UPDATE … FROM (VALUES …): 4 parameters each, far below PostgreSQL's 65535 limit. */
 const SEAL_CHUNK = 1000;
@@ -75,6 +76,21 @@ function sealStatement(chunk: SealedUpdate[]): SQL {
 /** Inserts one event on `db` (a transaction, when it records a change made in that transaction). */
 export async function insertEventOn(db: PgDb, event: NewEvent): Promise<void> {
   await db.insert(gatewayEvents).values({ ...event });
+}
+
+/** One multi-row insert; the sequence numbers come back in the order the events were given. */
+export async function insertEventsOn(db: PgDb, events: NewEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const rows = await db
+    .insert(gatewayEvents)
+    .values(events.map((event) => ({ ...event })))
+    .returning({ id: gatewayEvents.id, seq: gatewayEvents.seq });
+  const seqOf = new Map(rows.map((r) => [r.id, r.seq]));
+  return events.map((event) => {
+    const seq = seqOf.get(event.id);
+    if (seq === undefined) throw new Error("insert returned no row for an event");
+    return seq;
+  });
 }
 
 export function pgAudit(db: PgDb): AuditPart {

@@ -18,8 +18,17 @@ import {
   toSessionRow,
 } from "../adapter-common.js";
 import { guardMethods, type Impl } from "../guard.js";
-import type { AuditedOp, AuditedWrite, NewEvent, SessionStore, Store } from "../types.js";
-import { insertEventOn, pgAudit } from "./pg-audit.js";
+import type {
+  AuditedOp,
+  AuditedWrite,
+  NewEvent,
+  ReplayClaim,
+  SessionStore,
+  Store,
+  WriteBatch,
+  WriteBatchResult,
+} from "../types.js";
+import { insertEventOn, insertEventsOn, pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
 import { pgCliTools } from "./pg-cli-tools.js";
 import type { PgDb } from "./pg-db.js";
@@ -147,6 +156,31 @@ function pgSessions(db: PgDb): Impl<SessionStore> {
   };
 }
 
+/**
+ * Replay claims as one statement. A key repeated within the batch is inserted once (ON CONFLICT
+ * DO NOTHING skips the repeat too), so only its first claim is fresh.
+ */
+async function claimReplaysOn(db: PgDb, claims: ReplayClaim[]): Promise<boolean[]> {
+  if (claims.length === 0) return [];
+  const taken = await db
+    .insert(replayRecords)
+    .values(claims.map((c) => ({ key: c.key, expiresAt: c.expiresAt })))
+    .onConflictDoNothing()
+    .returning({ key: replayRecords.key });
+  const fresh = new Set(taken.map((r) => r.key));
+  return claims.map((c) => fresh.delete(c.key));
+}
+
+/** Group commit: a single statement is atomic on its own; events and claims share a transaction. */
+async function writeBatchOn(db: PgDb, batch: WriteBatch): Promise<WriteBatchResult> {
+  const write = async (q: PgDb) => ({
+    seqs: await insertEventsOn(q, batch.events),
+    fresh: await claimReplaysOn(q, batch.replays),
+  });
+  if (batch.events.length > 0 && batch.replays.length > 0) return db.transaction((tx) => write(tx));
+  return write(db);
+}
+
 /** The parts an audited change may run in a transaction. */
 function parts(db: PgDb) {
   return { ...pgSessions(db), ...pgAuthorization(db), ...pgTools(db), ...pgCliTools(db), ...pgSecrets(db) };
@@ -198,6 +232,7 @@ export function openPgStore(opts: PgStoreOptions): Store {
     },
 
     recordReplay: async (key, expiresAt) => (await insertReplay.execute({ key, expiresAt })).length === 1,
+    writeBatch: (batch) => writeBatchOn(db, batch),
     countReplay: async () => (await db.select({ n: count() }).from(replayRecords))[0]?.n ?? 0,
     sweepReplay: async (now, limit) => {
       // Bounded: one sweep never holds locks on more than `limit` rows.

@@ -25,7 +25,8 @@ import { checkLimit } from "../adapter-common.js";
 import type { SyncImpl } from "../guard.js";
 import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent } from "../types.js";
 
-type AuditPart = SyncImpl<AuditStore>;
+/** writeBatch spans the replay table too, so the store composes it (sqlite-store.ts). */
+type AuditPart = SyncImpl<Omit<AuditStore, "writeBatch">>;
 
 const checkpointColumns = {
   id: auditCheckpoints.id,

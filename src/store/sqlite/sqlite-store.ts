@@ -221,6 +221,16 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteSecrets(db),
 
     appendEvent: (event) => stmts().audit.appendEvent(event),
+    // One IMMEDIATE transaction: one commit for the rows of every call in the batch.
+    writeBatch: ({ events, replays }) =>
+      raw
+        .transaction(() => ({
+          seqs: events.map((event) => stmts().audit.appendEvent(event)),
+          fresh: replays.map(
+            (c) => stmts().insertReplay.run({ key: c.key, expiresAt: c.expiresAt }).changes === 1,
+          ),
+        }))
+        .immediate(),
     listEvents: (filter) => stmts().audit.listEvents(filter),
     unsealedEvents: (limit) => stmts().audit.unsealedEvents(limit),
     chainHead: () => stmts().audit.chainHead(),

@@ -3,6 +3,7 @@ import type { CredentialResolver } from "../../../src/credentials/types.js";
 import { noCredentials } from "../../../src/credentials/types.js";
 import type { EgressClient } from "../../../src/egress/types.js";
 import type { IndexedSpec } from "../../../src/engines/openapi/types.js";
+import { OutcomeRows } from "../../../src/engines/workflow/events.js";
 import { startUpstream, type Upstream } from "../../support/upstream.js";
 import { billingSpec, loadFixtureSpec, rejection, runner, testEgress, workflow } from "./harness.js";
 
@@ -754,5 +755,73 @@ describe("credentials", () => {
       runner(upstream, egress, spec, resolver).run(def, {}, { credentialPath: { StaticRef: { key: "k" } } }),
     );
     expect(calls.obtain).toBe(0);
+  });
+});
+
+describe("outcome rows (group commit)", () => {
+  const twoSteps = () =>
+    workflow([findCustomer, { ...listInvoices, on_error: "AbortWorkflow" }], EMAIL_SCHEMA);
+
+  it("sends no further request once a step's outcome row failed to commit, and fails with that error", async () => {
+    const r = runner(upstream, egress, spec);
+    const auditDown = new Error("audit write failed (injected)");
+    const types: string[] = [];
+    const err = await rejection(() =>
+      r.run(
+        twoSteps(),
+        { email: "ada@example.com" },
+        {
+          emit: async (type) => {
+            types.push(type);
+            if (type === "WorkflowStepExecuted") throw auditDown;
+          },
+        },
+      ),
+    );
+    expect(err).toBe(auditDown);
+    expect(upstream.requests.map((q) => `${q.method} ${q.rawPath}`)).toEqual(["GET /customers"]);
+    expect(types).toEqual(["WorkflowInvocationStarted", "WorkflowStepExecuted", "WorkflowInvocationFailed"]);
+  });
+
+  it("with the caller's OutcomeRows, returns before the last rows commit; they settle (or fail) there", async () => {
+    const r = runner(upstream, egress, spec);
+    const commits: Array<() => void> = [];
+    const held = (type: string) =>
+      type === "WorkflowInvocationStarted"
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            commits.push(resolve);
+          });
+    const rows = new OutcomeRows();
+    let firstStepRowPending = true;
+    const out = await r.run(
+      twoSteps(),
+      { email: "ada@example.com" },
+      {
+        rows,
+        emit: (type) => {
+          const p = held(type);
+          // The first step's row must commit before the second request: release it at once.
+          if (type === "WorkflowStepExecuted" && firstStepRowPending) {
+            firstStepRowPending = false;
+            commits.shift()?.();
+          }
+          return p;
+        },
+      },
+    );
+    expect(out.result).toBeDefined();
+    expect(upstream.requests).toHaveLength(2);
+    // The second step's row and the completion row are still in flight.
+    let settled = false;
+    const done = rows.settled().then(() => {
+      settled = true;
+    });
+    await new Promise((res) => setImmediate(res));
+    expect(commits).toHaveLength(2);
+    expect(settled).toBe(false);
+    for (const c of commits.splice(0)) c();
+    await done;
+    expect(settled).toBe(true);
   });
 });
