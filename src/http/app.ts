@@ -1,3 +1,4 @@
+import { IncomingMessage } from "node:http";
 import { type Context, Hono } from "hono";
 import { type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
 import type { OperatorIdentity } from "../auth/tokens.js";
@@ -11,7 +12,7 @@ import type { OriginPolicy } from "../mcp/origin-guard.js";
 import { admitAgentBearer, agentActor } from "../pipeline/agent-token.js";
 import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
-import { readBodyLimited } from "../request-body.js";
+import { readBodyLimited, readIncomingLimited } from "../request-body.js";
 import { parseBody } from "../seal/envelope.js";
 import { approvalStatusForAgent } from "../services/approvals.js";
 import { attest } from "../services/attestation.js";
@@ -39,6 +40,14 @@ export interface HttpDeps {
   mcp: { origins: OriginPolicy };
 }
 
+/** The body, from Node's request when the node adapter serves (no Web stream), else the Request. */
+function readBody(c: Context, limit: number) {
+  const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
+  return incoming instanceof IncomingMessage
+    ? readIncomingLimited(incoming, limit)
+    : readBodyLimited(c.req.raw, limit);
+}
+
 /** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
 function closeIf413(status: number): Record<string, string> {
   return status === 413 ? { connection: "close" } : {};
@@ -56,7 +65,7 @@ export function createHttpApp(deps: HttpDeps) {
   const { log } = deps;
 
   const invoke = async (c: Context) => {
-    const raw = await readBodyLimited(c.req.raw, deps.bodyLimit);
+    const raw = await readBody(c, deps.bodyLimit);
     return send(
       renderCall(await deps.calls.callBody(raw, { address: deps.remoteAddress(c), transport: "http" })),
     );
