@@ -41,3 +41,16 @@ export function packageRoot(): string {
 export function migrationsFolder(dialect: "sqlite" | "pg"): string {
   return join(packageRoot(), "drizzle", dialect, "migrations");
 }
+
+let version: string | undefined;
+
+/** This package's version (package.json), read once. */
+export function gatewayVersion(): string {
+  if (version === undefined) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+      version?: unknown;
+    };
+    version = typeof pkg.version === "string" ? pkg.version : "0.0.0";
+  }
+  return version;
+}

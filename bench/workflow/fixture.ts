@@ -204,7 +204,10 @@ export async function startFixture(
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
-    cpuSeconds: () => ({ gateway: processCpuSeconds(gateway.pid), upstream: processCpuSeconds(upstream.pid) }),
+    cpuSeconds: () => ({
+      gateway: processCpuSeconds(gateway.pid),
+      upstream: processCpuSeconds(upstream.pid),
+    }),
     async close() {
       gateway.kill("SIGTERM");
       await new Promise((r) => gateway.once("exit", r));

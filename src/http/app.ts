@@ -9,6 +9,7 @@ import type { Logger } from "../log/logger.js";
 import { mcpHandlers } from "../mcp/endpoint.js";
 import { envelopeRunner } from "../mcp/envelope-runner.js";
 import type { OriginPolicy } from "../mcp/origin-guard.js";
+import { gatewayVersion } from "../paths.js";
 import { admitAgentBearer, agentActor } from "../pipeline/agent-token.js";
 import { errorOutcome } from "../pipeline/call.js";
 import type { CallPipeline } from "../pipeline/index.js";
@@ -19,6 +20,7 @@ import { attest } from "../services/attestation.js";
 import type { ServiceDeps } from "../services/context.js";
 import { listToolsForAgent } from "../services/tools.js";
 import { controlRoutes } from "./control-routes.js";
+import { openApiDocument } from "./openapi.js";
 import { type HttpAnswer, renderCall } from "./render-call.js";
 import { isPublic, ROUTES } from "./routes.js";
 import { staticConsole } from "./static.js";
@@ -90,6 +92,7 @@ export function createHttpApp(deps: HttpDeps) {
     remoteAddress: deps.remoteAddress,
   });
   // The public routes of the table and their handlers: a public route without one fails startup.
+  let apiDocument: string | undefined;
   const handlers: Record<string, (c: Context) => Promise<Response> | Response> = {
     "POST /v1/invoke": invoke,
     "POST /v1/seal/invoke": invoke,
@@ -130,6 +133,10 @@ export function createHttpApp(deps: HttpDeps) {
     "GET /mcp": mcp.notAllowed,
     "DELETE /mcp": mcp.notAllowed,
     "GET /health": (c) => c.json({ status: "ok" }),
+    "GET /openapi.json": (c) => {
+      apiDocument ??= JSON.stringify(openApiDocument(ROUTES, gatewayVersion()));
+      return c.body(apiDocument, 200, { "content-type": "application/json", "cache-control": "no-cache" });
+    },
     "GET /ready": async (c) => {
       try {
         await deps.store.ping();

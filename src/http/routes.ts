@@ -1,7 +1,11 @@
 import type { z } from "zod";
 import type { OperatorRole } from "../auth/tokens.js";
+import { CliToolDefinition } from "../engines/cli/definition.js";
+import { WorkflowDefinition } from "../engines/workflow/definition.js";
+import { SecurityContext } from "../policy/context-schema.js";
 import * as agentKeys from "../services/agent-keys.js";
 import * as approvals from "../services/approvals.js";
+import { AttestInput } from "../services/attestation.js";
 import * as cliTools from "../services/cli-tools.js";
 import { ById, InTenant, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
@@ -64,6 +68,11 @@ export interface ControlRoute {
   verb: (call: VerbCall) => Promise<unknown>;
   /** The verb's input schema, for generated API descriptions (the verb parses with it). */
   input?: z.ZodType;
+  /**
+   * The schema of a body the verb takes whole (`body: "document"` or `{ as }`) and parses
+   * itself: a definition or context document (for /openapi.json).
+   */
+  document?: z.ZodType;
   output?: z.ZodType;
   description: string;
   http: HttpBinding;
@@ -74,11 +83,19 @@ export interface PublicRoute {
   path: string;
   public: true;
   description: string;
+  /** The request body's schema, where the handler parses it with one (for /openapi.json). */
+  input?: z.ZodType;
+  /** Where the body is read by a parser of its own (the SEAL envelope): what it is. */
+  bodyNote?: string;
 }
 
 export type RouteEntry = ControlRoute | PublicRoute;
 
 const SECRET_PATH = "/v1/secrets/:key{[\\s\\S]+}";
+
+const ENVELOPE_NOTE =
+  "A SEAL v1 envelope {protocol, security_token, signature, payload, timestamp}, read by the strict " +
+  "SEAL parser (duplicate keys, depth and size refused; docs/envelope.md), not by a JSON Schema.";
 
 export const ROUTES: readonly RouteEntry[] = [
   // Agent plane and operations: no operator token (DESIGN §7).
@@ -87,13 +104,21 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/invoke",
     public: true,
     description: "Run a tool call carried by a SEAL envelope.",
+    bodyNote: ENVELOPE_NOTE,
   },
-  { method: "POST", path: "/v1/seal/invoke", public: true, description: "Alias of POST /v1/invoke." },
+  {
+    method: "POST",
+    path: "/v1/seal/invoke",
+    public: true,
+    description: "Alias of POST /v1/invoke.",
+    bodyNote: ENVELOPE_NOTE,
+  },
   {
     method: "POST",
     path: "/v1/seal/attest",
     public: true,
     description: "Attestation (RFC §6): a verified workload's key gets a cnf-bound agent token.",
+    input: AttestInput,
   },
   {
     method: "GET",
@@ -112,10 +137,18 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/mcp",
     public: true,
     description: "MCP Streamable HTTP, stateless (agent token as Bearer; tools/call carries its envelope).",
+    bodyNote:
+      'A JSON-RPC 2.0 MCP request (docs/mcp.md); tools/call carries its envelope in params._meta["seal/envelope"].',
   },
   { method: "GET", path: "/mcp", public: true, description: "405: no server-to-client stream (stateless)." },
   { method: "DELETE", path: "/mcp", public: true, description: "405: no session to end (stateless)." },
   { method: "GET", path: "/health", public: true, description: "The process answers." },
+  {
+    method: "GET",
+    path: "/openapi.json",
+    public: true,
+    description: "This API as an OpenAPI 3.1 document, generated from the route table and its schemas.",
+  },
   { method: "GET", path: "/ready", public: true, description: "The database answers." },
 
   // Operations: any operator role (viewer is the least); no token on `metrics.listen` instead.
@@ -210,6 +243,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/security-contexts",
     role: "operator",
     verb: contexts.createContext,
+    document: SecurityContext,
     description: "Create a security context.",
     http: { body: "document", status: 201 },
   },
@@ -227,6 +261,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/security-contexts/:name",
     role: "viewer",
     verb: contexts.getContext,
+    input: contexts.NameInTenant,
     description: "Read one security context.",
     http: { params: ["name"], query: true },
   },
@@ -235,6 +270,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/security-contexts/:name",
     role: "operator",
     verb: contexts.updateContext,
+    document: SecurityContext,
     description: "Replace a security context.",
     http: { params: ["name"], body: { as: "context" } },
   },
@@ -243,6 +279,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/security-contexts/:name",
     role: "operator",
     verb: contexts.deleteContext,
+    input: contexts.NameInTenant,
     description: "Delete a security context no active session uses.",
     http: { params: ["name"], query: true },
   },
@@ -338,6 +375,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/workflows",
     role: "operator",
     verb: workflows.createWorkflow,
+    document: WorkflowDefinition,
     description: "Register a workflow.",
     http: { body: "document", status: 201 },
   },
@@ -364,6 +402,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/workflows/:id",
     role: "operator",
     verb: workflows.updateWorkflow,
+    document: WorkflowDefinition,
     description: "Replace a workflow's definition.",
     http: { params: ["id"], body: { as: "definition" } },
   },
@@ -383,6 +422,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/cli-tools",
     role: "operator",
     verb: cliTools.createCliTool,
+    document: CliToolDefinition,
     description: "Register a CLI tool.",
     http: { body: "document", status: 201 },
   },
@@ -409,6 +449,7 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/cli-tools/:id",
     role: "operator",
     verb: cliTools.updateCliTool,
+    document: CliToolDefinition,
     description: "Replace a CLI tool's definition.",
     http: { params: ["id"], query: true, body: { as: "definition" } },
   },

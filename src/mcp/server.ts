@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
@@ -11,7 +9,7 @@ import {
   type ServerRequest,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import { packageRoot } from "../paths.js";
+import { gatewayVersion } from "../paths.js";
 
 /**
  * The SDK server both MCP surfaces use (POST /mcp and the `mcp` bridge): tools only, no
@@ -24,18 +22,6 @@ export type CallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 export interface ToolHandlers {
   list(): Promise<Tool[]>;
   call(request: CallToolRequest, extra: CallExtra): Promise<CallToolResult>;
-}
-
-let version: string | undefined;
-
-export function gatewayVersion(): string {
-  if (version === undefined) {
-    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
-      version?: unknown;
-    };
-    version = typeof pkg.version === "string" ? pkg.version : "0.0.0";
-  }
-  return version;
 }
 
 export function buildMcpServer(handlers: ToolHandlers, name = "seal-gateway"): Server {

@@ -26,7 +26,7 @@ export interface AttestationSettings {
 const ContextName = z.string().regex(/^[a-z][a-z0-9-]*$/);
 
 /** DESIGN names `security_context`; the RFC's `requested_scope` is accepted as its alias. */
-const AttestInput = z
+export const AttestInput = z
   .strictObject({
     public_key: z.string().min(1).max(512),
     workload_id: z.string().min(1).max(256),

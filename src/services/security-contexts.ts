@@ -23,7 +23,7 @@ import {
 /** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
 
 /** A context named by the path, in the caller's (or an admin's named) tenant. */
-const NameInTenant = z.strictObject({ name: z.string().min(1), tenant_id: TenantId.optional() });
+export const NameInTenant = z.strictObject({ name: z.string().min(1), tenant_id: TenantId.optional() });
 /** PUT input: the context named by the path, and its whole new document. */
 const UpdateContext = z.strictObject({ name: z.string().min(1), context: z.unknown() });
 

@@ -33,6 +33,7 @@ describe("the route table", () => {
       "GET /mcp",
       "DELETE /mcp",
       "GET /health",
+      "GET /openapi.json",
       "GET /ready",
     ]);
   });

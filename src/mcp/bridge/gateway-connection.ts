@@ -1,7 +1,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
-import { gatewayVersion } from "../server.js";
+import { gatewayVersion } from "../../paths.js";
 import type { TokenSource } from "./token-source.js";
 
 /**
