@@ -87,6 +87,9 @@ const DESIGN_PUBLIC = new Set([
   "GET /v1/seal/approvals/:id",
   "GET /health",
   "GET /ready",
+  // DESIGN §7 operations: the gateway's own API description. It is the same document for every
+  // deployment of a version and names nothing of a tenant or a deployment (docs/api.md).
+  "GET /openapi.json",
 ]);
 
 /** Routes of the table reachable without an operator token. */
