@@ -73,7 +73,11 @@ function merge(input: Record<string, unknown>, extra: Record<string, unknown>, r
       reason,
       problems: clash.map((k) => ({ path: k, message: "unknown field" })),
     });
-  return Object.assign(input, extra);
+  // Defined, not assigned: a member named `__proto__` stays a member (which the strict schema
+  // then refuses) instead of reaching the prototype setter and vanishing unseen.
+  for (const [k, v] of Object.entries(extra))
+    Object.defineProperty(input, k, { value: v, enumerable: true, writable: true, configurable: true });
+  return input;
 }
 
 /** The verb's input: body, then query, then path parameters, as the route's binding says. */
