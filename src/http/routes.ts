@@ -6,6 +6,7 @@ import { SecurityContext } from "../policy/context-schema.js";
 import * as agentKeys from "../services/agent-keys.js";
 import * as approvals from "../services/approvals.js";
 import { AttestInput } from "../services/attestation.js";
+import * as auditChain from "../services/audit-chain.js";
 import * as cliTools from "../services/cli-tools.js";
 import { ById, InTenant, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
@@ -520,6 +521,16 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: events.listEvents,
     input: events.EventQuery,
     description: "Audit events, newest first, with filters and a cursor.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/audit/chain",
+    role: "viewer",
+    verb: auditChain.readChainState,
+    input: auditChain.ChainStateQuery,
+    description:
+      "The audit chain's state: sealed through which position, the unsealed tail, the newest signed checkpoint.",
     http: { query: true },
   },
   {

@@ -416,6 +416,8 @@ export interface AuditStore {
   ): Promise<boolean>;
   /** Every checkpoint, oldest first. */
   listCheckpoints(): Promise<CheckpointRow[]>;
+  /** The newest checkpoint, or null before the first. */
+  lastCheckpoint(): Promise<CheckpointRow | null>;
   /** Sealed rows in chain order with chainSeq > after, at most limit. */
   chainAfter(afterChainSeq: number, limit: number): Promise<EventRow[]>;
   countEvents(): Promise<{ total: number; sealed: number }>;

@@ -241,6 +241,24 @@ describe("web console in chromium", () => {
     await viewer.close();
   }, 60_000);
 
+  it("shows the audit chain's state: sealed through the head, the unsealed tail, the last checkpoint", async () => {
+    await t.gw.sealer.sealNow(true);
+    await call("system.whoami", {}); // one row past the seal: the tail
+    await page.getByRole("link", { name: "Audit" }).click();
+    const state = page.locator('[data-testid="chain-state"]');
+    await state.waitFor();
+    const head = await t.gw.store.chainHead();
+    const checkpoint = await t.gw.store.lastCheckpoint();
+    const text = await state.innerText();
+    expect(text).toContain(String(head?.chainSeq));
+    expect(text).toContain(String(head?.hash));
+    expect(text).toContain(String(checkpoint?.id));
+    const { total, sealed } = await t.gw.store.countEvents();
+    expect(total - sealed).toBeGreaterThan(0);
+    expect(text).toMatch(new RegExp(`unsealed rows\\s+${total - sealed}\\b`));
+    await shot("audit");
+  }, 60_000);
+
   it("signs out, forgetting the token; and the page broke no CSP rule", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -40,9 +40,13 @@ export async function eventsAfter(
   return out.reverse().slice(0, limit);
 }
 
-/** The newest checkpoint, or null. */
+/** The newest checkpoint, or null: `lastCheckpoint`, which must agree with the full list. */
 export async function latestCheckpoint(
-  store: Pick<AuditStore, "listCheckpoints">,
+  store: Pick<AuditStore, "listCheckpoints" | "lastCheckpoint">,
 ): Promise<CheckpointRow | null> {
-  return (await store.listCheckpoints()).at(-1) ?? null;
+  const last = await store.lastCheckpoint();
+  const all = await store.listCheckpoints();
+  if (JSON.stringify(last) !== JSON.stringify(all.at(-1) ?? null))
+    throw new Error("lastCheckpoint disagrees with the newest of listCheckpoints");
+  return last;
 }

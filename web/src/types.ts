@@ -49,3 +49,19 @@ export interface SessionRow {
   expires_at: string;
   revoked_at: string | null;
 }
+
+/** `GET /v1/audit/chain`. */
+export interface ChainState {
+  sealed_through: number;
+  head_hash: string | null;
+  unsealed: { rows: number; oldest_created_at: string | null };
+  last_checkpoint: {
+    id: string;
+    created_at: string;
+    last_chain_seq: number;
+    row_count: number;
+    head_hash: string;
+    kid: string;
+  } | null;
+  verify: string;
+}

@@ -161,6 +161,15 @@ export function pgAudit(db: PgDb): AuditPart {
 
     listCheckpoints: () => db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq),
 
+    lastCheckpoint: async () => {
+      const [row] = await db
+        .select(checkpointColumns)
+        .from(auditCheckpoints)
+        .orderBy(desc(auditCheckpoints.seq))
+        .limit(1);
+      return row ?? null;
+    },
+
     chainAfter: (afterChainSeq, limit) =>
       db.select().from(e).where(gt(e.chainSeq, afterChainSeq)).orderBy(e.chainSeq).limit(checkLimit(limit)),
 

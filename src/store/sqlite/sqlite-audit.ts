@@ -135,6 +135,14 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
     listCheckpoints: () =>
       db.select(checkpointColumns).from(auditCheckpoints).orderBy(auditCheckpoints.seq).all(),
 
+    lastCheckpoint: () =>
+      db
+        .select(checkpointColumns)
+        .from(auditCheckpoints)
+        .orderBy(desc(auditCheckpoints.seq))
+        .limit(1)
+        .get() ?? null,
+
     chainAfter: (afterChainSeq, limit) =>
       db
         .select()

@@ -236,6 +236,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     chainHead: () => stmts().audit.chainHead(),
     sealBatch: (updates, checkpoint, expected) => stmts().audit.sealBatch(updates, checkpoint, expected),
     listCheckpoints: () => stmts().audit.listCheckpoints(),
+    lastCheckpoint: () => stmts().audit.lastCheckpoint(),
     chainAfter: (afterChainSeq, limit) => stmts().audit.chainAfter(afterChainSeq, limit),
     countEvents: () => stmts().audit.countEvents(),
     unsealedSummary: () => stmts().audit.unsealedSummary(),
