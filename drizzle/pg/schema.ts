@@ -199,6 +199,11 @@ export const auditCheckpoints = pgTable(
     headHash: text("head_hash").notNull(),
     kid: text("kid").notNull(),
     signature: text("signature").notNull(),
+    // The batch this checkpoint sealed (first_chain_seq..last_chain_seq) and the Merkle root of
+    // its row hashes, both signed: one row's inclusion is provable without any other row.
+    // Null on checkpoints written before batches carried a root.
+    firstChainSeq: ms("first_chain_seq"),
+    batchRoot: text("batch_root"),
   },
   (t) => [uniqueIndex("audit_checkpoints_id_uq").on(t.id)],
 );

@@ -32,15 +32,23 @@ export function rowHash(row: EventRow, chainSeq: number, prevHash: string): stri
   return createHash("sha256").update(prevHash).update("\n").update(content).digest("hex");
 }
 
+/**
+ * The bytes a checkpoint's signature covers. v2 adds the batch it sealed (its first position)
+ * and the batch's Merkle root, so a single row is provable from its own content (evidence
+ * packs); v1 checkpoints, written before, still verify as they were signed.
+ */
 export function checkpointStatement(
-  cp: Pick<CheckpointRow, "lastChainSeq" | "rowCount" | "headHash" | "createdAt" | "kid">,
+  cp: Pick<
+    CheckpointRow,
+    "lastChainSeq" | "rowCount" | "headHash" | "createdAt" | "kid" | "firstChainSeq" | "batchRoot"
+  >,
 ): Buffer {
-  return Buffer.from(
-    ["seal-gateway/checkpoint/v1", cp.lastChainSeq, cp.rowCount, cp.headHash, cp.createdAt, cp.kid].join(
-      "\n",
-    ),
-    "utf8",
-  );
+  const v1 = [cp.lastChainSeq, cp.rowCount, cp.headHash, cp.createdAt, cp.kid];
+  const lines =
+    cp.batchRoot === null && cp.firstChainSeq === null
+      ? ["seal-gateway/checkpoint/v1", ...v1]
+      : ["seal-gateway/checkpoint/v2", ...v1, cp.firstChainSeq, cp.batchRoot];
+  return Buffer.from(lines.join("\n"), "utf8");
 }
 
 export function signCheckpoint(cp: Omit<CheckpointRow, "signature">, key: KeyObject): CheckpointRow {

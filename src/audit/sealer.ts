@@ -3,6 +3,7 @@ import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
 import type { AuditStore, SealedUpdate } from "../store/types.js";
 import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
+import { batchRoot } from "./merkle.js";
 
 /**
  * Chains committed rows off the hot path. Calls insert unsealed rows (one INSERT, no chain
@@ -100,6 +101,8 @@ export class Sealer {
         rowCount: chainSeq,
         headHash: prev,
         kid: key.kid,
+        firstChainSeq: (head?.chainSeq ?? 0) + 1,
+        batchRoot: batchRoot(updates.map((u) => u.hash)),
       },
       key.privateKey,
     );

@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import type { AuditStore, CheckpointRow, EventRow } from "../store/types.js";
 import { checkpointSignatureValid, GENESIS_HASH, rowHash } from "./chain.js";
+import { batchRoot } from "./merkle.js";
 
 /**
  * Verifies the audit chain. Outcomes (DESIGN §7 exit codes): intact (0), tampered or
@@ -87,6 +88,10 @@ function checkCheckpoints(
       );
     else if (at !== cp.headHash)
       problems.push(`checkpoint ${cp.id} does not match the chain at position ${cp.lastChainSeq}`);
+    else if (cp.batchRoot !== null || cp.firstChainSeq !== null) {
+      const problem = batchProblem(walk, cp);
+      if (problem) problems.push(problem);
+    }
     latest = Math.max(latest, cp.lastChainSeq);
   }
   // Sealing writes its checkpoint in the same transaction, so sealed rows past the newest
@@ -94,6 +99,18 @@ function checkCheckpoints(
   if (lastSealed > latest)
     problems.push(`rows ${latest + 1}..${lastSealed} are chained but no signed checkpoint covers them`);
   return problems;
+}
+
+/** A v2 checkpoint's batch: positions first..last of the chain, whose row hashes give its root. */
+function batchProblem(walk: ChainWalk, cp: CheckpointRow): string | null {
+  const first = cp.firstChainSeq;
+  if (first === null || cp.batchRoot === null || !Number.isSafeInteger(first) || first < 1 || first > cp.lastChainSeq)
+    return `checkpoint ${cp.id} names no valid batch`;
+  const hashes: string[] = [];
+  for (let p = first; p <= cp.lastChainSeq; p++) hashes.push(walk.hashes.get(p) ?? "");
+  return batchRoot(hashes) === cp.batchRoot
+    ? null
+    : `checkpoint ${cp.id} does not match the rows ${first}..${cp.lastChainSeq} it sealed`;
 }
 
 /** Re-reads taken while a live gateway seals; it seals about once a second, so this settles. */

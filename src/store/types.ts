@@ -104,6 +104,13 @@ export interface CheckpointRow {
   kid: string;
   /** base64 Ed25519 signature over the checkpoint's canonical statement. */
   signature: string;
+  /**
+   * The first chain position of the batch this checkpoint sealed, and the Merkle root
+   * (RFC 9162) of that batch's row hashes; both signed. Null on checkpoints written before
+   * batches carried a root (statement v1).
+   */
+  firstChainSeq: number | null;
+  batchRoot: string | null;
 }
 
 export interface SealedUpdate {

@@ -7,6 +7,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkpointSignatureValid, GENESIS_HASH, rowHash, signCheckpoint } from "../../src/audit/chain.js";
+import { batchRoot } from "../../src/audit/merkle.js";
 import { exitCodeFor } from "../../src/audit/verify.js";
 import { BACKENDS } from "../support/gateway.js";
 import { type AuditHarness, auditHarness, eventFromRaw } from "./harness.js";
@@ -212,7 +213,10 @@ describe.each(BACKENDS)("audit chain on %s", (backend) => {
 
   describe("a rewritten chain (every hash recomputed after editing row 2)", () => {
     /** Rewrites payload 2, recomputes every later hash and re-signs every checkpoint with `key`. */
-    async function rewrite(key: { kid: string; privateKey: import("node:crypto").KeyObject }) {
+    async function rewrite(
+      key: { kid: string; privateKey: import("node:crypto").KeyObject },
+      opts: { keepBatchRoots?: boolean; v1?: boolean } = {},
+    ) {
       await h.db.run("update gateway_events set payload = $1 where chain_seq = 2", [
         '{"n":2,"arguments_digest":"rewritten"}',
       ]);
@@ -230,13 +234,17 @@ describe.each(BACKENDS)("audit chain on %s", (backend) => {
         prev = hash;
       }
       for (const cp of await h.t.gw.store.listCheckpoints()) {
+        const batch: string[] = [];
+        for (let p = cp.firstChainSeq ?? 1; p <= cp.lastChainSeq; p++) batch.push(hashes.get(p) ?? "");
+        const root = cp.batchRoot === null || opts.keepBatchRoots ? cp.batchRoot : batchRoot(batch);
+        const batchFields = opts.v1 ? { firstChainSeq: null, batchRoot: null } : { batchRoot: root };
         const signed = signCheckpoint(
-          { ...cp, headHash: hashes.get(cp.lastChainSeq) ?? "", kid: key.kid },
+          { ...cp, headHash: hashes.get(cp.lastChainSeq) ?? "", ...batchFields, kid: key.kid },
           key.privateKey,
         );
         await h.db.run(
-          "update audit_checkpoints set head_hash = $1, kid = $2, signature = $3 where id = $4",
-          [signed.headHash, signed.kid, signed.signature, cp.id],
+          "update audit_checkpoints set head_hash = $1, first_chain_seq = $2, batch_root = $3, kid = $4, signature = $5 where id = $6",
+          [signed.headHash, signed.firstChainSeq, signed.batchRoot, signed.kid, signed.signature, cp.id],
         );
       }
     }
@@ -244,6 +252,20 @@ describe.each(BACKENDS)("audit chain on %s", (backend) => {
     it("passes only for a holder of the gateway's own signing key (control)", async () => {
       await rewrite((await h.keyring()).active);
       expect((await h.verify()).status).toBe("intact");
+    });
+
+    it("still verifies v1 checkpoints, signed before batch roots existed", async () => {
+      await rewrite((await h.keyring()).active, { v1: true });
+      expect((await h.t.gw.store.listCheckpoints())[0]).toMatchObject({
+        firstChainSeq: null,
+        batchRoot: null,
+      });
+      expect((await h.verify()).status).toBe("intact");
+    });
+
+    it("is detected when a key holder re-signs the heads but not the batches' Merkle roots", async () => {
+      await rewrite((await h.keyring()).active, { keepBatchRoots: true });
+      await expectTampered(/does not match the rows 1\.\.\d+ it sealed/);
     });
 
     it("is detected when re-signed with a key the attacker planted in signing_keys", async () => {

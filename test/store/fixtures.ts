@@ -124,6 +124,8 @@ export function checkpoint(over: Partial<CheckpointRow> = {}): CheckpointRow {
     lastChainSeq: 0,
     rowCount: 0,
     headHash: "0".repeat(64),
+    firstChainSeq: null,
+    batchRoot: null,
     kid: "kid_test",
     signature: randomBytes(64).toString("base64"),
     ...over,

@@ -39,6 +39,8 @@ const checkpointColumns = {
   headHash: auditCheckpoints.headHash,
   kid: auditCheckpoints.kid,
   signature: auditCheckpoints.signature,
+  firstChainSeq: auditCheckpoints.firstChainSeq,
+  batchRoot: auditCheckpoints.batchRoot,
 };
 
 /** Thrown inside the sealing transaction to roll it back; never escapes this module. */
