@@ -231,6 +231,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       streams,
       audit,
       tokens,
+      keyring: core.keyring,
       clock,
       log,
       agentTokenTtlSeconds: config.seal.token_ttl,

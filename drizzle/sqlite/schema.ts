@@ -195,7 +195,11 @@ export const auditCheckpoints = sqliteTable(
     firstChainSeq: integer("first_chain_seq"),
     batchRoot: text("batch_root"),
   },
-  (t) => [uniqueIndex("audit_checkpoints_id_uq").on(t.id)],
+  (t) => [
+    uniqueIndex("audit_checkpoints_id_uq").on(t.id),
+    // An evidence pack finds the checkpoint whose batch covers a row: the first at or after it.
+    index("audit_checkpoints_last_chain_seq_idx").on(t.lastChainSeq),
+  ],
 );
 
 /**

@@ -104,7 +104,13 @@ function checkCheckpoints(
 /** A v2 checkpoint's batch: positions first..last of the chain, whose row hashes give its root. */
 function batchProblem(walk: ChainWalk, cp: CheckpointRow): string | null {
   const first = cp.firstChainSeq;
-  if (first === null || cp.batchRoot === null || !Number.isSafeInteger(first) || first < 1 || first > cp.lastChainSeq)
+  if (
+    first === null ||
+    cp.batchRoot === null ||
+    !Number.isSafeInteger(first) ||
+    first < 1 ||
+    first > cp.lastChainSeq
+  )
     return `checkpoint ${cp.id} names no valid batch`;
   const hashes: string[] = [];
   for (let p = first; p <= cp.lastChainSeq; p++) hashes.push(walk.hashes.get(p) ?? "");

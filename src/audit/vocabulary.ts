@@ -74,6 +74,7 @@ export const EVENT_PAYLOADS = {
     "definition_hash",
     "duration_ms",
     "bytes",
+    "result_digest",
     "is_error",
     "over_max_response_size",
     "transport",

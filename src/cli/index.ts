@@ -32,6 +32,8 @@ export const USAGE = `usage: seal-gateway <command> [options]
           [--approval-timeout SECONDS] [--tools-ttl SECONDS]
                                                 the signing bridge for MCP clients (stdio, or loopback HTTP)
   audit verify [--config FILE]                  check the audit chain (0 intact, 1 tampered, 3 unsealed tail, 4 could not verify)
+  audit verify --evidence FILE [--keys JWKS_FILE | --config FILE]
+                                                check an exported evidence pack offline (3: events not sealed yet)
   secrets rotate-master-key [--new-key-file FILE] [--config FILE]
                                                 re-wrap every secret and signing key under a new master key
                                                 (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first

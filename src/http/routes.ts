@@ -11,6 +11,7 @@ import * as cliTools from "../services/cli-tools.js";
 import { ById, InTenant, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
+import * as evidence from "../services/evidence.js";
 import * as explorer from "../services/explorer.js";
 import * as metrics from "../services/metrics.js";
 import * as secrets from "../services/secrets.js";
@@ -531,6 +532,26 @@ export const ROUTES: readonly RouteEntry[] = [
     input: auditChain.ChainStateQuery,
     description:
       "The audit chain's state: sealed through which position, the unsealed tail, the newest signed checkpoint.",
+    http: { query: true },
+  },
+  {
+    method: "GET",
+    path: "/v1/executions/:execution_id/evidence",
+    role: "viewer",
+    verb: evidence.exportEvidence,
+    input: evidence.EvidenceInput,
+    description:
+      "One execution's evidence pack: its events as stored, their Merkle proofs and signed checkpoints, a summary, the gateway's signature (verify offline with `seal-gateway audit verify --evidence`).",
+    http: { params: ["execution_id"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/audit/keys",
+    role: "viewer",
+    verb: evidence.listAuditKeys,
+    input: evidence.AuditKeysQuery,
+    description:
+      "The gateway's public signing keys (JWKS), active and retired: what checkpoints and evidence packs verify with.",
     http: { query: true },
   },
   {

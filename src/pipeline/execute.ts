@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { GatewayError } from "../errors.js";
 import type { RegisteredTool, ToolResult } from "../tools/registry.js";
 import { callEventBase, type StageFn } from "./authorize-stages.js";
@@ -89,6 +90,8 @@ export function execute(deps: PipelineDeps): StageFn {
         definition_hash: tool.definitionHash,
         duration_ms: deps.clock.nowMs() - started,
         bytes,
+        // What the caller was answered (after redaction), so an auditor holding the answer can match it.
+        result_digest: createHash("sha256").update(resultText).digest("hex"),
         is_error: out.isError,
         over_max_response_size: overCap,
         transport: s.call.source.transport,

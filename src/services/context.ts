@@ -7,6 +7,7 @@ import type { Clock } from "../clock.js";
 import type { CredentialResolver } from "../credentials/types.js";
 import type { EgressClient } from "../egress/types.js";
 import { GatewayError } from "../errors.js";
+import type { Keyring } from "../keys/keyring.js";
 import type { Logger } from "../log/logger.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   store: Store;
   audit: AuditRecorder;
   tokens: TokenAuthority;
+  /** The gateway's signing keys: evidence packs are signed with the active one. */
+  keyring: Pick<Keyring, "active" | "publicKeys">;
   clock: Clock;
   log: Logger;
   agentTokenTtlSeconds: number;

@@ -425,6 +425,11 @@ export interface AuditStore {
   listCheckpoints(): Promise<CheckpointRow[]>;
   /** The newest checkpoint, or null before the first. */
   lastCheckpoint(): Promise<CheckpointRow | null>;
+  /**
+   * The checkpoint whose batch holds chain position `chainSeq`: the first (lowest last_chain_seq,
+   * then oldest) at or after it; null while the position is not sealed.
+   */
+  checkpointCovering(chainSeq: number): Promise<CheckpointRow | null>;
   /** Sealed rows in chain order with chainSeq > after, at most limit. */
   chainAfter(afterChainSeq: number, limit: number): Promise<EventRow[]>;
   countEvents(): Promise<{ total: number; sealed: number }>;

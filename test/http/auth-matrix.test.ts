@@ -211,6 +211,8 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
     const approvalId = (pending.body as unknown as { approval_id: string }).approval_id;
     for (const p of ["/v1/approvals/:id", "/v1/approvals/:id/approve", "/v1/approvals/:id/deny"])
       foreign.set(p, approvalId);
+    // That call's events make a tenant-b execution with an evidence pack.
+    foreign.set("/v1/executions/:execution_id/evidence", bAgent.executionId);
     await expectJson(
       await t.request(
         "/v1/secrets/b/token?tenant_id=tenant-b",

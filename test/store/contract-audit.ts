@@ -311,6 +311,23 @@ export function auditContract(ctx: ContractContext): void {
       expect(await store.countEvents()).toEqual({ total: 2, sealed: 2 });
     });
 
+    it("finds the checkpoint whose batch covers a chain position, and null past the head", async () => {
+      const store = ctx.store();
+      const rows = await append(store, [newEvent(), newEvent(), newEvent(), newEvent(), newEvent()]);
+      const cp1 = checkpoint({ lastChainSeq: 2, rowCount: 2, firstChainSeq: 1, batchRoot: hashOf(12) });
+      const cp2 = checkpoint({ lastChainSeq: 5, rowCount: 5, firstChainSeq: 3, batchRoot: hashOf(35) });
+      expect(await store.checkpointCovering(1)).toBeNull();
+      expect(await store.sealBatch(chainUpdates(rows.slice(0, 2), 0), cp1, 0)).toBe(true);
+      expect(await store.sealBatch(chainUpdates(rows.slice(2), 2), cp2, 2)).toBe(true);
+      // A later checkpoint at the same head (an empty batch) never displaces the one that sealed it.
+      expect(await store.sealBatch([], checkpoint({ lastChainSeq: 5, rowCount: 5 }), 5)).toBe(true);
+      expect(await store.checkpointCovering(1)).toEqual(cp1);
+      expect(await store.checkpointCovering(2)).toEqual(cp1);
+      expect(await store.checkpointCovering(3)).toEqual(cp2);
+      expect(await store.checkpointCovering(5)).toEqual(cp2);
+      expect(await store.checkpointCovering(6)).toBeNull();
+    });
+
     it("accepts an empty batch at the current head and orders checkpoints by insertion", async () => {
       const store = ctx.store();
       const rows = await append(store, [newEvent()]);

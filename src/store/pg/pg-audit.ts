@@ -172,6 +172,16 @@ export function pgAudit(db: PgDb): AuditPart {
       return row ?? null;
     },
 
+    checkpointCovering: async (chainSeq) => {
+      const [row] = await db
+        .select(checkpointColumns)
+        .from(auditCheckpoints)
+        .where(gte(auditCheckpoints.lastChainSeq, chainSeq))
+        .orderBy(auditCheckpoints.lastChainSeq, auditCheckpoints.seq)
+        .limit(1);
+      return row ?? null;
+    },
+
     chainAfter: (afterChainSeq, limit) =>
       db.select().from(e).where(gt(e.chainSeq, afterChainSeq)).orderBy(e.chainSeq).limit(checkLimit(limit)),
 

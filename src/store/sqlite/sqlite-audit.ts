@@ -145,6 +145,15 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
         .limit(1)
         .get() ?? null,
 
+    checkpointCovering: (chainSeq) =>
+      db
+        .select(checkpointColumns)
+        .from(auditCheckpoints)
+        .where(gte(auditCheckpoints.lastChainSeq, chainSeq))
+        .orderBy(auditCheckpoints.lastChainSeq, auditCheckpoints.seq)
+        .limit(1)
+        .get() ?? null,
+
     chainAfter: (afterChainSeq, limit) =>
       db
         .select()

@@ -237,6 +237,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     sealBatch: (updates, checkpoint, expected) => stmts().audit.sealBatch(updates, checkpoint, expected),
     listCheckpoints: () => stmts().audit.listCheckpoints(),
     lastCheckpoint: () => stmts().audit.lastCheckpoint(),
+    checkpointCovering: (chainSeq) => stmts().audit.checkpointCovering(chainSeq),
     chainAfter: (afterChainSeq, limit) => stmts().audit.chainAfter(afterChainSeq, limit),
     countEvents: () => stmts().audit.countEvents(),
     unsealedSummary: () => stmts().audit.unsealedSummary(),
