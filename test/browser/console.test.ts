@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createPublicKey, type JsonWebKey } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyEvidence } from "../../src/audit/evidence.js";
 import { packageRoot } from "../../src/paths.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
 import { bearer, expectJson } from "../http/support.js";
@@ -257,6 +259,33 @@ describe("web console in chromium", () => {
     expect(total - sealed).toBeGreaterThan(0);
     expect(text).toMatch(new RegExp(`unsealed rows\\s+${total - sealed}\\b`));
     await shot("audit");
+  }, 60_000);
+
+  it("exports an execution's evidence pack and the public keys, which verify offline", async () => {
+    await t.gw.sealer.sealNow(true);
+    await page.goto(`${base}/executions/${encodeURIComponent(agent.executionId)}`);
+    await page.getByRole("heading", { name: /Execution/ }).waitFor();
+    const save = async (testId: string) => {
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.locator(`[data-testid="${testId}"]`).click(),
+      ]);
+      const path = await download.path();
+      return { name: download.suggestedFilename(), value: JSON.parse(readFileSync(path, "utf8")) as unknown };
+    };
+    const pack = await save("export-evidence");
+    expect(pack.name).toBe(`evidence-${agent.executionId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
+    await expect
+      .poll(() => page.locator('[data-testid="evidence-note"]').innerText())
+      .toMatch(/signed checkpoints/);
+    await shot("evidence");
+    const jwks = (await save("export-keys")).value as { keys: JsonWebKey[] };
+    const keys = new Map(
+      jwks.keys.map((k) => [String((k as { kid: string }).kid), createPublicKey({ key: k, format: "jwk" })]),
+    );
+    const report = verifyEvidence(pack.value, keys);
+    expect(report, JSON.stringify(report.problems)).toMatchObject({ status: "intact", problems: [] });
+    expect(report.events).toBeGreaterThan(3);
   }, 60_000);
 
   it("signs out, forgetting the token; and the page broke no CSP rule", async () => {

@@ -1,3 +1,5 @@
+import { useState } from "preact/hooks";
+import { api } from "../api";
 import { remember } from "../events-cache";
 import { field, fmtMs, fmtTime } from "../format";
 import { Link } from "../router";
@@ -34,6 +36,7 @@ export function Timeline(props: { executionId: string }) {
         Execution <span class="mono">{props.executionId}</span>
       </h2>
       <p class="muted">{`${rows.length} events over ${fmtMs(span)}`}</p>
+      <ExportEvidence executionId={props.executionId} />
       <table class="timeline">
         <thead>
           <tr>
@@ -80,5 +83,74 @@ export function Timeline(props: { executionId: string }) {
         </tbody>
       </table>
     </section>
+  );
+}
+
+/** Saves `value` as a JSON file through a Blob URL: nothing leaves the browser but the download. */
+function download(name: string, value: unknown): void {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+interface PackSummary {
+  status: string;
+  events: unknown[];
+  checkpoints: unknown[];
+}
+
+/**
+ * The execution's evidence pack and the gateway's public keys, downloaded for an auditor who
+ * checks them offline with `seal-gateway audit verify --evidence … --keys …`.
+ */
+function ExportEvidence(props: { executionId: string }) {
+  const [note, setNote] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const safe = props.executionId.replace(/[^A-Za-z0-9._-]/g, "_");
+  const exportPack = async () => {
+    setBusy(true);
+    try {
+      const pack = await api<PackSummary>(`/v1/executions/${encodeURIComponent(props.executionId)}/evidence`);
+      download(`evidence-${safe}.json`, pack);
+      setNote(
+        pack.status === "sealed"
+          ? `Evidence pack saved: ${pack.events.length} events, ${pack.checkpoints.length} signed checkpoints.`
+          : `Evidence pack saved, but some of its ${pack.events.length} events are not sealed yet: export again in a few seconds for a complete proof.`,
+      );
+    } catch (err) {
+      setNote(`Export failed: ${(err as Error).message}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const exportKeys = async () => {
+    try {
+      download("seal-gateway-keys.json", await api("/v1/audit/keys"));
+      setNote("Public keys saved (JWKS).");
+    } catch (err) {
+      setNote(`Export failed: ${(err as Error).message}`);
+    }
+  };
+  return (
+    <div class="evidence">
+      <button type="button" data-testid="export-evidence" disabled={busy} onClick={() => void exportPack()}>
+        Export evidence
+      </button>{" "}
+      <button type="button" data-testid="export-keys" onClick={() => void exportKeys()}>
+        Download public keys
+      </button>
+      <p class="muted small">
+        Verify offline:{" "}
+        <code>{`seal-gateway audit verify --evidence evidence-${safe}.json --keys seal-gateway-keys.json`}</code>
+      </p>
+      {note ? (
+        <p class="note" data-testid="evidence-note">
+          {note}
+        </p>
+      ) : null}
+    </div>
   );
 }
