@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyEvidence } from "../../src/audit/evidence.js";
 import { packageRoot } from "../../src/paths.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
+import { runCli } from "../cli/process.js";
 import { bearer, expectJson } from "../http/support.js";
 import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "../support/browser.js";
 import {
@@ -271,7 +272,11 @@ describe("web console in chromium", () => {
         page.locator(`[data-testid="${testId}"]`).click(),
       ]);
       const path = await download.path();
-      return { name: download.suggestedFilename(), value: JSON.parse(readFileSync(path, "utf8")) as unknown };
+      return {
+        name: download.suggestedFilename(),
+        path,
+        value: JSON.parse(readFileSync(path, "utf8")) as unknown,
+      };
     };
     const pack = await save("export-evidence");
     expect(pack.name).toBe(`evidence-${agent.executionId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
@@ -279,13 +284,21 @@ describe("web console in chromium", () => {
       .poll(() => page.locator('[data-testid="evidence-note"]').innerText())
       .toMatch(/signed checkpoints/);
     await shot("evidence");
-    const jwks = (await save("export-keys")).value as { keys: JsonWebKey[] };
+    const keysFile = await save("export-keys");
+    const jwks = keysFile.value as { keys: JsonWebKey[] };
     const keys = new Map(
       jwks.keys.map((k) => [String((k as { kid: string }).kid), createPublicKey({ key: k, format: "jwk" })]),
     );
     const report = verifyEvidence(pack.value, keys);
     expect(report, JSON.stringify(report.problems)).toMatchObject({ status: "intact", problems: [] });
     expect(report.events).toBeGreaterThan(3);
+    // The README's last step, as the auditor runs it: the command on the two downloaded files.
+    const cli = await runCli(["audit", "verify", "--evidence", pack.path, "--keys", keysFile.path], {
+      env: {},
+      cwd: tmpdir(),
+    });
+    expect(cli.code, cli.stdout + cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ status: "intact" });
   }, 60_000);
 
   it("signs out, forgetting the token; and the page broke no CSP rule", async () => {
