@@ -48,6 +48,8 @@ export const sessions = sqliteTable(
   },
   (t) => [
     index("sessions_tenant_status_idx").on(t.tenantId, t.status),
+    // The listing's keyset order (src/store/keyset.ts): a page reads from the index, not a sort.
+    index("sessions_tenant_created_idx").on(t.tenantId, t.createdAt, t.executionId),
     check("sessions_status_ck", sql`${t.status} in ('Active', 'Revoked', 'Expired')`),
   ],
 );
@@ -66,6 +68,7 @@ export const agentKeys = sqliteTable(
   },
   (t) => [
     index("agent_keys_tenant_sub_idx").on(t.tenantId, t.sub),
+    index("agent_keys_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
     check("agent_keys_status_ck", sql`${t.status} in ('active', 'revoked')`),
   ],
 );

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from "node:crypto";
 import { type MasterKey, open, SealedBoxError, seal } from "../crypto/sealed-box.js";
-import type { AuditedWrites, NewEvent, SecretRow, SecretStore } from "../store/types.js";
+import type { AuditedWrites, NameKey, NewEvent, Page, SecretRow, SecretStore } from "../store/types.js";
 
 /**
  * The built-in encrypted secret store (DESIGN §4): each value sealed under its own data key,
@@ -49,7 +49,8 @@ export interface BuiltinSecrets {
    */
   put(tenantId: string, key: string, value: string, at: number, event: NewEvent): Promise<SecretRow>;
   get(tenantId: string, key: string): Promise<SecretRow | null>;
-  list(tenantId: string): Promise<SecretRow[]>;
+  /** Ordered by (tenant, key); a page reads the rows after its position (keyset). */
+  list(tenantId: string, page?: Page<NameKey>): Promise<SecretRow[]>;
   /** Deletes every version, and writes `event` (SecretDeleted) in the same transaction. */
   delete(tenantId: string, key: string, event: NewEvent): Promise<boolean>;
   /** The clear value of a row; throws SecretUnreadableError. Only the resolver calls this. */
@@ -88,7 +89,7 @@ export function builtinSecrets(
       }
     },
     get: (tenantId, key) => store.getSecret(tenantId, key),
-    list: (tenantId) => store.listSecrets(tenantId),
+    list: (tenantId, page) => store.listSecrets(tenantId, page),
     delete: (tenantId, key, event) => store.audited(event, "deleteSecret", tenantId, key),
     open(row) {
       let plain: Buffer;

@@ -170,6 +170,7 @@ function operation(route: RouteEntry, params: string[]): JsonSchema {
     };
     if (http.text) answer.content = { "text/plain": { schema: { type: "string" } } };
     else if (http.sse) answer.content = { "text/event-stream": { schema: { type: "string" } } };
+    else if (http.listing) answer.content = { "application/json": { schema: pageSchema(http.listing) } };
     else if (route.output) answer.content = { "application/json": { schema: inputSchema(route.output) } };
     else answer.content = { "application/json": { schema: { type: "object" } } };
     responses[ok] = answer;
@@ -178,6 +179,21 @@ function operation(route: RouteEntry, params: string[]): JsonSchema {
   if (parameters.length > 0) op.parameters = parameters;
   op.responses = responses;
   return op;
+}
+
+/** A listing's answer (docs/api.md "Pagination"): its rows and the cursor of the next page. */
+function pageSchema(member: string): JsonSchema {
+  return {
+    type: "object",
+    required: [member, "next_cursor"],
+    properties: {
+      [member]: { type: "array", items: { type: "object" } },
+      next_cursor: {
+        type: ["string", "null"],
+        description: "Pass as `cursor` for the next page; null on the last page.",
+      },
+    },
+  };
 }
 
 function requestBody(

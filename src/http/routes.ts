@@ -8,12 +8,13 @@ import * as approvals from "../services/approvals.js";
 import { AttestInput } from "../services/attestation.js";
 import * as auditChain from "../services/audit-chain.js";
 import * as cliTools from "../services/cli-tools.js";
-import { ById, InTenant, type VerbCall } from "../services/context.js";
+import { ById, type VerbCall } from "../services/context.js";
 import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
 import * as evidence from "../services/evidence.js";
 import * as explorer from "../services/explorer.js";
 import * as metrics from "../services/metrics.js";
+import { ListingQuery } from "../services/pagination.js";
 import * as secrets from "../services/secrets.js";
 import * as contexts from "../services/security-contexts.js";
 import * as sessions from "../services/sessions.js";
@@ -57,6 +58,11 @@ export interface HttpBinding {
   sse?: true;
   /** The verb answers `{ contentType, body }` text (GET /metrics), sent as is. */
   text?: true;
+  /**
+   * A listing (docs/api.md "Pagination"): it takes `limit` and `cursor`, and answers the page's
+   * rows under this member with `next_cursor` beside them.
+   */
+  listing?: string;
   /** The success status (default 200); `created` picks 201 from the verb's answer. */
   status?: 200 | 201 | "created";
 }
@@ -180,7 +186,7 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: sessions.listSessions,
     input: sessions.SessionQuery,
     description: "List sessions.",
-    http: { query: true },
+    http: { query: true, listing: "sessions" },
   },
   {
     method: "GET",
@@ -218,7 +224,7 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: agentKeys.listAgentKeys,
     input: agentKeys.AgentKeyQuery,
     description: "List agent keys.",
-    http: { query: true },
+    http: { query: true, listing: "agent_keys" },
   },
   {
     method: "GET",
@@ -254,9 +260,9 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/security-contexts",
     role: "viewer",
     verb: contexts.listContexts,
-    input: InTenant,
+    input: ListingQuery,
     description: "List security contexts.",
-    http: { query: true },
+    http: { query: true, listing: "security_contexts" },
   },
   {
     method: "GET",
@@ -303,7 +309,7 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: approvals.listApprovals,
     input: approvals.ApprovalQuery,
     description: "List approvals.",
-    http: { query: true },
+    http: { query: true, listing: "approvals" },
   },
   {
     method: "GET",
@@ -348,9 +354,9 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/specs",
     role: "viewer",
     verb: specs.listSpecs,
-    input: InTenant,
+    input: ListingQuery,
     description: "List specs.",
-    http: { query: true },
+    http: { query: true, listing: "specs" },
   },
   {
     method: "GET",
@@ -386,9 +392,9 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/workflows",
     role: "viewer",
     verb: workflows.listWorkflows,
-    input: InTenant,
+    input: ListingQuery,
     description: "List workflows.",
-    http: { query: true },
+    http: { query: true, listing: "workflows" },
   },
   {
     method: "GET",
@@ -433,9 +439,9 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/cli-tools",
     role: "viewer",
     verb: cliTools.listCliTools,
-    input: InTenant,
+    input: ListingQuery,
     description: "List CLI tools.",
-    http: { query: true },
+    http: { query: true, listing: "cli_tools" },
   },
   {
     method: "GET",
@@ -482,9 +488,9 @@ export const ROUTES: readonly RouteEntry[] = [
     path: "/v1/secrets",
     role: "viewer",
     verb: secrets.listSecrets,
-    input: InTenant,
+    input: ListingQuery,
     description: "List secret keys and fingerprints.",
-    http: { query: true },
+    http: { query: true, listing: "secrets" },
   },
   {
     method: "GET",
@@ -522,7 +528,7 @@ export const ROUTES: readonly RouteEntry[] = [
     verb: events.listEvents,
     input: events.EventQuery,
     description: "Audit events, newest first, with filters and a cursor.",
-    http: { query: true },
+    http: { query: true, listing: "items" },
   },
   {
     method: "GET",

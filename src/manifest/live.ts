@@ -53,6 +53,37 @@ function listOf(body: unknown, listKey: string): LiveObject[] {
   );
 }
 
+/**
+ * Every page of a listing: the first request carries no parameters (a gateway older than
+ * pagination answers it whole), then `next_cursor` is followed until it is null or absent.
+ * Undefined when the gateway has no such route (404) and `optional` says that may be.
+ */
+async function readAllPages(
+  client: ControlClient,
+  collection: string,
+  listKey: string,
+  optional: boolean,
+): Promise<{ items: unknown[]; bodies: unknown[] } | undefined> {
+  const bodies: unknown[] = [];
+  const seen = new Set<string>();
+  let path = collection;
+  for (;;) {
+    const a = await client.request("GET", path);
+    if (optional && a.status === 404 && bodies.length === 0) return undefined;
+    const body = expectOk(`GET ${collection}`, a);
+    bodies.push(body);
+    const next = (body as { next_cursor?: unknown } | null)?.next_cursor;
+    if (typeof next !== "string" || seen.has(next)) break;
+    seen.add(next);
+    path = `${collection}${collection.includes("?") ? "&" : "?"}cursor=${encodeURIComponent(next)}`;
+  }
+  const items = bodies.flatMap((b) => {
+    const list = typeof b === "object" && b !== null ? (b as Record<string, unknown>)[listKey] : undefined;
+    return Array.isArray(list) ? list : [];
+  });
+  return { items, bodies };
+}
+
 /** Reads what the manifest needs to be compared with: every call a GET. */
 export async function readLiveState(
   client: ControlClient,
@@ -67,8 +98,8 @@ export async function readLiveState(
       live[kind] = [];
       continue;
     }
-    const a = await client.request("GET", api.collection);
-    live[kind] = a.status === 404 ? null : listOf(expectOk(`GET ${api.collection}`, a), api.listKey);
+    const pages = await readAllPages(client, api.collection, api.listKey, true);
+    live[kind] = pages === undefined ? null : pages.bodies.flatMap((b) => listOf(b, api.listKey));
   }
   const secrets = new Map<string, boolean>();
   for (const o of objects) {
@@ -83,11 +114,8 @@ export async function readLiveState(
   }
   let activeSessions: LiveState["activeSessions"] = [];
   if (opts.prune && kinds.has("SecurityContext")) {
-    const body = expectOk(
-      "GET /v1/seal/sessions",
-      await client.request("GET", "/v1/seal/sessions?status=Active"),
-    );
-    activeSessions = ((body as { sessions?: unknown[] }).sessions ?? []) as LiveState["activeSessions"];
+    const pages = await readAllPages(client, "/v1/seal/sessions?status=Active", "sessions", false);
+    activeSessions = (pages?.items ?? []) as LiveState["activeSessions"];
   }
   return { objects: live, secrets, activeSessions };
 }

@@ -17,6 +17,7 @@ import {
   TenantId,
   type VerbCall,
 } from "./context.js";
+import { createdCursor, PageQuery, pageOf, storePage } from "./pagination.js";
 
 /**
  * Registered agent keys: the `authorized_keys` of CI jobs and scripts without an identity
@@ -95,15 +96,24 @@ export async function registerAgentKey({ ctx, input: raw }: VerbCall) {
 export const AgentKeyQuery = z.strictObject({
   sub: z.string().min(1).max(256).optional(),
   tenant_id: TenantId.optional(),
+  ...PageQuery,
 });
 export type AgentKeyQuery = z.infer<typeof AgentKeyQuery>;
+
+/** Agent keys page by (created_at, id), oldest first. */
+const AGENT_KEY_CURSOR = createdCursor("akey");
 
 export async function listAgentKeys({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
   const q = parseInput(AgentKeyQuery, input, "invalid_query");
   const { deps } = ctx;
-  const rows = await deps.store.listAgentKeys(listingTenant(actor, q.tenant_id), q.sub);
-  return { agent_keys: rows.map(agentKeyView) };
+  const rows = await deps.store.listAgentKeys(
+    listingTenant(actor, q.tenant_id),
+    q.sub,
+    storePage(q.limit, AGENT_KEY_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, AGENT_KEY_CURSOR, (r) => ({ createdAt: r.createdAt, id: r.id }));
+  return { agent_keys: page.rows.map(agentKeyView), next_cursor: page.next_cursor };
 }
 
 export async function getAgentKey({ ctx, input }: VerbCall) {

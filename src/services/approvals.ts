@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GatewayError } from "../errors.js";
-import type { ApprovalRow, ApprovalStatus } from "../store/types.js";
+import type { ApprovalRow } from "../store/types.js";
 import {
   ById,
   canSee,
@@ -15,6 +15,7 @@ import {
   TenantId,
   type VerbCall,
 } from "./context.js";
+import { createdCursor, PageQuery, pageOf } from "./pagination.js";
 
 /**
  * Approvals of escalated calls: approvers (and admins) read and decide them; the agent then
@@ -57,9 +58,12 @@ export function approvalView(row: ApprovalRow, nowMs: number) {
 export const ApprovalQuery = z.strictObject({
   status: z.enum(["pending", "approved", "denied", "used", "expired"]).optional(),
   tenant_id: TenantId.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  ...PageQuery,
 });
 export type ApprovalQuery = z.infer<typeof ApprovalQuery>;
+
+/** Approvals page by (created_at, id), newest first: the next page is older. */
+const APPROVAL_CURSOR = createdCursor("apr");
 
 export const DecisionInput = z.strictObject({ reason: z.string().max(2048).optional() });
 const Decide = DecisionInput.extend({ id: z.string().min(1) });
@@ -70,15 +74,14 @@ export async function listApprovals({ ctx, input }: VerbCall) {
   const q = parseInput(ApprovalQuery, input, "invalid_query");
   const { deps } = ctx;
   const now = deps.clock.nowMs();
-  // "expired" is computed on read; the store filters on what it holds.
-  const storeStatus: ApprovalStatus | undefined = q.status === "expired" ? undefined : q.status;
-  const rows = await deps.store.listApprovals(
-    listingTenant(actor, q.tenant_id),
-    storeStatus,
-    q.status ? 1000 : q.limit,
-  );
-  const views = rows.map((r) => approvalView(r, now)).filter((v) => !q.status || v.status === q.status);
-  return { approvals: views.slice(0, q.limit) };
+  // "expired" is computed on read: the store judges it at `now` as the view does.
+  const before = APPROVAL_CURSOR.decode(q.cursor);
+  const rows = await deps.store.listApprovals(listingTenant(actor, q.tenant_id), q.status, q.limit + 1, {
+    at: now,
+    ...(before === undefined ? {} : { before }),
+  });
+  const page = pageOf(rows, q.limit, APPROVAL_CURSOR, (r) => ({ createdAt: r.createdAt, id: r.id }));
+  return { approvals: page.rows.map((r) => approvalView(r, now)), next_cursor: page.next_cursor };
 }
 
 export async function getApproval({ ctx, input }: VerbCall) {

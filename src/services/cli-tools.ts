@@ -13,7 +13,6 @@ import {
   actingTenant,
   canSee,
   controlEvent,
-  InTenant,
   iso,
   listingTenant,
   notFound,
@@ -24,6 +23,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
+import { ListingQuery, nameCursor, pageOf, storePage } from "./pagination.js";
 import { nameTaken, refuseHeldName, reservedNameProblems } from "./tool-names.js";
 
 /**
@@ -198,11 +198,18 @@ export async function getCliTool({ ctx, input }: VerbCall) {
   return cliToolView(await visibleCliTool(ctx.deps, actor, ref));
 }
 
+/** CLI tools page by (tenant_id, name). */
+const CLI_TOOL_CURSOR = nameCursor("clt");
+
 export async function listCliTools({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
-  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
-  const rows = await ctx.deps.store.listCliTools(listingTenant(actor, tenant));
-  return { cli_tools: rows.map((r) => cliToolView(r)) };
+  const q = parseInput(ListingQuery, input, "invalid_query");
+  const rows = await ctx.deps.store.listCliTools(
+    listingTenant(actor, q.tenant_id),
+    storePage(q.limit, CLI_TOOL_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, CLI_TOOL_CURSOR, (r) => ({ tenantId: r.tenantId, name: r.name }));
+  return { cli_tools: page.rows.map((r) => cliToolView(r)), next_cursor: page.next_cursor };
 }
 
 /** PUT input: the tool named by the path, and its whole new definition. */

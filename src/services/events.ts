@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GatewayError } from "../errors.js";
 import type { EventFilter, EventRow } from "../store/types.js";
 import { iso, type Principal, parseInput, requireRole, TenantId, type VerbCall } from "./context.js";
+import { cursorOf, PageQuery, pageOf } from "./pagination.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
@@ -24,8 +25,7 @@ export const EventQuery = z.strictObject({
   tenant_id: TenantId.optional(),
   since: Time.optional(),
   until: Time.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(64).optional(),
+  ...PageQuery,
 });
 export type EventQuery = z.infer<typeof EventQuery>;
 
@@ -57,12 +57,13 @@ export function eventView(row: EventRow) {
   };
 }
 
-function decodeCursor(cursor: string): number {
-  const n = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^seq:/, ""));
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new GatewayError("BAD_REQUEST", "invalid cursor", { reason: "bad_cursor" });
-  return n;
-}
+/** The listing's cursor: the seq of the page's last (oldest) row; the next page is below it. */
+const EVENT_CURSOR = cursorOf(
+  "seq",
+  z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  (seq: number) => seq,
+  (seq) => seq,
+);
 
 /**
  * The store filter for a query: the token's tenant, or the one it names when it may (admin
@@ -99,11 +100,9 @@ export async function listEvents({ ctx, input }: VerbCall) {
   const { deps } = ctx;
   const rows = await deps.store.listEvents({
     ...eventFilter(actor, q),
-    beforeSeq: q.cursor ? decodeCursor(q.cursor) : undefined,
+    beforeSeq: EVENT_CURSOR.decode(q.cursor),
     limit: q.limit + 1,
   });
-  const page = rows.slice(0, q.limit);
-  const last = page[page.length - 1];
-  const next = rows.length > q.limit && last ? Buffer.from(`seq:${last.seq}`).toString("base64url") : null;
-  return { items: page.map(eventView), next_cursor: next };
+  const page = pageOf(rows, q.limit, EVENT_CURSOR, (r) => r.seq);
+  return { items: page.rows.map(eventView), next_cursor: page.next_cursor };
 }

@@ -6,7 +6,6 @@ import type { SecretRow, ToolStore } from "../store/types.js";
 import {
   actingTenant,
   controlEvent,
-  InTenant,
   iso,
   listingTenant,
   notFound,
@@ -18,6 +17,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
+import { ListingQuery, nameCursor, pageOf, storePage } from "./pagination.js";
 
 /**
  * The built-in secret store's API (DESIGN §4). Values are write-only: every answer and every
@@ -126,11 +126,19 @@ export async function getSecret({ ctx, input }: VerbCall) {
   return secretView(row);
 }
 
+/** Secrets page by (tenant_id, key). */
+const SECRET_CURSOR = nameCursor("sec");
+
 export async function listSecrets({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
-  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const q = parseInput(ListingQuery, input, "invalid_query");
   const { deps } = ctx;
-  return { secrets: (await store(deps).list(listingTenant(actor, tenant))).map(secretView) };
+  const rows = await store(deps).list(
+    listingTenant(actor, q.tenant_id),
+    storePage(q.limit, SECRET_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, SECRET_CURSOR, (r) => ({ tenantId: r.tenantId, name: r.key }));
+  return { secrets: page.rows.map(secretView), next_cursor: page.next_cursor };
 }
 
 /** Specs of the tenant whose credential_path reads this key (a StaticRef to it). */

@@ -8,7 +8,6 @@ import {
   actingTenant,
   canSee,
   controlEvent,
-  InTenant,
   iso,
   listingTenant,
   notFound,
@@ -19,6 +18,7 @@ import {
   TenantId,
   type VerbCall,
 } from "./context.js";
+import { ListingQuery, nameCursor, pageOf, storePage } from "./pagination.js";
 
 /** Security contexts: CRUD (audited) and the dry-run evaluation operators write policies with. */
 
@@ -107,12 +107,19 @@ export async function createContext({ ctx, input: body }: VerbCall) {
   return contextView(row);
 }
 
+/** Contexts page by (tenant_id, name). */
+const CONTEXT_CURSOR = nameCursor("ctx");
+
 export async function listContexts({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
-  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const q = parseInput(ListingQuery, input, "invalid_query");
   const { deps } = ctx;
-  const rows = await deps.store.listSecurityContexts(listingTenant(actor, tenant));
-  return { security_contexts: rows.map(contextView) };
+  const rows = await deps.store.listSecurityContexts(
+    listingTenant(actor, q.tenant_id),
+    storePage(q.limit, CONTEXT_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, CONTEXT_CURSOR, (r) => ({ tenantId: r.tenantId, name: r.name }));
+  return { security_contexts: page.rows.map(contextView), next_cursor: page.next_cursor };
 }
 
 async function visibleRow(deps: ServiceDeps, actor: Principal, name: string, tenant?: string) {

@@ -19,6 +19,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
+import { createdCursor, PageQuery, pageOf, storePage } from "./pagination.js";
 
 /** RFC §6.5 session lifecycle. AEGIS field names (`agent_id`, `security_context`) are accepted. */
 
@@ -161,18 +162,26 @@ export async function createSession({ ctx, input: raw }: VerbCall) {
 export const SessionQuery = z.strictObject({
   status: z.enum(["Active", "Revoked", "Expired"]).optional(),
   tenant_id: TenantId.optional(),
+  ...PageQuery,
 });
 export type SessionQuery = z.infer<typeof SessionQuery>;
+
+/** Sessions page by (created_at, execution_id), oldest first. */
+const SESSION_CURSOR = createdCursor("ses");
 
 export async function listSessions({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
   const q = parseInput(SessionQuery, input, "invalid_query");
   const { deps } = ctx;
-  const rows = await deps.store.listSessions(listingTenant(actor, q.tenant_id));
   const now = deps.clock.nowMs();
-  // Expiry is computed at read time (the stored status stays Active), so filter on the view.
-  const views = rows.map((r) => sessionView(r, now));
-  return { sessions: q.status ? views.filter((v) => v.session_status === q.status) : views };
+  // Expiry is computed at read time (the stored status stays Active): the store judges it at
+  // `now` as the view does, so a filtered page is full.
+  const rows = await deps.store.listSessions(listingTenant(actor, q.tenant_id), q.status, {
+    at: now,
+    page: storePage(q.limit, SESSION_CURSOR.decode(q.cursor)),
+  });
+  const page = pageOf(rows, q.limit, SESSION_CURSOR, (r) => ({ createdAt: r.createdAt, id: r.executionId }));
+  return { sessions: page.rows.map((r) => sessionView(r, now)), next_cursor: page.next_cursor };
 }
 
 export async function getSession({ ctx, input }: VerbCall) {

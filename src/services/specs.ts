@@ -13,7 +13,6 @@ import {
   ById,
   canSee,
   controlEvent,
-  InTenant,
   iso,
   listingTenant,
   notFound,
@@ -24,6 +23,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
+import { ListingQuery, nameCursor, pageOf, storePage } from "./pagination.js";
 
 /** OpenAPI specs: registered once, indexed, and the hosts workflows may reach. */
 
@@ -252,11 +252,19 @@ export async function createSpec({ ctx, input: raw }: VerbCall) {
   return specView(row, spec);
 }
 
+/** Specs page by (tenant_id, name). */
+const SPEC_CURSOR = nameCursor("spec");
+
 export async function listSpecs({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
-  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const q = parseInput(ListingQuery, input, "invalid_query");
   const { deps } = ctx;
-  return { specs: (await deps.store.listSpecs(listingTenant(actor, tenant))).map((r) => specView(r)) };
+  const rows = await deps.store.listSpecs(
+    listingTenant(actor, q.tenant_id),
+    storePage(q.limit, SPEC_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, SPEC_CURSOR, (r) => ({ tenantId: r.tenantId, name: r.name }));
+  return { specs: page.rows.map((r) => specView(r)), next_cursor: page.next_cursor };
 }
 
 export async function visibleSpec(deps: SpecDeps, actor: Principal, id: string): Promise<ApiSpecRow> {

@@ -15,7 +15,6 @@ import {
   ById,
   canSee,
   controlEvent,
-  InTenant,
   iso,
   listingTenant,
   notFound,
@@ -25,6 +24,7 @@ import {
   type VerbCall,
   type WithStore,
 } from "./context.js";
+import { ListingQuery, nameCursor, pageOf, storePage } from "./pagination.js";
 import { nameTaken, refuseHeldName, reservedNameProblems } from "./tool-names.js";
 
 /** Workflows: compositions of a spec's operations that agents call as one tool. */
@@ -153,11 +153,19 @@ export async function getWorkflow({ ctx, input }: VerbCall) {
   return workflowView(await visibleWorkflow(deps, actor, id));
 }
 
+/** Workflows page by (tenant_id, name). */
+const WORKFLOW_CURSOR = nameCursor("wf");
+
 export async function listWorkflows({ ctx, input }: VerbCall) {
   const actor = requireRole(ctx, "viewer");
-  const { tenant_id: tenant } = parseInput(InTenant, input, "invalid_query");
+  const q = parseInput(ListingQuery, input, "invalid_query");
   const { deps } = ctx;
-  return { workflows: (await deps.store.listWorkflows(listingTenant(actor, tenant))).map(workflowView) };
+  const rows = await deps.store.listWorkflows(
+    listingTenant(actor, q.tenant_id),
+    storePage(q.limit, WORKFLOW_CURSOR.decode(q.cursor)),
+  );
+  const page = pageOf(rows, q.limit, WORKFLOW_CURSOR, (r) => ({ tenantId: r.tenantId, name: r.name }));
+  return { workflows: page.rows.map(workflowView), next_cursor: page.next_cursor };
 }
 
 export async function updateWorkflow({ ctx, input }: VerbCall) {

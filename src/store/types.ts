@@ -7,6 +7,29 @@
 
 export type Dialect = "sqlite" | "postgres";
 
+/**
+ * Keyset pagination (docs/api.md "Pagination"): the rows strictly after `after` in the listing's
+ * own order, at most `limit`. A listing called without a page returns every row (the gateway's
+ * own callers: the tool registry, dependency checks). Rows inserted while a caller pages land
+ * before or after the position and never shift it, so no existing row is repeated or skipped.
+ */
+export interface Page<K> {
+  after?: K;
+  limit: number;
+}
+
+/** The key of a listing ordered by creation: (created_at, id), the id breaking ties. */
+export interface CreatedKey {
+  createdAt: number;
+  id: string;
+}
+
+/** The key of a listing ordered by name: (tenant_id, name), unique per table. */
+export interface NameKey {
+  tenantId: string;
+  name: string;
+}
+
 export interface SigningKeyRow {
   kid: string;
   alg: "EdDSA";
@@ -251,15 +274,23 @@ export interface SessionStore {
   insertSession(row: SessionRow): Promise<void>;
   /** By execution id across all tenants (the binding step compares the tenant itself). */
   getSession(executionId: string): Promise<SessionRow | null>;
-  /** A tenant, or "*" for all tenants. */
-  listSessions(tenantId: string, status?: SessionStatus): Promise<SessionRow[]>;
+  /**
+   * A tenant, or "*" for all tenants; ordered by (created_at, execution_id). With `at`, a status
+   * is judged as the view does: Active is stored Active and not expired at `at`, Expired is
+   * stored Expired or stored Active and expired; without `at`, the stored status is compared.
+   */
+  listSessions(
+    tenantId: string,
+    status?: SessionStatus,
+    opts?: { at?: number; page?: Page<CreatedKey> },
+  ): Promise<SessionRow[]>;
   /** Sets Revoked if Active; returns the row after the change, or null if absent. */
   revokeSession(executionId: string, at: number): Promise<SessionRow | null>;
 
   insertAgentKey(row: AgentKeyRow): Promise<void>;
   getAgentKey(id: string): Promise<AgentKeyRow | null>;
-  /** A tenant, or "*" for all tenants. */
-  listAgentKeys(tenantId: string, sub?: string): Promise<AgentKeyRow[]>;
+  /** A tenant, or "*" for all tenants; ordered by (created_at, id). */
+  listAgentKeys(tenantId: string, sub?: string, page?: Page<CreatedKey>): Promise<AgentKeyRow[]>;
   /** Every key (active and revoked) of one sub in one tenant. */
   agentKeysFor(tenantId: string, sub: string): Promise<AgentKeyRow[]>;
   revokeAgentKey(id: string, at: number): Promise<AgentKeyRow | null>;
@@ -298,15 +329,25 @@ export interface AuthorizationStore extends CounterStore {
     updatedAt: number,
   ): Promise<boolean>;
   /** A tenant, or "*" for all; ordered by tenant, name. */
-  listSecurityContexts(tenantId: string): Promise<SecurityContextRow[]>;
+  listSecurityContexts(tenantId: string, page?: Page<NameKey>): Promise<SecurityContextRow[]>;
   deleteSecurityContext(tenantId: string, name: string): Promise<boolean>;
   /** Sessions with status Active and expiresAt > now that name this context. */
   countActiveSessionsForContext(tenantId: string, name: string, now: number): Promise<number>;
 
   insertApproval(row: ApprovalRow): Promise<void>;
   getApproval(id: string): Promise<ApprovalRow | null>;
-  /** A tenant or "*"; newest first; optional status filter; at most limit. */
-  listApprovals(tenantId: string, status: ApprovalStatus | undefined, limit: number): Promise<ApprovalRow[]>;
+  /**
+   * A tenant or "*"; newest first, by (created_at, id) descending; optional status filter; at most
+   * limit; `before` pages on (rows strictly older). With `at`, the status is judged as the view
+   * does: "expired" is pending or approved and expired at `at`, "pending" and "approved" are not
+   * yet expired; without `at`, the stored status is compared.
+   */
+  listApprovals(
+    tenantId: string,
+    status: ApprovalStatus | undefined,
+    limit: number,
+    opts?: { before?: CreatedKey; at?: number },
+  ): Promise<ApprovalRow[]>;
   /** pending → approved|denied, only while pending; returns the row after, or null if it was not pending. */
   decideApproval(
     id: string,
@@ -328,7 +369,7 @@ export interface ToolStore {
   getSpecMeta(id: string): Promise<ApiSpecMeta | null>;
   getSpecByName(tenantId: string, name: string): Promise<ApiSpecRow | null>;
   /** A tenant, or "*"; ordered by tenant, name. */
-  listSpecs(tenantId: string): Promise<ApiSpecRow[]>;
+  listSpecs(tenantId: string, page?: Page<NameKey>): Promise<ApiSpecRow[]>;
   deleteSpec(id: string): Promise<boolean>;
   countWorkflowsForSpec(specId: string): Promise<number>;
   /** Insert only; false when (tenant, name) already exists. */
@@ -336,7 +377,7 @@ export interface ToolStore {
   getWorkflow(id: string): Promise<WorkflowRow | null>;
   getWorkflowByName(tenantId: string, name: string): Promise<WorkflowRow | null>;
   /** A tenant, or "*"; ordered by tenant, name. */
-  listWorkflows(tenantId: string): Promise<WorkflowRow[]>;
+  listWorkflows(tenantId: string, page?: Page<NameKey>): Promise<WorkflowRow[]>;
   /** Replaces description, spec, document and hash; false when absent. */
   updateWorkflow(
     id: string,
@@ -352,7 +393,7 @@ export interface CliToolStore {
   getCliTool(id: string): Promise<CliToolRow | null>;
   getCliToolByName(tenantId: string, name: string): Promise<CliToolRow | null>;
   /** A tenant, or "*"; ordered by tenant, name. */
-  listCliTools(tenantId: string): Promise<CliToolRow[]>;
+  listCliTools(tenantId: string, page?: Page<NameKey>): Promise<CliToolRow[]>;
   /** Replaces document and hash; false when absent. */
   updateCliTool(id: string, patch: Pick<CliToolRow, "document" | "hash" | "updatedAt">): Promise<boolean>;
   deleteCliTool(id: string): Promise<boolean>;
@@ -361,8 +402,8 @@ export interface CliToolStore {
 /** The built-in secret store (values sealed by the master key) and master-key rotation. */
 export interface SecretStore {
   getSecret(tenantId: string, key: string): Promise<SecretRow | null>;
-  /** A tenant, or "*"; ordered by tenant, key. */
-  listSecrets(tenantId: string): Promise<SecretRow[]>;
+  /** A tenant, or "*"; ordered by tenant, key (the page's `name` is the key). */
+  listSecrets(tenantId: string, page?: Page<NameKey>): Promise<SecretRow[]>;
   /**
    * Writes a value: creates version 1, or replaces the current value with version+1
    * (atomically; concurrent writers each get a distinct version). Returns the row written.

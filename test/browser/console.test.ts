@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyEvidence } from "../../src/audit/evidence.js";
 import { packageRoot } from "../../src/paths.js";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/envelope.js";
+import { generateKeyPair } from "../../src/sdk/keys.js";
 import { runCli } from "../cli/process.js";
 import { bearer, expectJson } from "../http/support.js";
 import { ensureConsoleBuilt, launchBrowser, type TestBrowser } from "../support/browser.js";
@@ -300,6 +301,28 @@ describe("web console in chromium", () => {
     expect(cli.code, cli.stdout + cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ status: "intact" });
   }, 60_000);
+
+  it("pages a listing longer than one page with Load more, each row once", async () => {
+    const admin = t.adminToken("default");
+    // One page is the API's default of 100 rows: 105 keys need a second.
+    for (let i = 0; i < 105; i++) {
+      const body = {
+        sub: `paged-agent-${i}`,
+        public_key_b64: generateKeyPair().publicKeyB64,
+        label: `k${i}`,
+      };
+      await expectJson(await t.request("/v1/agent-keys", jsonInit("POST", body, admin)), 201);
+    }
+    await page.getByRole("link", { name: "Agent keys" }).click();
+    const section = page.locator("section", { has: page.getByRole("heading", { name: "Agent keys" }) });
+    const rows = section.locator("tbody tr");
+    await expect.poll(() => rows.count()).toBe(100);
+    await section.getByTestId("load-more").click();
+    await expect.poll(() => rows.count()).toBe(105);
+    await expect.poll(() => section.getByTestId("load-more").count()).toBe(0);
+    const ids = await rows.locator("td:first-child").allInnerTexts();
+    expect(new Set(ids).size).toBe(105);
+  }, 120_000);
 
   it("signs out, forgetting the token; and the page broke no CSP rule", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();

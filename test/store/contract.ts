@@ -9,6 +9,7 @@ import { auditContract } from "./contract-audit.js";
 import { auditedContract } from "./contract-audited.js";
 import { cliToolsContract } from "./contract-cli-tools.js";
 import { contextsContract } from "./contract-contexts.js";
+import { pagesContract } from "./contract-pages.js";
 import { recordsContract } from "./contract-records.js";
 import { secretsContract } from "./contract-secrets.js";
 import { toolsContract } from "./contract-tools.js";
@@ -64,5 +65,6 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     cliToolsContract(ctx);
     secretsContract(ctx);
     auditedContract(ctx);
+    pagesContract(ctx);
   });
 }

@@ -105,6 +105,42 @@ describe("postgres schema", () => {
     }
   });
 
+  it("keeps keyset pages of sessions and agent keys on indexes once the tables are large", async () => {
+    const db = await freshPgDatabase();
+    const store = await openStore({ url: db.url, durability: "normal" });
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await store.migrate();
+      await sql`insert into sessions (execution_id, tenant_id, sub, security_context, public_key_b64,
+          allowed_tool_patterns, token_jti, status, created_at, expires_at)
+        select 'exe_' || g, 'tenant-' || (g % 50), 'agent', 'ctx', 'k', '[]', 'j' || g, 'Active', g, g + 1000
+        from generate_series(1, 50000) g`;
+      await sql`insert into agent_keys (id, tenant_id, sub, public_key_b64, status, created_at)
+        select 'akey_' || g, 'tenant-' || (g % 50), 'agent', 'k', 'active', g
+        from generate_series(1, 50000) g`;
+      await sql`analyze`;
+      const plan = async (query: string) =>
+        (await sql.unsafe(`explain ${query}`)).map((r) => String(Object.values(r)[0])).join("\n");
+      // The statements src/store/keyset.ts writes for a tenant's next page.
+      expect(
+        await plan(
+          `select * from sessions where tenant_id = 'tenant-7' and (created_at, execution_id collate "C") > (20000, 'exe_20000')
+           order by created_at asc, execution_id collate "C" asc limit 101`,
+        ),
+      ).toContain("sessions_tenant_created_idx");
+      expect(
+        await plan(
+          `select * from agent_keys where tenant_id = 'tenant-7' and (created_at, id collate "C") > (20000, 'akey_20000')
+           order by created_at asc, id collate "C" asc limit 101`,
+        ),
+      ).toContain("agent_keys_tenant_created_idx");
+    } finally {
+      await sql.end();
+      await store.close();
+      await db.drop();
+    }
+  });
+
   it("keeps counter sweeps and approval listings on indexes once the tables are large", async () => {
     const db = await freshPgDatabase();
     const store = await openStore({ url: db.url, durability: "normal" });
@@ -131,6 +167,13 @@ describe("postgres schema", () => {
       expect(
         await plan("select * from approvals where status = 'pending' order by created_at desc limit 50"),
       ).toContain("approvals_status_created_idx");
+      // A keyset page of approvals, as src/store/keyset.ts writes it (newest first).
+      expect(
+        await plan(
+          `select * from approvals where tenant_id = 'tenant-7' and (created_at, id collate "C") < (40000, 'apr_40000')
+           order by created_at desc, id collate "C" desc limit 101`,
+        ),
+      ).toContain("approvals_tenant_created_idx");
     } finally {
       await sql.end();
       await store.close();

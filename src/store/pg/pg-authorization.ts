@@ -4,10 +4,12 @@
  * (upsert, or UPDATE … WHERE <expected state> RETURNING): row locks decide who wins, never a
  * read followed by a write in this process.
  */
-import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, count, eq, gt, isNull, sql } from "drizzle-orm";
 import { approvals, counters, securityContexts, sessions } from "../../../drizzle/pg/schema.js";
 import { checkDecision, checkLimit } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
+import { byCreation, byName, createdValues, limited, nameValues } from "../keyset.js";
+import { approvalStatusIs } from "../status-filters.js";
 import type { AuthorizationStore } from "../types.js";
 import type { PgDb } from "./pg-db.js";
 
@@ -18,6 +20,8 @@ export function pgAuthorization(db: PgDb): AuthorizationPart {
   const c = counters;
   const a = approvals;
   const ofContext = (tenantId: string, name: string) => and(eq(ctx.tenantId, tenantId), eq(ctx.name, name));
+  const contextKey = byName("postgres", ctx.tenantId, ctx.name);
+  const approvalKey = byCreation("postgres", a.createdAt, a.id);
 
   // Read on every authorized call.
   const getContext = db
@@ -69,13 +73,22 @@ export function pgAuthorization(db: PgDb): AuthorizationPart {
         .returning({ name: ctx.name });
       return updated.length === 1;
     },
-    listSecurityContexts: (tenantId) =>
-      db
-        .select()
-        .from(ctx)
-        .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
-        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-        .orderBy(sql`${ctx.tenantId} collate "C"`, sql`${ctx.name} collate "C"`),
+    listSecurityContexts: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(ctx)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId),
+              contextKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+          .orderBy(...contextKey.order("asc"))
+          .$dynamic(),
+        page,
+      ),
     deleteSecurityContext: async (tenantId, name) => {
       const deleted = await db.delete(ctx).where(ofContext(tenantId, name)).returning({ name: ctx.name });
       return deleted.length === 1;
@@ -116,17 +129,18 @@ export function pgAuthorization(db: PgDb): AuthorizationPart {
       const [row] = await db.select().from(a).where(eq(a.id, id));
       return row ?? null;
     },
-    listApprovals: (tenantId, status, limit) =>
+    listApprovals: (tenantId, status, limit, opts = {}) =>
       db
         .select()
         .from(a)
         .where(
           and(
             tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
-            status === undefined ? undefined : eq(a.status, status),
+            approvalStatusIs(a, status, opts.at),
+            approvalKey.after(createdValues(opts.before), "desc"),
           ),
         )
-        .orderBy(desc(a.createdAt), sql`${a.id} collate "C" desc`)
+        .orderBy(...approvalKey.order("desc"))
         .limit(checkLimit(limit)),
     decideApproval: async (id, status, decidedBy, reason, at) => {
       const [row] = await db

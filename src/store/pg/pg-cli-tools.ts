@@ -2,15 +2,17 @@
  * CLI tools on PostgreSQL. Several instances may register at once: a name is claimed by the
  * unique (tenant, name) index with ON CONFLICT DO NOTHING, never by read-then-write.
  */
-import { eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { cliTools } from "../../../drizzle/pg/schema.js";
 import type { Impl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { byTenantName, cliToolPatch } from "../tools-common.js";
 import type { CliToolStore } from "../types.js";
 import type { PgDb } from "./pg-db.js";
 
 export function pgCliTools(db: PgDb): Impl<CliToolStore> {
   const c = cliTools;
+  const key = byName("postgres", c.tenantId, c.name);
   return {
     insertCliTool: async (row) => {
       // Only the name is a conflict target: a reused id is a caller bug and must throw.
@@ -32,13 +34,22 @@ export function pgCliTools(db: PgDb): Impl<CliToolStore> {
         .where(byTenantName(c, tenantId, name));
       return row ?? null;
     },
-    listCliTools: (tenantId) =>
-      db
-        .select()
-        .from(c)
-        .where(tenantId === "*" ? undefined : eq(c.tenantId, tenantId))
-        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-        .orderBy(sql`${c.tenantId} collate "C"`, sql`${c.name} collate "C"`),
+    listCliTools: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(c)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(c.tenantId, tenantId),
+              key.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+          .orderBy(...key.order("asc"))
+          .$dynamic(),
+        page,
+      ),
     updateCliTool: async (id, patch) => {
       const updated = await db.update(c).set(cliToolPatch(patch)).where(eq(c.id, id)).returning({ id: c.id });
       return updated.length === 1;

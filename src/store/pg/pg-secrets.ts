@@ -9,6 +9,7 @@ import { and, eq, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { secrets, signingKeys } from "../../../drizzle/pg/schema.js";
 import { RESEAL_LOCK_KEY } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { ResealAborted, sealedUpdates, secretRefId, secretWrite } from "../secrets-common.js";
 import type { SealedValueRef, SecretStore } from "../types.js";
 import type { PgDb } from "./pg-db.js";
@@ -23,7 +24,7 @@ export function pgSecrets(db: PgDb): Impl<SecretStore> {
   const ofSecret = (tenantId: string | Placeholder, key: string | Placeholder) =>
     and(eq(s.tenantId, tenantId), eq(s.key, key));
   // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-  const byTenantKey = [sql`${s.tenantId} collate "C"`, sql`${s.key} collate "C"`];
+  const byTenantKey = byName("postgres", s.tenantId, s.key);
 
   // Read whenever a tool call resolves a stored credential.
   const get = db
@@ -60,12 +61,21 @@ export function pgSecrets(db: PgDb): Impl<SecretStore> {
       const [row] = await get.execute({ tenantId, key });
       return row ?? null;
     },
-    listSecrets: (tenantId) =>
-      db
-        .select()
-        .from(s)
-        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-        .orderBy(...byTenantKey),
+    listSecrets: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(s)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(s.tenantId, tenantId),
+              byTenantKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...byTenantKey.order("asc"))
+          .$dynamic(),
+        page,
+      ),
     putSecret: async (row, at) => {
       const [written] = await put.execute({ ...secretWrite(row), at });
       if (written === undefined) throw new Error("secret upsert returned no row");
@@ -83,7 +93,7 @@ export function pgSecrets(db: PgDb): Impl<SecretStore> {
           const stored = await tx
             .select({ tenantId: s.tenantId, key: s.key, sealed: s.valueSealed })
             .from(s)
-            .orderBy(...byTenantKey);
+            .orderBy(...byTenantKey.order("asc"));
           return [
             ...keys.map((r) => ({ kind: "signing_key" as const, id: r.id, sealed: r.sealed })),
             ...stored.map((r) => ({

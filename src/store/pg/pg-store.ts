@@ -18,6 +18,8 @@ import {
   toSessionRow,
 } from "../adapter-common.js";
 import { guardMethods, type Impl } from "../guard.js";
+import { byCreation, createdValues, limited } from "../keyset.js";
+import { sessionStatusIs } from "../status-filters.js";
 import type {
   AuditedOp,
   AuditedWrite,
@@ -90,6 +92,8 @@ async function runMigrations(url: string): Promise<void> {
 
 /** Sessions and agent keys, on the pool or on one transaction. */
 function pgSessions(db: PgDb): Impl<SessionStore> {
+  const sessionKey = byCreation("postgres", sessions.createdAt, sessions.executionId);
+  const agentKeyKey = byCreation("postgres", agentKeys.createdAt, agentKeys.id);
   const getSessionRow = async (executionId: string) => {
     const [row] = await db.select().from(sessions).where(eq(sessions.executionId, executionId));
     return row ? toSessionRow(row) : null;
@@ -104,17 +108,22 @@ function pgSessions(db: PgDb): Impl<SessionStore> {
       await db.insert(sessions).values(fromSessionRow(row));
     },
     getSession: (executionId) => getSessionRow(executionId),
-    listSessions: async (tenantId, status) => {
-      const rows = await db
-        .select()
-        .from(sessions)
-        .where(
-          and(
-            tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
-            status ? eq(sessions.status, status) : undefined,
-          ),
-        )
-        .orderBy(sessions.createdAt, sessions.executionId);
+    listSessions: async (tenantId, status, opts = {}) => {
+      const rows = await limited(
+        db
+          .select()
+          .from(sessions)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+              sessionStatusIs(sessions, status, opts.at),
+              sessionKey.after(createdValues(opts.page?.after), "asc"),
+            ),
+          )
+          .orderBy(...sessionKey.order("asc"))
+          .$dynamic(),
+        opts.page,
+      );
       return rows.map(toSessionRow);
     },
     revokeSession: async (executionId, at) => {
@@ -129,17 +138,22 @@ function pgSessions(db: PgDb): Impl<SessionStore> {
       await db.insert(agentKeys).values(row);
     },
     getAgentKey: (id) => getAgentKeyRow(id),
-    listAgentKeys: (tenantId, sub) =>
-      db
-        .select()
-        .from(agentKeys)
-        .where(
-          and(
-            tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
-            sub === undefined ? undefined : eq(agentKeys.sub, sub),
-          ),
-        )
-        .orderBy(agentKeys.createdAt, agentKeys.id),
+    listAgentKeys: (tenantId, sub, page) =>
+      limited(
+        db
+          .select()
+          .from(agentKeys)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+              sub === undefined ? undefined : eq(agentKeys.sub, sub),
+              agentKeyKey.after(createdValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...agentKeyKey.order("asc"))
+          .$dynamic(),
+        page,
+      ),
     agentKeysFor: (tenantId, sub) =>
       db
         .select()

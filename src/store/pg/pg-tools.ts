@@ -8,6 +8,7 @@ import { and, count, eq, getTableColumns, sql } from "drizzle-orm";
 import { apiSpecs, workflows } from "../../../drizzle/pg/schema.js";
 import { fromSpecRow, toSpecMeta, toSpecRow } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { byTenantName, workflowPatch } from "../tools-common.js";
 import type { ToolStore } from "../types.js";
 import type { PgDb } from "./pg-db.js";
@@ -15,6 +16,9 @@ import type { PgDb } from "./pg-db.js";
 export function pgTools(db: PgDb): Impl<ToolStore> {
   const s = apiSpecs;
   const w = workflows;
+  // Byte order, as SQLite sorts: the database's locale collation would differ by server.
+  const specKey = byName("postgres", s.tenantId, s.name);
+  const workflowKey = byName("postgres", w.tenantId, w.name);
   // Read on every workflow or explorer call: prepared once, lazily.
   let hot: ReturnType<typeof prepareHot> | undefined;
   const prepared = () => {
@@ -47,13 +51,21 @@ export function pgTools(db: PgDb): Impl<ToolStore> {
         .where(byTenantName(s, tenantId, name));
       return row ? toSpecRow(row) : null;
     },
-    listSpecs: async (tenantId) => {
-      const rows = await db
-        .select()
-        .from(s)
-        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-        // Byte order, as SQLite sorts: the database's locale collation would differ by server.
-        .orderBy(sql`${s.tenantId} collate "C"`, sql`${s.name} collate "C"`);
+    listSpecs: async (tenantId, page) => {
+      const rows = await limited(
+        db
+          .select()
+          .from(s)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(s.tenantId, tenantId),
+              specKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...specKey.order("asc"))
+          .$dynamic(),
+        page,
+      );
       return rows.map(toSpecRow);
     },
     deleteSpec: async (id) => {
@@ -81,12 +93,21 @@ export function pgTools(db: PgDb): Impl<ToolStore> {
       const [row] = await prepared().workflowByName.execute({ tenantId, name });
       return row ?? null;
     },
-    listWorkflows: (tenantId) =>
-      db
-        .select()
-        .from(w)
-        .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
-        .orderBy(sql`${w.tenantId} collate "C"`, sql`${w.name} collate "C"`),
+    listWorkflows: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(w)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(w.tenantId, tenantId),
+              workflowKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...workflowKey.order("asc"))
+          .$dynamic(),
+        page,
+      ),
     updateWorkflow: async (id, patch) => {
       const updated = await db
         .update(w)

@@ -3,11 +3,13 @@
  * state change is one conditional statement (upsert, or UPDATE … WHERE <expected state>), so
  * the database decides who wins; nothing reads a row and then writes on what it saw.
  */
-import { and, count, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, count, eq, gt, isNull, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { approvals, counters, securityContexts, sessions } from "../../../drizzle/sqlite/schema.js";
 import { checkDecision, checkLimit } from "../adapter-common.js";
 import type { SyncImpl } from "../guard.js";
+import { byCreation, byName, createdValues, limited, nameValues } from "../keyset.js";
+import { approvalStatusIs } from "../status-filters.js";
 import type { AuthorizationStore } from "../types.js";
 
 type AuthorizationPart = SyncImpl<AuthorizationStore>;
@@ -59,19 +61,29 @@ export function sqliteAuthorization(db: BetterSQLite3Database): AuthorizationPar
     return prepared;
   };
   const ofContext = (tenantId: string, name: string) => and(eq(ctx.tenantId, tenantId), eq(ctx.name, name));
+  const contextKey = byName("sqlite", ctx.tenantId, ctx.name);
+  const approvalKey = byCreation("sqlite", a.createdAt, a.id);
 
   return {
     getSecurityContext: (tenantId, name) => stmts().getContext.get({ tenantId, name }) ?? null,
     insertSecurityContext: (row) => db.insert(ctx).values(row).onConflictDoNothing().run().changes === 1,
     updateSecurityContext: (tenantId, name, document, updatedAt) =>
       db.update(ctx).set({ document, updatedAt }).where(ofContext(tenantId, name)).run().changes === 1,
-    listSecurityContexts: (tenantId) =>
-      db
-        .select()
-        .from(ctx)
-        .where(tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId))
-        .orderBy(ctx.tenantId, ctx.name)
-        .all(),
+    listSecurityContexts: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(ctx)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(ctx.tenantId, tenantId),
+              contextKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...contextKey.order("asc"))
+          .$dynamic(),
+        page,
+      ).all(),
     deleteSecurityContext: (tenantId, name) =>
       db.delete(ctx).where(ofContext(tenantId, name)).run().changes === 1,
     countActiveSessionsForContext: (tenantId, name, now) => {
@@ -108,17 +120,18 @@ export function sqliteAuthorization(db: BetterSQLite3Database): AuthorizationPar
       db.insert(a).values(row).run();
     },
     getApproval: (id) => db.select().from(a).where(eq(a.id, id)).get() ?? null,
-    listApprovals: (tenantId, status, limit) =>
+    listApprovals: (tenantId, status, limit, opts = {}) =>
       db
         .select()
         .from(a)
         .where(
           and(
             tenantId === "*" ? undefined : eq(a.tenantId, tenantId),
-            status === undefined ? undefined : eq(a.status, status),
+            approvalStatusIs(a, status, opts.at),
+            approvalKey.after(createdValues(opts.before), "desc"),
           ),
         )
-        .orderBy(desc(a.createdAt), desc(a.id))
+        .orderBy(...approvalKey.order("desc"))
         .limit(checkLimit(limit))
         .all(),
     decideApproval: (id, status, decidedBy, reason, at) =>

@@ -2,15 +2,17 @@
  * CLI tools on SQLite. The (tenant, name) unique index is the conflict target of insert, so a
  * registration either claims the name or does nothing.
  */
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { cliTools } from "../../../drizzle/sqlite/schema.js";
 import type { SyncImpl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { byTenantName, cliToolPatch } from "../tools-common.js";
 import type { CliToolStore } from "../types.js";
 
 export function sqliteCliTools(db: BetterSQLite3Database): SyncImpl<CliToolStore> {
   const c = cliTools;
+  const key = byName("sqlite", c.tenantId, c.name);
   return {
     insertCliTool: (row) =>
       db
@@ -25,13 +27,21 @@ export function sqliteCliTools(db: BetterSQLite3Database): SyncImpl<CliToolStore
         .from(c)
         .where(byTenantName(c, tenantId, name))
         .get() ?? null,
-    listCliTools: (tenantId) =>
-      db
-        .select()
-        .from(c)
-        .where(tenantId === "*" ? undefined : eq(c.tenantId, tenantId))
-        .orderBy(c.tenantId, c.name)
-        .all(),
+    listCliTools: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(c)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(c.tenantId, tenantId),
+              key.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...key.order("asc"))
+          .$dynamic(),
+        page,
+      ).all(),
     updateCliTool: (id, patch) =>
       db.update(c).set(cliToolPatch(patch)).where(eq(c.id, id)).run().changes === 1,
     deleteCliTool: (id) => db.delete(c).where(eq(c.id, id)).run().changes === 1,

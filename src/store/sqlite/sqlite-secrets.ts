@@ -9,6 +9,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { secrets, signingKeys } from "../../../drizzle/sqlite/schema.js";
 import type { SyncImpl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { ResealAborted, sealedUpdates, secretRefId, secretWrite } from "../secrets-common.js";
 import type { SealedValueRef, SecretStore } from "../types.js";
 
@@ -62,6 +63,7 @@ function prepareStatements(db: BetterSQLite3Database) {
 
 export function sqliteSecrets(db: BetterSQLite3Database): SyncImpl<SecretStore> {
   const s = secrets;
+  const byTenantKey = byName("sqlite", s.tenantId, s.key);
   // Prepared on first use: preparing needs the tables, i.e. a migrated database.
   let prepared: ReturnType<typeof prepareStatements> | undefined;
   const stmts = () => {
@@ -71,13 +73,21 @@ export function sqliteSecrets(db: BetterSQLite3Database): SyncImpl<SecretStore> 
 
   return {
     getSecret: (tenantId, key) => stmts().get.get({ tenantId, key }) ?? null,
-    listSecrets: (tenantId) =>
-      db
-        .select()
-        .from(s)
-        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-        .orderBy(s.tenantId, s.key)
-        .all(),
+    listSecrets: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(s)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(s.tenantId, tenantId),
+              byTenantKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...byTenantKey.order("asc"))
+          .$dynamic(),
+        page,
+      ).all(),
     putSecret: (row, at) => {
       const written = stmts().put.get({ ...secretWrite(row), at });
       if (written === undefined) throw new Error("secret upsert returned no row");

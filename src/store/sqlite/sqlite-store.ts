@@ -20,6 +20,8 @@ import {
   toSessionRow,
 } from "../adapter-common.js";
 import { guardMethods, type Impl, type SyncImpl } from "../guard.js";
+import { byCreation, createdValues, limited } from "../keyset.js";
+import { sessionStatusIs } from "../status-filters.js";
 import type { AuditedOp, AuditedWrite, NewEvent, Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
@@ -128,6 +130,8 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     prepared ??= prepareStatements(db);
     return prepared;
   };
+  const sessionKey = byCreation("sqlite", sessions.createdAt, sessions.executionId);
+  const agentKeyKey = byCreation("sqlite", agentKeys.createdAt, agentKeys.id);
 
   const getSessionRow = (executionId: string) => {
     const row = stmts().sessionById.get({ id: executionId });
@@ -159,17 +163,22 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       db.insert(sessions).values(fromSessionRow(row)).run();
     },
     getSession: (executionId) => getSessionRow(executionId),
-    listSessions: (tenantId, status) =>
-      db
-        .select()
-        .from(sessions)
-        .where(
-          and(
-            tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
-            status ? eq(sessions.status, status) : undefined,
-          ),
-        )
-        .orderBy(sessions.createdAt, sessions.executionId)
+    listSessions: (tenantId, status, opts = {}) =>
+      limited(
+        db
+          .select()
+          .from(sessions)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(sessions.tenantId, tenantId),
+              sessionStatusIs(sessions, status, opts.at),
+              sessionKey.after(createdValues(opts.page?.after), "asc"),
+            ),
+          )
+          .orderBy(...sessionKey.order("asc"))
+          .$dynamic(),
+        opts.page,
+      )
         .all()
         .map(toSessionRow),
     revokeSession: (executionId, at) => {
@@ -184,18 +193,22 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
       db.insert(agentKeys).values(row).run();
     },
     getAgentKey: (id) => getAgentKeyRow(id),
-    listAgentKeys: (tenantId, sub) =>
-      db
-        .select()
-        .from(agentKeys)
-        .where(
-          and(
-            tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
-            sub === undefined ? undefined : eq(agentKeys.sub, sub),
-          ),
-        )
-        .orderBy(agentKeys.createdAt, agentKeys.id)
-        .all(),
+    listAgentKeys: (tenantId, sub, page) =>
+      limited(
+        db
+          .select()
+          .from(agentKeys)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(agentKeys.tenantId, tenantId),
+              sub === undefined ? undefined : eq(agentKeys.sub, sub),
+              agentKeyKey.after(createdValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...agentKeyKey.order("asc"))
+          .$dynamic(),
+        page,
+      ).all(),
     agentKeysFor: (tenantId, sub) => stmts().agentKeysFor.all({ tenantId, sub }),
     revokeAgentKey: (id, at) => {
       db.update(agentKeys)

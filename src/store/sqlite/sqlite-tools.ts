@@ -8,12 +8,15 @@ import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { apiSpecs, workflows } from "../../../drizzle/sqlite/schema.js";
 import { fromSpecRow, toSpecMeta, toSpecRow } from "../adapter-common.js";
 import type { SyncImpl } from "../guard.js";
+import { byName, limited, nameValues } from "../keyset.js";
 import { byTenantName, workflowPatch } from "../tools-common.js";
 import type { ToolStore } from "../types.js";
 
 export function sqliteTools(db: BetterSQLite3Database): SyncImpl<ToolStore> {
   const s = apiSpecs;
   const w = workflows;
+  const specKey = byName("sqlite", s.tenantId, s.name);
+  const workflowKey = byName("sqlite", w.tenantId, w.name);
   // Read on every workflow or explorer call: prepared once, lazily (the tables must exist).
   let hot: ReturnType<typeof prepareHot> | undefined;
   const prepared = () => {
@@ -44,12 +47,21 @@ export function sqliteTools(db: BetterSQLite3Database): SyncImpl<ToolStore> {
         .get();
       return row ? toSpecRow(row) : null;
     },
-    listSpecs: (tenantId) =>
-      db
-        .select()
-        .from(s)
-        .where(tenantId === "*" ? undefined : eq(s.tenantId, tenantId))
-        .orderBy(s.tenantId, s.name)
+    listSpecs: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(s)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(s.tenantId, tenantId),
+              specKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...specKey.order("asc"))
+          .$dynamic(),
+        page,
+      )
         .all()
         .map(toSpecRow),
     deleteSpec: (id) => db.delete(s).where(eq(s.id, id)).run().changes === 1,
@@ -66,13 +78,21 @@ export function sqliteTools(db: BetterSQLite3Database): SyncImpl<ToolStore> {
         .run().changes === 1,
     getWorkflow: (id) => db.select().from(w).where(eq(w.id, id)).get() ?? null,
     getWorkflowByName: (tenantId, name) => prepared().workflowByName.get({ tenantId, name }) ?? null,
-    listWorkflows: (tenantId) =>
-      db
-        .select()
-        .from(w)
-        .where(tenantId === "*" ? undefined : eq(w.tenantId, tenantId))
-        .orderBy(w.tenantId, w.name)
-        .all(),
+    listWorkflows: (tenantId, page) =>
+      limited(
+        db
+          .select()
+          .from(w)
+          .where(
+            and(
+              tenantId === "*" ? undefined : eq(w.tenantId, tenantId),
+              workflowKey.after(nameValues(page?.after), "asc"),
+            ),
+          )
+          .orderBy(...workflowKey.order("asc"))
+          .$dynamic(),
+        page,
+      ).all(),
     updateWorkflow: (id, patch) =>
       db.update(w).set(workflowPatch(patch)).where(eq(w.id, id)).run().changes === 1,
     deleteWorkflow: (id) => db.delete(w).where(eq(w.id, id)).run().changes === 1,

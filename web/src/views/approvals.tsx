@@ -2,9 +2,9 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { may, session } from "../auth";
 import { fmtTime, jsonText } from "../format";
+import { LoadMore, usePages } from "../pages";
 import { Link } from "../router";
 import type { Approval } from "../types";
-import { useApi } from "../use-api";
 
 /** The approvals queue; approvers and admins decide (the API refuses everyone else anyway). */
 
@@ -50,9 +50,8 @@ function Decide(props: { approval: Approval; done: () => void }) {
 
 export function ApprovalsView() {
   const [status, setStatus] = useState("pending");
-  const { data, error, reload } = useApi<{ approvals: Approval[] }>(
-    `/v1/approvals${status ? `?status=${status}` : ""}`,
-  );
+  const pages = usePages<Approval>(`/v1/approvals${status ? `?status=${status}` : ""}`, "approvals");
+  const { rows, error, reload } = pages;
   const canDecide = may(session(), "approve");
   return (
     <section>
@@ -71,8 +70,8 @@ export function ApprovalsView() {
         Refresh
       </button>
       {error && <p class="error">{error}</p>}
-      {data && data.approvals.length === 0 && <p class="muted">No approvals with this status.</p>}
-      {data?.approvals.map((a) => (
+      {rows && rows.length === 0 && <p class="muted">No approvals with this status.</p>}
+      {rows?.map((a) => (
         <article key={a.id} class="approval" data-approval={a.id}>
           <header>
             <strong class="tool">{a.tool_name}</strong> <span class={`badge ${a.status}`}>{a.status}</span>{" "}
@@ -108,6 +107,7 @@ export function ApprovalsView() {
           {canDecide && a.status === "pending" && <Decide approval={a} done={reload} />}
         </article>
       ))}
+      <LoadMore pages={pages} />
     </section>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api";
 import { field, fmtTime, jsonText } from "../format";
-import { useApi } from "../use-api";
+import { LoadMore, usePages } from "../pages";
 
 /** Read-only lists of specs, workflows, security contexts (with the dry run) and agent keys. */
 
@@ -44,44 +44,50 @@ function Table(props: { rows: Obj[] | undefined; columns: string[]; detail?: boo
 }
 
 export function SpecsView() {
-  const { data, error } = useApi<{ specs: Obj[] }>("/v1/specs");
+  const pages = usePages<Obj>("/v1/specs", "specs");
+  const { rows, error } = pages;
   return (
     <section>
       <h2>API specs</h2>
       {error && <p class="error">{error}</p>}
       <Table
-        rows={data?.specs}
+        rows={rows ?? undefined}
         columns={["name", "tenant_id", "base_url", "allowed_hosts", "hash", "updated_at"]}
       />
+      <LoadMore pages={pages} />
     </section>
   );
 }
 
 export function WorkflowsView() {
-  const { data, error } = useApi<{ workflows: Obj[] }>("/v1/workflows");
+  const pages = usePages<Obj>("/v1/workflows", "workflows");
+  const { rows, error } = pages;
   return (
     <section>
       <h2>Workflows</h2>
       {error && <p class="error">{error}</p>}
       <Table
-        rows={data?.workflows}
+        rows={rows ?? undefined}
         columns={["name", "description", "tenant_id", "hash", "updated_at"]}
         detail
       />
+      <LoadMore pages={pages} />
     </section>
   );
 }
 
 export function AgentKeysView() {
-  const { data, error } = useApi<{ agent_keys: Obj[] }>("/v1/agent-keys");
+  const pages = usePages<Obj>("/v1/agent-keys", "agent_keys");
+  const { rows, error } = pages;
   return (
     <section>
       <h2>Agent keys</h2>
       {error && <p class="error">{error}</p>}
       <Table
-        rows={data?.agent_keys}
+        rows={rows ?? undefined}
         columns={["id", "sub", "label", "tenant_id", "status", "created_at", "revoked_at"]}
       />
+      <LoadMore pages={pages} />
     </section>
   );
 }
@@ -161,8 +167,9 @@ function Evaluate(props: { names: string[] }) {
 }
 
 export function ContextsView() {
-  const { data, error } = useApi<{ security_contexts: Obj[] }>("/v1/security-contexts");
-  const rows = data?.security_contexts.map((c) => ({
+  const pages = usePages<Obj>("/v1/security-contexts", "security_contexts");
+  const { error } = pages;
+  const rows = pages.rows?.map((c) => ({
     ...c,
     capabilities: (field(c, "capabilities") as unknown[] | undefined)?.length ?? 0,
   }));
@@ -175,7 +182,8 @@ export function ContextsView() {
         columns={["name", "description", "tenant_id", "capabilities", "deny_list", "updated_at"]}
         detail
       />
-      {data && <Evaluate names={data.security_contexts.map((c) => String(c.name))} />}
+      <LoadMore pages={pages} />
+      {pages.rows && <Evaluate names={pages.rows.map((c) => String(c.name))} />}
     </section>
   );
 }

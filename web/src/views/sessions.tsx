@@ -2,9 +2,9 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { may, session } from "../auth";
 import { fmtTime } from "../format";
+import { LoadMore, usePages } from "../pages";
 import { Link } from "../router";
 import type { SessionRow } from "../types";
-import { useApi } from "../use-api";
 
 /** Agent sessions; operators and admins revoke (the next call under it answers 1006). */
 
@@ -40,7 +40,8 @@ function Revoke(props: { row: SessionRow; done: () => void }) {
 }
 
 export function SessionsView() {
-  const { data, error, reload } = useApi<{ sessions: SessionRow[] }>("/v1/seal/sessions");
+  const pages = usePages<SessionRow>("/v1/seal/sessions", "sessions");
+  const { rows, error, reload } = pages;
   const canWrite = may(session(), "write");
   return (
     <section>
@@ -59,7 +60,7 @@ export function SessionsView() {
           </tr>
         </thead>
         <tbody>
-          {data?.sessions.map((s) => (
+          {rows?.map((s) => (
             <tr key={s.execution_id} data-session={s.execution_id}>
               <td class="mono">
                 <Link href={`/executions/${encodeURIComponent(s.execution_id)}`}>{s.execution_id}</Link>
@@ -76,6 +77,7 @@ export function SessionsView() {
           ))}
         </tbody>
       </table>
+      <LoadMore pages={pages} />
     </section>
   );
 }

@@ -2,9 +2,9 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { remember } from "../events-cache";
 import { field, fmtMs, fmtTime } from "../format";
+import { LoadMore, usePages } from "../pages";
 import { Link } from "../router";
 import type { GatewayEvent } from "../types";
-import { useApi } from "../use-api";
 import { DecisionBadge } from "./events";
 
 /**
@@ -15,13 +15,16 @@ import { DecisionBadge } from "./events";
 const BAR_W = 240;
 
 export function Timeline(props: { executionId: string }) {
-  const { data, error } = useApi<{ items: GatewayEvent[] }>(
+  // Newest first, 1000 a page: Load more reaches the older rows of a long execution.
+  const pages = usePages<GatewayEvent>(
     `/v1/events?execution_id=${encodeURIComponent(props.executionId)}&limit=1000`,
+    "items",
   );
+  const { error } = pages;
   if (error) return <p class="error">{error}</p>;
-  if (!data) return <p>Loading…</p>;
-  remember(data.items);
-  const rows = [...data.items].sort((a, b) => a.seq - b.seq);
+  if (!pages.rows) return <p>Loading…</p>;
+  remember(pages.rows);
+  const rows = [...pages.rows].sort((a, b) => a.seq - b.seq);
   const t0 = rows.length ? Date.parse(rows[0]?.created_at ?? "") : 0;
   const times = rows.map((e) => Date.parse(e.created_at) - t0);
   const ends = rows.map((e, i) => {
@@ -82,6 +85,7 @@ export function Timeline(props: { executionId: string }) {
           })}
         </tbody>
       </table>
+      <LoadMore pages={pages} />
     </section>
   );
 }
