@@ -6,6 +6,7 @@ import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { buildCore } from "./core.js";
 import { credentialBackends } from "./credentials/backends/index.js";
+import { openBaoBackend } from "./credentials/backends/openbao.js";
 import { type BuiltinSecrets, builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver, type ResolverDeps } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
@@ -120,11 +121,16 @@ function gatewayCredentials(
   audit: ResolverDeps["audit"],
   log: Logger,
 ): CredentialResolver {
+  const { openbao } = config.secrets;
   return createCredentialResolver({
-    backends: credentialBackends(builtin, config.secrets.backends),
+    backends: [
+      ...credentialBackends(builtin, config.secrets.backends),
+      ...(openbao ? [openBaoBackend(openbao, { fingerprint: (v) => builtin.fingerprint(v) })] : []),
+    ],
     audit,
     builtin,
     log,
+    staticBackend: config.secrets.static_backend,
   });
 }
 

@@ -120,6 +120,9 @@ export const EVENT_PAYLOADS = {
   // Credentials: variant, key name and fingerprint, never the value.
   CredentialExchangeCompleted: fields("credential_path", "key", "fingerprint"),
   CredentialExchangeFailed: fields("credential_path", "key", "reason"),
+  // A dynamic secret's lease, ended with its call (attempts: revocations tried).
+  CredentialLeaseRevoked: fields("credential_path", "lease_id", "attempts"),
+  CredentialLeaseRevokeFailed: fields("credential_path", "lease_id", "attempts", "reason"),
   // Control plane.
   SessionCreated: fields("actor", "security_context", "allowed_tool_patterns", "expires_at", "token_jti"),
   // By an operator (previous_status) or by policy (revoke_after_denials: denials, per_seconds, context).

@@ -70,11 +70,60 @@ const Egress = z.strictObject({
   max_response_bytes: PositiveInt.default(10_485_760),
 });
 
-const Secrets = z.strictObject({
-  master_key: MasterKey.optional(),
-  // Backend settings are validated by each backend when it is built.
-  backends: z.record(z.string(), z.unknown()).default({}),
+// OpenBao / Vault (DESIGN §4): StaticRef from KV v2 under a tenant-scoped prefix, SystemJit
+// from dynamic secrets engines, leases revoked when the call ends. Token or AppRole auth.
+const OpenBaoAppRole = z.strictObject({
+  role_id: NonEmptyString,
+  secret_id: NonEmptyString,
+  mount: NonEmptyString.default("approle"),
 });
+
+const OpenBao = z
+  .strictObject({
+    address: HttpUrl,
+    token: NonEmptyString.optional(),
+    approle: OpenBaoAppRole.optional(),
+    kv_mount: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/,
+        "must be a mount path such as secret",
+      )
+      .default("secret"),
+    // Every tenant reads only below its own prefix; `{tenant}` is required in it.
+    kv_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9{}_-]+(\/[A-Za-z0-9{}_-]+)*$/, "must be path segments")
+      .refine((p) => p.includes("{tenant}"), "must contain {tenant}, so no tenant reads another's secrets")
+      .default("seal-gateway/{tenant}"),
+    namespace: NonEmptyString.optional(),
+    ca_file: NonEmptyString.optional(),
+    timeout_ms: z.int().min(100).max(60_000).default(5000),
+    // A failed lease revocation is retried this many times in all before it is audited as failed.
+    revoke_attempts: z.int().min(1).max(5).default(3),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.token === undefined) === (v.approle === undefined))
+      ctx.addIssue({ code: "custom", message: "give exactly one of token or approle" });
+  });
+
+const Secrets = z
+  .strictObject({
+    master_key: MasterKey.optional(),
+    // Where a StaticRef without its own `backend` reads.
+    static_backend: z.enum(["builtin", "openbao"]).default("builtin"),
+    openbao: OpenBao.optional(),
+    // Backend settings are validated by each backend when it is built.
+    backends: z.record(z.string(), z.unknown()).default({}),
+  })
+  .superRefine((v, ctx) => {
+    if (v.static_backend === "openbao" && v.openbao === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["static_backend"],
+        message: "is openbao, but secrets.openbao is not configured",
+      });
+  });
 
 const Audit = z.strictObject({
   durability: z.enum(["normal", "full"]).default("normal"),

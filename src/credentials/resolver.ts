@@ -21,6 +21,8 @@ export interface ResolverDeps {
   audit: { record(input: EventInput): Promise<string> };
   /** The built-in store, exposed for the secrets API. */
   builtin?: BuiltinSecrets;
+  /** The backend (by name) a StaticRef without its own `backend` reads from: `secrets.static_backend`. */
+  staticBackend?: string;
   log?: Pick<Logger, "warn">;
 }
 
@@ -47,8 +49,17 @@ const unavailable = (reason: string, message: string) =>
 
 export function createCredentialResolver(deps: ResolverDeps): CredentialResolver {
   const byVariant = new Map<CredentialVariant, CredentialBackend>();
-  for (const backend of deps.backends)
+  const byName = new Map<string, CredentialBackend>();
+  for (const backend of deps.backends) {
+    byName.set(backend.name, backend);
     for (const variant of backend.variants) if (!byVariant.has(variant)) byVariant.set(variant, backend);
+  }
+  /** StaticRef goes to the backend it names (else the configured default); others by variant. */
+  const backendFor = (path: CredentialPath, variant: CredentialVariant) => {
+    if (!("StaticRef" in path)) return byVariant.get(variant);
+    const backend = byName.get(path.StaticRef.backend ?? deps.staticBackend ?? "builtin");
+    return backend?.variants.includes("StaticRef") ? backend : undefined;
+  };
 
   const refuse = async (
     call: CallInfo,
@@ -83,20 +94,55 @@ export function createCredentialResolver(deps: ResolverDeps): CredentialResolver
     }
   };
 
-  /** A release that revokes the lease once, and never throws: a failed revocation is logged. */
-  const releaser = (backend: CredentialBackend, lease: Lease | undefined, call: CallInfo) => {
+  /**
+   * A release that revokes the lease once and never throws. Both outcomes are audited
+   * (CredentialLeaseRevoked, CredentialLeaseRevokeFailed after the backend's retries) and a
+   * failure is logged; the lease id is not a secret, the backend's message may be: neither
+   * reaches the caller.
+   */
+  const releaser = (
+    backend: CredentialBackend,
+    lease: Lease | undefined,
+    call: CallInfo,
+    variant: string,
+  ) => {
     let done: Promise<void> | null = null;
+    const record = async (input: Omit<EventInput, keyof ReturnType<typeof eventBase>>) => {
+      try {
+        await deps.audit.record({ ...eventBase(call), ...input });
+      } catch {
+        deps.log?.warn("credential lease outcome not recorded", {
+          backend: backend.name,
+          lease_id: lease?.id,
+        });
+      }
+    };
     return () => {
       done ??= (async () => {
         if (!lease || !backend.release) return;
         try {
-          await backend.release(lease);
-        } catch {
-          // The lease id is not a secret, the backend's message may be: neither is echoed to the caller.
+          const { attempts } = await backend.release(lease);
+          await record({
+            eventType: "CredentialLeaseRevoked",
+            decision: null,
+            payload: { credential_path: variant, lease_id: lease.id, attempts },
+          });
+        } catch (err) {
+          const facts = err as { attempts?: unknown; reason?: unknown };
           deps.log?.warn("credential lease release failed", {
             backend: backend.name,
             lease_id: lease.id,
             execution_id: call.executionId,
+          });
+          await record({
+            eventType: "CredentialLeaseRevokeFailed",
+            decision: null,
+            payload: {
+              credential_path: variant,
+              lease_id: lease.id,
+              attempts: typeof facts.attempts === "number" ? facts.attempts : null,
+              reason: typeof facts.reason === "string" ? facts.reason : "backend_error",
+            },
           });
         }
       })();
@@ -117,7 +163,7 @@ export function createCredentialResolver(deps: ResolverDeps): CredentialResolver
         );
       const variant = Object.keys(parsed.path)[0] as CredentialVariant;
       const facts = { variant, ...auditKey(parsed.path) };
-      const backend = byVariant.get(variant);
+      const backend = backendFor(parsed.path, variant);
       if (!backend)
         return await refuse(
           call,
@@ -140,10 +186,10 @@ export function createCredentialResolver(deps: ResolverDeps): CredentialResolver
           isGatewayError(err) ? err : unavailable("backend_error", "the credential could not be obtained"),
         );
       }
-      const release = releaser(backend, answer.lease, call);
+      const release = releaser(backend, answer.lease, call, variant);
       const { value } = answer;
       // Registered before anything can go wrong further on, so every error text is scrubbed.
-      call.sink.add([value, ...(input.scrubForms?.(value) ?? [])]);
+      call.sink.add([value, ...(answer.scrub ?? []), ...(input.scrubForms?.(value) ?? [])]);
       try {
         await checked(input, facts, value);
       } catch (err) {

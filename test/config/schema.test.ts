@@ -54,7 +54,7 @@ describe("GatewayConfig defaults", () => {
       request_timeout_ms: 30_000,
       max_response_bytes: 10_485_760,
     });
-    expect(config.secrets).toEqual({ backends: {} });
+    expect(config.secrets).toEqual({ static_backend: "builtin", backends: {} });
     expect(config.audit).toEqual({
       durability: "normal",
       seal_interval_ms: 1000,
@@ -210,5 +210,58 @@ describe("production mode (dev_mode: false)", () => {
     expect(messages[0]).toMatch(/^secrets\.master_key: must be base64 of exactly 32 bytes/);
     expect(messages.join("\n")).not.toContain(secret);
     expect(messages.join("\n")).not.toContain(secret.slice(0, 12));
+  });
+});
+
+describe("secrets.openbao", () => {
+  const openbao = (extra: Record<string, unknown>) => ({
+    secrets: { openbao: { address: "http://127.0.0.1:8200", ...extra } },
+  });
+
+  it("takes a token or an AppRole, never both or neither", () => {
+    expect(problems(openbao({ token: "t" }))).toEqual([]);
+    expect(problems(openbao({ approle: { role_id: "r", secret_id: "s" } }))).toEqual([]);
+    expect(problems(openbao({}))).toEqual(["secrets.openbao: give exactly one of token or approle"]);
+    expect(problems(openbao({ token: "t", approle: { role_id: "r", secret_id: "s" } }))).toEqual([
+      "secrets.openbao: give exactly one of token or approle",
+    ]);
+  });
+
+  it("fills its defaults: KV v2 at secret/, a tenant-scoped prefix, 5 s, three revocation attempts", () => {
+    const config = GatewayConfig.parse(openbao({ token: "t" }));
+    expect(config.secrets.openbao).toEqual({
+      address: "http://127.0.0.1:8200",
+      token: "t",
+      kv_mount: "secret",
+      kv_prefix: "seal-gateway/{tenant}",
+      timeout_ms: 5000,
+      revoke_attempts: 3,
+    });
+  });
+
+  it("refuses a prefix without {tenant}, bad mounts and paths, out-of-range limits, and unknown keys", () => {
+    expect(problems(openbao({ token: "t", kv_prefix: "shared" }))).toEqual([
+      "secrets.openbao.kv_prefix: must contain {tenant}, so no tenant reads another's secrets",
+    ]);
+    expect(problems(openbao({ token: "t", kv_prefix: "a/../{tenant}" }))).toHaveLength(1);
+    expect(problems(openbao({ token: "t", kv_mount: "/secret" }))).toHaveLength(1);
+    expect(problems(openbao({ token: "t", timeout_ms: 50 }))).toHaveLength(1);
+    expect(problems(openbao({ token: "t", revoke_attempts: 6 }))).toHaveLength(1);
+    expect(problems(openbao({ token: "t", tokne: "x" }))).toHaveLength(1);
+    expect(problems(openbao({ token: "t", address: "not a url" }))).toHaveLength(1);
+  });
+
+  it("refuses static_backend openbao without an openbao section", () => {
+    expect(problems({ secrets: { static_backend: "openbao" } })).toEqual([
+      "secrets.static_backend: is openbao, but secrets.openbao is not configured",
+    ]);
+    expect(problems({ secrets: { static_backend: "vault" } })).toHaveLength(1);
+  });
+
+  it("never repeats the token in a message", () => {
+    const all = problems(
+      openbao({ token: "tok-SECRET-123", approle: { role_id: "r", secret_id: "sec-SECRET" } }),
+    );
+    expect(all.join("\n")).not.toMatch(/SECRET/);
   });
 });

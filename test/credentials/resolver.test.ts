@@ -45,6 +45,7 @@ function harness(opts: { backend?: Partial<CredentialBackend>; auditFails?: bool
     },
     async release(lease: Lease) {
       seen.release.push(lease.id);
+      return { attempts: 1 };
     },
     ...opts.backend,
   };
@@ -166,7 +167,8 @@ describe("credential resolver", () => {
     expect(err.details.reason).toBe("unusable_value");
     expect(h.seen.release).toEqual(["lease-1"]);
     expect(req.call.sink.scrub(SECRET.slice(4))).toBe("[REDACTED]");
-    expect(h.rows.map((r) => r.eventType)).toEqual(["CredentialExchangeFailed"]);
+    // The refusal, then the lease's end: a dynamic secret obtained is always seen ended.
+    expect(h.rows.map((r) => r.eventType)).toEqual(["CredentialExchangeFailed", "CredentialLeaseRevoked"]);
   });
 
   it("a backend's own refusal is passed on and audited with its reason", async () => {

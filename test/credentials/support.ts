@@ -24,7 +24,12 @@ export type CredGateway = TestGateway;
 
 export async function startCredGateway(
   backend: Backend,
-  opts: { env?: Record<string, string>; tools?: ToolSource[]; masterKeyB64?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    tools?: ToolSource[];
+    masterKeyB64?: string;
+    config?: Record<string, unknown>;
+  } = {},
 ): Promise<CredGateway> {
   return await startTestGateway(
     backend,
@@ -33,6 +38,7 @@ export async function startCredGateway(
       logLevel: "debug",
       ...(opts.tools ? { tools: opts.tools } : {}),
       ...(opts.masterKeyB64 ? { masterKeyB64: opts.masterKeyB64 } : {}),
+      ...(opts.config ? { config: opts.config } : {}),
     },
   );
 }
@@ -220,10 +226,14 @@ export interface CallEnv {
 }
 
 /** A gateway, the shared test upstream, the reflector, a context allowing every tool, an agent. */
-export async function startCallEnv(backend: Backend, tools: ToolSource[] = []): Promise<CallEnv> {
+export async function startCallEnv(
+  backend: Backend,
+  tools: ToolSource[] = [],
+  gateway: { config?: Record<string, unknown>; env?: Record<string, string> } = {},
+): Promise<CallEnv> {
   const up = await startUpstream();
   const reflector = await startReflector();
-  const t = await startCredGateway(backend, { tools });
+  const t = await startCredGateway(backend, { tools, ...gateway });
   await putContext(t, { name: "cred-ctx", capabilities: [{ tool_pattern: "*" }] });
   const agent = await sessionAgent(t, { context: "cred-ctx", sub: "cred-agent" });
   return {

@@ -13,6 +13,11 @@ export function builtinBackend(secrets: BuiltinSecrets): CredentialBackend {
     async obtain(path, call) {
       if (!("StaticRef" in path)) throw unavailable("backend_not_configured", "not a StaticRef path");
       const key = path.StaticRef.key;
+      if (path.StaticRef.field !== undefined)
+        throw unavailable(
+          "field_not_supported",
+          "a built-in secret is one value: field applies to OpenBao entries",
+        );
       const row = await secrets.get(call.tenantId, key);
       if (!row)
         throw unavailable("secret_not_found", `no secret ${JSON.stringify(key)} in the built-in store`);

@@ -23,6 +23,8 @@ export interface Obtained {
   /** Facts for the audit row: identifiers and fingerprints only, never the value. */
   facts?: { fingerprint?: string };
   lease?: Lease;
+  /** Parts of the value that are secrets on their own (a password inside `user:password`): scrubbed too. */
+  scrub?: string[];
 }
 
 export interface CredentialBackend {
@@ -33,6 +35,9 @@ export interface CredentialBackend {
    * `reason`) to refuse; any other error is reported as `backend_error` without its message.
    */
   obtain(path: CredentialPath, call: CallInfo, signal: AbortSignal): Promise<Obtained>;
-  /** Ends a lease this backend handed out. Throws when the backend could not revoke it. */
-  release?(lease: Lease): Promise<void>;
+  /**
+   * Ends a lease this backend handed out (retrying as it sees fit), answering how many attempts
+   * it took. Throws when it could not revoke it, with `attempts` and `reason` on the error.
+   */
+  release?(lease: Lease): Promise<{ attempts: number }>;
 }
