@@ -2,14 +2,17 @@ import { dockerVerifier } from "./attestation/docker-verifier.js";
 import { AuditRecorder } from "./audit/recorder.js";
 import { Sealer } from "./audit/sealer.js";
 import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
+import { issuerKeys } from "./auth/issuer-keys.js";
 import { type Clock, systemClock } from "./clock.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { buildCore } from "./core.js";
+import { delegatedBackend } from "./credentials/backends/delegated.js";
 import { credentialBackends } from "./credentials/backends/index.js";
 import { openBaoBackend } from "./credentials/backends/openbao.js";
 import { type BuiltinSecrets, builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver, type ResolverDeps } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
+import { createUserTokenVerifier } from "./credentials/user-token.js";
 import { createEgressClient } from "./egress/client.js";
 import { dockerRuntime } from "./engines/cli/docker-runtime.js";
 import { httpJudge } from "./engines/cli/judge.js";
@@ -120,12 +123,39 @@ function gatewayCredentials(
   config: GatewayConfig,
   audit: ResolverDeps["audit"],
   log: Logger,
+  clock: Clock,
 ): CredentialResolver {
-  const { openbao } = config.secrets;
+  const { openbao, keycloak } = config.secrets;
+  const fingerprint = (v: string) => builtin.fingerprint(v);
+  const dynamic = openbao ? openBaoBackend(openbao, { fingerprint }) : undefined;
+  const delegated = keycloak
+    ? delegatedBackend(
+        {
+          tokenUrl: keycloak.token_url,
+          clientId: keycloak.client_id,
+          clientSecret: keycloak.client_secret,
+          timeoutMs: keycloak.timeout_ms,
+          audienceMap: keycloak.audience_map,
+        },
+        {
+          verifier: createUserTokenVerifier(
+            keycloak.user_token_issuers.map((i) => issuerKeys(i)),
+            {
+              toleranceSeconds: config.seal.clock_tolerance_seconds,
+              maxLifetimeSeconds: keycloak.max_user_token_lifetime_seconds,
+            },
+          ),
+          fingerprint,
+          nowSeconds: () => Math.floor(clock.nowMs() / 1000),
+          systemJit: dynamic,
+        },
+      )
+    : undefined;
   return createCredentialResolver({
     backends: [
       ...credentialBackends(builtin, config.secrets.backends),
-      ...(openbao ? [openBaoBackend(openbao, { fingerprint: (v) => builtin.fingerprint(v) })] : []),
+      ...(dynamic ? [dynamic] : []),
+      ...(delegated ? [delegated] : []),
     ],
     audit,
     builtin,
@@ -249,7 +279,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       egress,
       specs: new SpecCache(store),
       credentials: measuredCredentials(
-        opts.credentials ?? gatewayCredentials(builtinSecrets(store, master), config, audit, log),
+        opts.credentials ?? gatewayCredentials(builtinSecrets(store, master), config, audit, log, clock),
         metrics,
       ),
     };

@@ -107,12 +107,30 @@ const OpenBao = z
       ctx.addIssue({ code: "custom", message: "give exactly one of token or approle" });
   });
 
+// Keycloak (or any RFC 8693 token endpoint) for HumanDelegated: the end user's token, verified
+// against `user_token_issuers` (each with the audience the exchanging client must be), is
+// exchanged for one whose audience is the target service (`audience_map` renames a target).
+const Keycloak = z.strictObject({
+  token_url: HttpUrl,
+  client_id: NonEmptyString,
+  client_secret: NonEmptyString,
+  user_token_issuers: z
+    .array(TrustedIssuer)
+    .min(1, "name at least one issuer of end-user tokens")
+    .refine((list) => list.every((i) => i.audience !== undefined), "every issuer needs its audience"),
+  audience_map: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/), NonEmptyString).default({}),
+  timeout_ms: z.int().min(100).max(60_000).default(5000),
+  // The longest end-user token lifetime accepted (an identity provider's access tokens are short).
+  max_user_token_lifetime_seconds: z.int().min(60).max(86_400).default(3600),
+});
+
 const Secrets = z
   .strictObject({
     master_key: MasterKey.optional(),
     // Where a StaticRef without its own `backend` reads.
     static_backend: z.enum(["builtin", "openbao"]).default("builtin"),
     openbao: OpenBao.optional(),
+    keycloak: Keycloak.optional(),
     // Backend settings are validated by each backend when it is built.
     backends: z.record(z.string(), z.unknown()).default({}),
   })

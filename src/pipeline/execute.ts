@@ -59,7 +59,8 @@ export function execute(deps: PipelineDeps): StageFn {
     const tool = need(s.tool, "the tool");
     const post = need(s.post, "the decision after lookup");
     const started = deps.clock.nowMs();
-    const userToken = userTokenOf(s);
+    // Only a capability that allows delegated credentials passes the end user's token on.
+    const userToken = post.capability.delegated_credentials === true ? userTokenOf(s) : undefined;
     const out = await runWithTimeout(toolTimeoutMs(tool, deps.defaultToolTimeoutMs), (signal) =>
       tool.run({
         tenantId: auth.tenantId,

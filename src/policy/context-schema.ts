@@ -62,6 +62,9 @@ export const Capability = z.strictObject({
   rate_limit: RateLimit.nullish(),
   max_response_size: count(MAX_RESPONSE_SIZE).nullish(),
   approval: z.enum(["required", "none"]).nullish(),
+  // The end user's token (`params._meta["seal/user_token"]`) reaches the tool's credential
+  // backend only under a capability that says so (DESIGN §4, HumanDelegated).
+  delegated_credentials: z.boolean().nullish(),
 });
 export type Capability = z.infer<typeof Capability>;
 

@@ -265,3 +265,44 @@ describe("secrets.openbao", () => {
     expect(all.join("\n")).not.toMatch(/SECRET/);
   });
 });
+
+describe("secrets.keycloak", () => {
+  const issuer = {
+    issuer: "https://kc/realms/r",
+    audience: "seal-gateway",
+    jwks_url: "https://kc/realms/r/certs",
+  };
+  const keycloak = (extra: Record<string, unknown>) => ({
+    secrets: {
+      keycloak: {
+        token_url: "https://kc/realms/r/protocol/openid-connect/token",
+        client_id: "seal-gateway",
+        client_secret: "cs-SECRET",
+        user_token_issuers: [issuer],
+        ...extra,
+      },
+    },
+  });
+
+  it("accepts a complete section and fills its defaults", () => {
+    const config = GatewayConfig.parse(keycloak({}));
+    expect(config.secrets.keycloak).toMatchObject({
+      audience_map: {},
+      timeout_ms: 5000,
+      max_user_token_lifetime_seconds: 3600,
+    });
+  });
+
+  it("needs at least one user-token issuer, each with its audience; refuses bad URLs and limits", () => {
+    expect(problems(keycloak({ user_token_issuers: [] }))).toEqual([
+      "secrets.keycloak.user_token_issuers: name at least one issuer of end-user tokens",
+    ]);
+    expect(problems(keycloak({ user_token_issuers: [{ ...issuer, audience: undefined }] }))).toEqual([
+      "secrets.keycloak.user_token_issuers: every issuer needs its audience",
+    ]);
+    expect(problems(keycloak({ token_url: "not a url" }))).toHaveLength(1);
+    expect(problems(keycloak({ timeout_ms: 10 }))).toHaveLength(1);
+    expect(problems(keycloak({ audience_map: { "../x": "y" } }))).toHaveLength(1);
+    expect(problems(keycloak({ client_secret: "" })).join("\n")).not.toContain("cs-SECRET");
+  });
+});

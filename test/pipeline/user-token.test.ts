@@ -14,25 +14,29 @@ const USER_TOKEN = `eyJhbGciOiJSUzI1NiJ9.user-${randomBytes(8).toString("hex")}.
 
 describe.each(BACKENDS)("the end user's token in the call (%s)", (backend) => {
   const tool = testTool("ut.echo", { result: () => ({ ran: true }) });
+  const plain = testTool("plain.echo", { result: () => ({ ran: true }) });
   let t: TestGateway;
   let agent: Awaited<ReturnType<typeof sessionAgent>>;
 
   beforeAll(async () => {
-    t = await startTestGateway(backend, {}, { tools: [staticTools([tool])] });
-    await putContext(t, { name: "ut", capabilities: [{ tool_pattern: "ut.*" }] });
+    t = await startTestGateway(backend, {}, { tools: [staticTools([tool, plain])] });
+    await putContext(t, {
+      name: "ut",
+      capabilities: [{ tool_pattern: "ut.*", delegated_credentials: true }, { tool_pattern: "plain.*" }],
+    });
     agent = await sessionAgent(t, { context: "ut" });
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  const call = (meta?: Record<string, unknown>) =>
+  const call = (meta?: Record<string, unknown>, name = "ut.echo") =>
     invoke(
       t,
       signEnvelope({
         securityToken: agent.token,
         payload: toolCallPayload({
-          name: "ut.echo",
+          name,
           arguments: {},
           id: `ut-${randomBytes(4).toString("hex")}`,
           ...(meta ? { meta } : {}),
@@ -62,5 +66,11 @@ describe.each(BACKENDS)("the end user's token in the call (%s)", (backend) => {
       expect(ctx && "userToken" in ctx).toBe(false);
       expect(ctx && "userToken" in callInfo(ctx, "ut.echo")).toBe(false);
     }
+  });
+
+  it("passes nothing under a capability without delegated_credentials: the token stays in the pipeline", async () => {
+    expect((await call({ "seal/user_token": USER_TOKEN }, "plain.echo")).status).toBe(200);
+    const ctx = plain.runs.at(-1);
+    expect(ctx && "userToken" in ctx).toBe(false);
   });
 });

@@ -14,7 +14,12 @@ export interface OpenBao {
   url: string;
   rootToken: string;
   /** One API request with `token` (default: root); the status and the parsed answer. */
-  api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: unknown }>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+  ): Promise<{ status: number; body: unknown }>;
 }
 
 let started: Promise<OpenBao> | null = null;
