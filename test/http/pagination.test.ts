@@ -23,8 +23,11 @@ import {
 import { BACKENDS, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { bearer, expectError, expectJson } from "./support.js";
 
-/** Control GETs without a path parameter that are not listings: one state, not rows. */
-const NOT_LISTINGS = new Set(["GET /v1/audit/chain"]);
+/**
+ * Control GETs without a path parameter that are not listings: one state, not rows — and the
+ * signing keys' JWKS, one document a verifier takes whole (a handful of keys, one per rotation).
+ */
+const NOT_LISTINGS = new Set(["GET /v1/audit/chain", "GET /v1/audit/keys"]);
 
 const LISTINGS = controlRoutesOf().filter((r) => r.http.listing !== undefined);
 
