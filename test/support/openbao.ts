@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { packageRoot } from "../../src/paths.js";
@@ -13,6 +14,8 @@ const run = promisify(execFile);
 export interface OpenBao {
   url: string;
   rootToken: string;
+  /** The CA of the TLS server's certificate (written by `bao server -dev-tls`). */
+  caFile: string;
   /** One API request with `token` (default: root); the status and the parsed answer. */
   api(
     method: string,
@@ -22,34 +25,67 @@ export interface OpenBao {
   ): Promise<{ status: number; body: unknown }>;
 }
 
-let started: Promise<OpenBao> | null = null;
+const started = new Map<string, Promise<OpenBao>>();
 
-export function openBao(): Promise<OpenBao> {
-  started ??= (async () => {
-    const root = packageRoot();
-    let url: string;
-    try {
-      const { stdout } = await run("bash", [join(root, "scripts", "openbao.sh")], { timeout: 5 * 60_000 });
-      url = stdout.trim().split("\n").at(-1)?.trim() ?? "";
-    } catch (err) {
-      throw new Error("the OpenBao tests need scripts/openbao.sh to start a dev server, and it could not", {
-        cause: err,
-      });
-    }
-    const rootToken = readFileSync(join(root, ".cache", "openbao", "root-token"), "utf8").trim();
-    const api: OpenBao["api"] = async (method, path, body, token = rootToken) => {
-      const res = await fetch(new URL(path, url), {
+/** The plain dev server, or (`tls`) the one serving https under a generated CA (`caFile`). */
+export function openBao(mode: "plain" | "tls" = "plain"): Promise<OpenBao> {
+  const running = started.get(mode) ?? start(mode);
+  started.set(mode, running);
+  return running;
+}
+
+async function start(mode: "plain" | "tls"): Promise<OpenBao> {
+  const root = packageRoot();
+  const state = join(root, ".cache", mode === "tls" ? "openbao-tls" : "openbao");
+  const caFile = join(state, "tls", "vault-ca.pem");
+  let url: string;
+  try {
+    const args = [join(root, "scripts", "openbao.sh"), ...(mode === "tls" ? ["--tls"] : [])];
+    const { stdout } = await run("bash", args, { timeout: 5 * 60_000 });
+    url = stdout.trim().split("\n").at(-1)?.trim() ?? "";
+  } catch (err) {
+    throw new Error("the OpenBao tests need scripts/openbao.sh to start a dev server, and it could not", {
+      cause: err,
+    });
+  }
+  const rootToken = readFileSync(join(state, "root-token"), "utf8").trim();
+  const ca = mode === "tls" ? readFileSync(caFile) : undefined;
+  const api: OpenBao["api"] = async (method, path, body, token = rootToken) => {
+    if (ca) return await httpsApi(new URL(path, url), ca, method, token, body);
+    const res = await fetch(new URL(path, url), {
+      method,
+      headers: {
+        "x-vault-token": token,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  return { url, rootToken, caFile, api };
+}
+
+/** fetch cannot take a CA without undici's Agent; node:https can. */
+function httpsApi(url: URL, ca: Buffer, method: string, token: string, body: unknown) {
+  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpsRequest(
+      url,
+      {
         method,
-        headers: {
-          "x-vault-token": token,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    };
-    return { url, rootToken, api };
-  })();
-  return started;
+        ca,
+        headers: { "x-vault-token": token, ...(payload ? { "content-type": "application/json" } : {}) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c) => {
+          text += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null }));
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
 }
