@@ -117,6 +117,24 @@ describe.each(BACKENDS)("OpenBao credentials (%s)", (backend) => {
     expect(env.t.logs.join("\n")).not.toContain(bao.rootToken);
   });
 
+  it("a new version written in OpenBao is what the next call sends (nothing cached)", async () => {
+    const rotated = newSecret("kvrot");
+    const put = await bao.api("POST", `/v1/secret/data/${prefix}/default/rotating`, { data: { value: kvValue } });
+    expect(put.status).toBeLessThan(300);
+    await tools("kvrot", { StaticRef: { key: "rotating", backend: "openbao" } });
+    const first = env.up.requests.length;
+    expect((await env.call("kvrot.echoheaders")).status).toBe(200);
+    expect(env.up.requests[first]?.headers.authorization).toBe(`Bearer ${kvValue}`);
+    await bao.api("POST", `/v1/secret/data/${prefix}/default/rotating`, { data: { value: rotated } });
+    const second = env.up.requests.length;
+    expect((await env.call("kvrot.echoheaders")).status).toBe(200);
+    expect(env.up.requests[second]?.headers.authorization).toBe(`Bearer ${rotated}`);
+    // A deleted latest version is refused, not answered with an older one.
+    await bao.api("DELETE", `/v1/secret/data/${prefix}/default/rotating`);
+    const body = expectCode(await env.call("kvrot.echoheaders"), 502, 4010);
+    expect(body.error?.details.reason).toBe("secret_not_found");
+  });
+
   it("a field names one of several; none named among several is refused, as is a missing entry", async () => {
     const from = env.up.requests.length;
     expect((await env.call("kvmulti.echoheaders")).status).toBe(200);
