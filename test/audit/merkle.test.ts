@@ -11,7 +11,16 @@ import {
 } from "../../src/audit/merkle.js";
 
 // RFC 6962's reference inputs and tree heads (the Certificate Transparency test data).
-const DATA = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
+const DATA = [
+  "",
+  "00",
+  "10",
+  "2021",
+  "3031",
+  "40414243",
+  "5051525354555657",
+  "606162636465666768696a6b6c6d6e6f",
+];
 const ROOTS = [
   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
   "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -54,7 +63,15 @@ describe("Merkle tree hash (RFC 9162 §2.1)", () => {
     for (const { index, proof } of INCLUSION) {
       expect(treePath(LEAVES, index).map(hex)).toEqual(proof);
       const leaf = LEAVES[index] as Buffer;
-      expect(verifyPath(leaf, index, 8, proof.map((p) => Buffer.from(p, "hex")), root)).toBe(true);
+      expect(
+        verifyPath(
+          leaf,
+          index,
+          8,
+          proof.map((p) => Buffer.from(p, "hex")),
+          root,
+        ),
+      ).toBe(true);
     }
   });
 
