@@ -46,8 +46,16 @@ function fields<const K extends string>(...names: K[]) {
 const workflowIds = ["workflow_id", "execution_id", "spec_id"] as const;
 const explorerBase = ["spec_id", "spec_hash", "operation_id", "fields", "actor"] as const;
 const approvalDecision = fields("approval_id", "actor", "reason");
-// Rows written while a call runs name the transport that carried it (http, mcp, grpc).
-const approvalOffer = fields("approval_id", "rule", "arguments_digest", "expires_at", "transport");
+// Rows written while a call runs name the transport that carried it (http, mcp, grpc) and, when
+// an orchestrator invoked for the agent over gRPC, the orchestrator (agent_id stays the agent).
+const approvalOffer = fields(
+  "approval_id",
+  "rule",
+  "arguments_digest",
+  "expires_at",
+  "transport",
+  "orchestrator",
+);
 const workflowChange = fields("actor", "workflow_id", "name", "hash", "api_spec_id");
 const cliToolChange = fields("actor", "cli_tool_id", "name", "hash", "docker_image", "warnings");
 const cliIds = ["cli_tool_id", "definition_hash", "transport"] as const;
@@ -55,7 +63,7 @@ const cliIds = ["cli_tool_id", "definition_hash", "transport"] as const;
 export const EVENT_PAYLOADS = {
   // Agent plane: the envelope and the call.
   // `surface`: the read-only agent surface that refused a token (GET /v1/tools, MCP tools/list).
-  EnvelopeRejected: fields("reason", "message", "source", "transport", "surface"),
+  EnvelopeRejected: fields("reason", "message", "source", "transport", "orchestrator", "surface"),
   EnvelopeRejectedSummary: fields("source", "dropped", "reasons", "window_start"),
   // Attestation (POST /v1/seal/attest): the workload, the context, the token's jti; never the token.
   AttestationSucceeded: fields(
@@ -68,8 +76,15 @@ export const EVENT_PAYLOADS = {
   ),
   AttestationFailed: fields("reason", "source", "workload_id", "security_context"),
   McpRequestRejected: fields("reason", "status", "method", "transport"),
-  PolicyDenied: fields("rule", "reason", "arguments_digest", "binding", "transport"),
-  ToolCallAuthorized: fields("rule", "arguments_digest", "binding", "approval_id", "transport"),
+  PolicyDenied: fields("rule", "reason", "arguments_digest", "binding", "transport", "orchestrator"),
+  ToolCallAuthorized: fields(
+    "rule",
+    "arguments_digest",
+    "binding",
+    "approval_id",
+    "transport",
+    "orchestrator",
+  ),
   ToolCallCompleted: fields(
     "definition_hash",
     "duration_ms",
@@ -78,14 +93,15 @@ export const EVENT_PAYLOADS = {
     "is_error",
     "over_max_response_size",
     "transport",
+    "orchestrator",
   ),
   // Approvals.
   ApprovalRequested: approvalOffer,
   ApprovalPending: approvalOffer,
   ApprovalGranted: approvalDecision,
   ApprovalDenied: approvalDecision,
-  ApprovalRedeemed: fields("approval_id", "rule", "transport"),
-  ApprovalRejected: fields("approval_id", "reason", "arguments_digest", "transport"),
+  ApprovalRedeemed: fields("approval_id", "rule", "transport", "orchestrator"),
+  ApprovalRejected: fields("approval_id", "reason", "arguments_digest", "transport", "orchestrator"),
   // Workflows and the explorer.
   WorkflowInvocationStarted: fields(
     ...workflowIds,
@@ -134,6 +150,7 @@ export const EVENT_PAYLOADS = {
     "per_seconds",
     "context",
     "transport",
+    "orchestrator",
     "killed_containers",
   ),
   AgentKeyRegistered: fields("actor", "key_id", "public_key_b64"),
@@ -157,6 +174,7 @@ export const EVENT_PAYLOADS = {
   CliToolDeleted: cliToolChange,
   SecretWritten: fields("actor", "key", "fingerprint"),
   SecretDeleted: fields("actor", "key", "fingerprint", "version", "forced", "referenced_by"),
+  // `method` "grpc" and `route` the full RPC name for a refused gRPC control call.
   ControlRequestRejected: fields("method", "route", "reason", "status"),
 } as const satisfies Record<string, z.ZodObject>;
 

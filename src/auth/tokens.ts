@@ -56,8 +56,19 @@ const AGENT_REQUIRED = ["sub", "scp", "wid", "jti", "iat", "exp"] as const;
 const VERIFIED_CACHE_MAX = 10_000;
 const VERIFIED_CACHE_SECONDS = 300;
 
-export type OperatorRole = "admin" | "approver" | "operator" | "viewer";
-export const OPERATOR_ROLES: readonly OperatorRole[] = ["admin", "approver", "operator", "viewer"];
+export type OperatorRole = "admin" | "approver" | "operator" | "viewer" | "orchestrator";
+/**
+ * Strongest first. `orchestrator` is last: it is not above or below the others but beside
+ * them (it may only invoke over gRPC), so a token naming it with a control-plane role gets
+ * the control-plane role.
+ */
+export const OPERATOR_ROLES: readonly OperatorRole[] = [
+  "admin",
+  "approver",
+  "operator",
+  "viewer",
+  "orchestrator",
+];
 
 export interface OperatorIdentity {
   sub: string;

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { buildGateway } from "../app.js";
+import { serveGrpc } from "../grpc/server.js";
 import { serveGateway } from "../http/server.js";
 import { configOrExit } from "./common.js";
 
@@ -15,6 +16,7 @@ export async function startCommand(argv: string[]): Promise<undefined> {
       port: config.server.port,
       graceMs: config.server.shutdown_grace_ms,
       ...(config.metrics.listen ? { metricsListen: config.metrics.listen } : {}),
+      ...(config.grpc.enabled ? { grpc: () => serveGrpc(gw, config) } : {}),
     });
   } catch (err) {
     // The open database pool (PostgreSQL) would otherwise keep a process that cannot listen alive.
@@ -26,6 +28,7 @@ export async function startCommand(argv: string[]): Promise<undefined> {
     port: server.port,
     database: gw.store.dialect,
     ...(server.metricsPort === undefined ? {} : { metrics_port: server.metricsPort }),
+    ...(server.grpcPort === undefined ? {} : { grpc_port: server.grpcPort }),
   });
   const shutdown = (signal: string) => {
     gw.log.info("shutting down", { signal });

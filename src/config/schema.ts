@@ -237,6 +237,53 @@ const Metrics = z.strictObject({
   refresh_ms: z.int().min(100).max(300_000).default(5000),
 });
 
+// The gRPC surface (DESIGN §7, docs/grpc.md): off unless enabled, on a port of its own. `tls`
+// names PEM files (read at start; a missing or unreadable file refuses to start); with
+// `client_ca_file` every client must present a certificate it signed (mutual TLS).
+const GrpcTls = z.strictObject({
+  cert_file: NonEmptyString.optional(),
+  key_file: NonEmptyString.optional(),
+  client_ca_file: NonEmptyString.optional(),
+});
+
+const Grpc = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    host: NonEmptyString.default("127.0.0.1"),
+    port: z.int().min(0).max(65_535).default(50_055),
+    tls: GrpcTls.prefault({}),
+    // A larger request or answer is refused with RESOURCE_EXHAUSTED before it is decoded.
+    max_message_bytes: z
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(4 * 1024 * 1024),
+    // The metadata of one call (the SEAL envelope travels there, arguments included).
+    max_metadata_bytes: z
+      .int()
+      .min(8192)
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024),
+    // HTTP/2 streams one connection may have open at once.
+    max_concurrent_streams: z.int().min(1).max(100_000).default(100),
+    // Server pings on an idle connection every keepalive_time_ms; no answer within
+    // keepalive_timeout_ms closes it. Clients pinging more often than min_ping_interval_ms
+    // are sent GOAWAY (ping floods).
+    keepalive_time_ms: z.int().min(1000).default(7_200_000),
+    keepalive_timeout_ms: z.int().min(1000).default(20_000),
+    min_ping_interval_ms: z.int().min(1000).default(60_000),
+  })
+  .superRefine((g, ctx) => {
+    if ((g.tls.cert_file === undefined) !== (g.tls.key_file === undefined))
+      ctx.addIssue({ code: "custom", path: ["tls"], message: "cert_file and key_file go together" });
+    if (g.tls.client_ca_file !== undefined && g.tls.cert_file === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "client_ca_file"],
+        message: "needs cert_file and key_file (mutual TLS is TLS first)",
+      });
+  }, whenObject);
+
 const Log = z.strictObject({
   level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -259,6 +306,7 @@ export const GatewayConfigShape = z.strictObject({
   tools: Tools.prefault({}),
   mcp: Mcp.prefault({}),
   metrics: Metrics.prefault({}),
+  grpc: Grpc.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -20,8 +20,15 @@ export interface Servable {
  */
 export async function serveGateway(
   gw: Servable,
-  opts: { host: string; port: number; graceMs: number; metricsListen?: string },
-): Promise<{ port: number; metricsPort?: number; stop(): Promise<void> }> {
+  opts: {
+    host: string;
+    port: number;
+    graceMs: number;
+    metricsListen?: string;
+    /** Starts the gRPC listener (config `grpc.enabled`); it stops with the HTTP server. */
+    grpc?: () => Promise<{ port: number; stop(graceMs: number): Promise<void> }>;
+  },
+): Promise<{ port: number; metricsPort?: number; grpcPort?: number; stop(): Promise<void> }> {
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: gw.app.fetch, hostname: opts.host, port: opts.port }, () =>
       resolve(s as Server),
@@ -31,10 +38,13 @@ export async function serveGateway(
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : opts.port;
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  let grpcServer: Awaited<ReturnType<NonNullable<typeof opts.grpc>>> | undefined;
   try {
     if (opts.metricsListen && gw.metrics) metricsServer = await serveMetrics(gw.metrics, opts.metricsListen);
+    if (opts.grpc) grpcServer = await opts.grpc();
   } catch (err) {
     server.close();
+    await metricsServer?.stop();
     throw err;
   }
   let stopping: Promise<void> | null = null;
@@ -43,6 +53,8 @@ export async function serveGateway(
       // Event streams never go idle: end them first, or each would hold shutdown for the grace.
       gw.streams.close();
       await metricsServer?.stop();
+      // Both listeners drain at once, within the same grace, before the store closes.
+      const grpcStopped = grpcServer?.stop(opts.graceMs);
       await new Promise<void>((resolve) => {
         // A keep-alive connection whose call was still running at close() turns idle only after
         // its answer; close those as they go idle, or each would hold shutdown for its keep-alive.
@@ -61,9 +73,15 @@ export async function serveGateway(
         });
         server.closeIdleConnections();
       });
+      await grpcStopped;
       await gw.close();
     })();
     return stopping;
   };
-  return { port, ...(metricsServer ? { metricsPort: metricsServer.port } : {}), stop };
+  return {
+    port,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+    ...(grpcServer ? { grpcPort: grpcServer.port } : {}),
+    stop,
+  };
 }

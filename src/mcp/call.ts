@@ -5,7 +5,8 @@ import type { Clock } from "../clock.js";
 import { errorBody, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { type Envelope, envelopeFromDoc, requestIdOf } from "../seal/envelope.js";
-import { isJsonObject, JsonNumber, type JsonObject, type JsonValue } from "../seal/json.js";
+import { isJsonObject, type JsonObject } from "../seal/json.js";
+import { jsonEqual } from "../seal/json-equal.js";
 import type { BearerAgent } from "./agent.js";
 import type { EnvelopeRunner, SealErrorObject } from "./envelope-runner.js";
 import { errorResult, outcomeResult } from "./results.js";
@@ -85,23 +86,6 @@ function sameSecret(a: string, b: string): boolean {
   const da = createHash("sha256").update(a).digest();
   const db = createHash("sha256").update(b).digest();
   return timingSafeEqual(da, db);
-}
-
-/** JSON equality on strict trees: numbers by value when both round-trip, else by literal. */
-export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
-  if (a instanceof JsonNumber || b instanceof JsonNumber) {
-    if (!(a instanceof JsonNumber && b instanceof JsonNumber)) return false;
-    return a.raw === b.raw || (a.roundTrips && b.roundTrips && a.value === b.value);
-  }
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
-    return a.every((v, i) => jsonEqual(v, b[i]));
-  }
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
 }
 
 /** A refusal before the pipeline: 1000, audited like the pipeline's rejections (no audit, no answer). */

@@ -6,7 +6,15 @@ import { canonicalJson } from "../seal/canonical.js";
 import { type Envelope, envelopeFromDoc, parseBody, requestIdOf } from "../seal/envelope.js";
 import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../seal/json.js";
 import { type Authenticated, authenticate } from "./authenticate.js";
-import { type AdmitResult, bodyTooLarge, type CallSource, need, type PipelineDeps } from "./call.js";
+import {
+  type AdmitResult,
+  bodyTooLarge,
+  type CallSource,
+  need,
+  type PipelineDeps,
+  type ResolvedSource,
+} from "./call.js";
+import { bindOrchestratedSession, type OnBehalfCall } from "./on-behalf.js";
 import { internalError, recordRejection } from "./reject.js";
 import { callEvent, runStage, type StageName } from "./run-stage.js";
 
@@ -23,7 +31,7 @@ export function argumentsDigest(args: JsonValue): string {
 /** What admission learns, step by step; a refusal is audited with whatever is known by then. */
 export interface AdmitState {
   readonly callId: string;
-  readonly source: Required<CallSource>;
+  readonly source: ResolvedSource;
   stage: Stage;
   /** Undefined until parsed (a JSON `null` document is a document). */
   doc?: JsonValue;
@@ -85,9 +93,9 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
     return await recordRejection(deps, internalError(s.callId), s);
   }
 
-  async function admitIn(s: AdmitState, first: readonly AdmitStage[]): Promise<AdmitResult> {
+  async function admitIn(s: AdmitState, list: readonly AdmitStage[]): Promise<AdmitResult> {
     try {
-      for (const stage of [...first, ...stages]) await runStage(s, stage.name, () => stage.fn(s), observer);
+      for (const stage of list) await runStage(s, stage.name, () => stage.fn(s), observer);
       const env = need(s.env, "the envelope");
       const auth = need(s.auth, "the signer");
       // Converted once: policy reads the plain values; the tool gets them only if no number
@@ -109,6 +117,7 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
             args: plain.value,
             nowMs: deps.clock.nowMs(),
             transport: s.source.transport,
+            ...(s.source.orchestrator !== undefined ? { orchestrator: s.source.orchestrator } : {}),
             countedRateKeys: new Set(),
           },
         },
@@ -123,7 +132,7 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
   function start(source: CallSource, doc?: JsonValue): AdmitState {
     return {
       callId: newId("call"),
-      source: { address: source.address, transport: source.transport ?? "http" },
+      source: resolveSource(source),
       stage: "parse",
       ...(doc === undefined ? {} : { doc }),
       requestId: null,
@@ -136,15 +145,24 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
    * the ones the client signed.
    */
   function admit(doc: JsonValue, source: CallSource): Promise<AdmitResult> {
-    return admitIn(start(source, doc), []);
+    return admitIn(start(source, doc), stages);
   }
 
   /** Admits raw request bytes: 1. size, 2. strict parse, then the stages of `admit`. */
   function admitBody(raw: RawBody, source: CallSource): Promise<AdmitResult> {
-    return admitIn(start(source), [{ name: "parse", fn: parseEnvelopeBody(deps, raw) }]);
+    return admitIn(start(source), [{ name: "parse", fn: parseEnvelopeBody(deps, raw) }, ...stages]);
   }
 
-  return { admit, admitBody };
+  /**
+   * Admits an orchestrator's call for a session (gRPC, role `orchestrator`): no envelope, the
+   * session's context decides (src/pipeline/on-behalf.ts); every row names both identities.
+   */
+  function admitOnBehalf(req: OnBehalfCall, source: CallSource): Promise<AdmitResult> {
+    const s = start({ ...source, orchestrator: req.orchestrator.sub });
+    return admitIn(s, [{ name: "authenticate", fn: bindOrchestratedSession(deps, req) }]);
+  }
+
+  return { admit, admitBody, admitOnBehalf };
 }
 
 /**
@@ -161,4 +179,13 @@ function plainArguments(env: Envelope): { value: { [key: string]: PlainJson }; l
     if (!(err instanceof LossyNumberError)) throw err;
     return { value: toPlain(env.arguments) as { [key: string]: PlainJson }, lossy: true };
   }
+}
+
+export function resolveSource(source: CallSource): ResolvedSource {
+  return {
+    address: source.address,
+    transport: source.transport ?? "http",
+    ...(source.signal ? { signal: source.signal } : {}),
+    ...(source.orchestrator !== undefined ? { orchestrator: source.orchestrator } : {}),
+  };
 }

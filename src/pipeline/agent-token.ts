@@ -15,7 +15,8 @@ import { type RejectionFacts, recordRejection } from "./reject.js";
  * signature. Claims are used for nothing but choosing a key until the token verified.
  */
 
-export type Binding = "session" | "cnf" | "agent_key";
+/** How the call's signer was bound; `orchestrator`: no envelope, an orchestrator acted for the session. */
+export type Binding = "session" | "cnf" | "agent_key" | "orchestrator";
 
 /** Which step stopped a call: the token verified (tenant known) or not. */
 export class AuthError extends GatewayError {

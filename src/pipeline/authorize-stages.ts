@@ -1,6 +1,6 @@
 import { GatewayError } from "../errors.js";
 import { authorizeCall, redeemApproval } from "./authorize.js";
-import { auditRequestId, type CallOutcome, need, type PipelineDeps, type RunState } from "./call.js";
+import { auditRequestId, type CallOutcome, need, type PipelineDeps, type RunState, via } from "./call.js";
 
 /**
  * The authorization stages of `run`, in DESIGN §3's order: the decision on the tool name and
@@ -51,7 +51,7 @@ export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
         arguments_digest: facts.argumentsDigest,
         binding: auth.binding,
         approval_id: pre.approvalId,
-        transport: s.call.source.transport,
+        ...via(s.call.source),
       },
     });
     return undefined;

@@ -9,6 +9,7 @@ import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
 import type { Authenticated } from "./authenticate.js";
+import { via } from "./call.js";
 
 /**
  * Step 8–9 of a call: the security context decides allow, escalate or reject (DESIGN §3),
@@ -39,6 +40,8 @@ export interface CallFacts {
   nowMs: number;
   /** The transport that carried the call, named in every row this stage writes. */
   transport: string;
+  /** The orchestrator acting for the agent, when one is (gRPC). */
+  orchestrator?: string;
   /**
    * Rate-limit windows already counted for this call: the capability counted before lookup is
    * not counted again after it.
@@ -95,7 +98,7 @@ async function deny(
       reason: err.details.reason,
       arguments_digest: f.argumentsDigest,
       binding: f.auth.binding,
-      transport: f.transport,
+      ...via(f),
     },
   });
   const limit = ctx?.revoke_after_denials;
@@ -121,7 +124,7 @@ async function deny(
           denials: count,
           per_seconds: limit.per_seconds,
           context: ctx.name,
-          transport: f.transport,
+          ...via(f),
         },
       });
       await deps.store.revokeSession(session.executionId, f.nowMs);
@@ -234,7 +237,7 @@ async function redeemOrRequest(
         approval_id: approvalId,
         reason,
         arguments_digest: f.argumentsDigest,
-        transport: f.transport,
+        ...via(f),
       },
     });
     return new GatewayError("APPROVAL_INVALID", message, {
@@ -272,7 +275,7 @@ async function redeemOrRequest(
           rule: decision.rule,
           arguments_digest: f.argumentsDigest,
           expires_at: new Date(row.expiresAt).toISOString(),
-          transport: f.transport,
+          ...via(f),
         },
       });
       return { kind: "pending", approvalId: row.id, expiresAt: row.expiresAt };
@@ -300,7 +303,7 @@ async function redeemOrRequest(
       rule: decision.rule,
       arguments_digest: f.argumentsDigest,
       expires_at: new Date(expiresAt).toISOString(),
-      transport: f.transport,
+      ...via(f),
     },
   });
   await deps.store.insertApproval({
@@ -339,7 +342,7 @@ export async function redeemApproval(
       decision: "allow",
       code: null,
       stage: "approval",
-      payload: { approval_id: approvalId, rule, transport: f.transport },
+      payload: { approval_id: approvalId, rule, ...via(f) },
     });
     return;
   }
@@ -353,7 +356,7 @@ export async function redeemApproval(
       approval_id: approvalId,
       reason: "approval_used",
       arguments_digest: f.argumentsDigest,
-      transport: f.transport,
+      ...via(f),
     },
   });
   throw new GatewayError("APPROVAL_INVALID", "the approval was already used", {

@@ -27,12 +27,28 @@ export interface CallSource {
   address: string;
   /** Default "http". */
   transport?: Transport;
+  /** The caller's lifetime (a gRPC deadline or cancellation): aborting it aborts the tool run. */
+  signal?: AbortSignal;
+  /** The orchestrator acting for the agent (gRPC, role `orchestrator`): named in every row. */
+  orchestrator?: string;
+}
+
+/** A source with its transport settled. */
+export type ResolvedSource = Required<Pick<CallSource, "address" | "transport">> &
+  Pick<CallSource, "signal" | "orchestrator">;
+
+/** The fields every row of a call carries about how it came: transport, and the orchestrator. */
+export function via(source: { transport: string; orchestrator?: string | undefined }) {
+  return {
+    transport: source.transport,
+    ...(source.orchestrator !== undefined ? { orchestrator: source.orchestrator } : {}),
+  };
 }
 
 /** What admission established: the envelope's shape held and its signer authenticated. */
 export interface AdmittedCall {
   readonly callId: string;
-  readonly source: Required<CallSource>;
+  readonly source: ResolvedSource;
   readonly env: Envelope;
   readonly auth: Authenticated;
   /** The facts authorization reads (plain arguments, digest, the call's rate-limit windows). */

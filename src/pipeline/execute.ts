@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { GatewayError } from "../errors.js";
 import type { RegisteredTool, ToolResult } from "../tools/registry.js";
 import { callEventBase, type StageFn } from "./authorize-stages.js";
-import { need, type PipelineDeps, type RunState } from "./call.js";
+import { need, type PipelineDeps, type RunState, via } from "./call.js";
 
 /**
  * The last stages: run the tool's engine under its own timeout (credentials are resolved
@@ -14,17 +14,27 @@ export function toolTimeoutMs(tool: RegisteredTool, defaultMs: number): number {
   return tool.timeoutMs ?? defaultMs;
 }
 
-/** Runs the tool; past its timeout the signal aborts and the call answers 4041, ran or not. */
+/**
+ * Runs the tool; past its timeout — or once the caller is gone (`caller`: a gRPC deadline or
+ * cancellation) — the signal aborts, the engine stops (a container is killed) and the call
+ * answers 4041, ran or not.
+ */
 async function runWithTimeout(
   timeoutMs: number,
   run: (signal: AbortSignal) => Promise<ToolResult>,
+  caller?: AbortSignal,
 ): Promise<ToolResult> {
-  const signal = AbortSignal.timeout(timeoutMs);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = caller ? AbortSignal.any([timeout, caller]) : timeout;
   const timedOut = () =>
-    new GatewayError("EXECUTION_TIMEOUT", `the tool did not finish within ${timeoutMs} ms`, {
-      reason: "tool_timeout",
-      timeout_ms: timeoutMs,
-    });
+    caller?.aborted && !timeout.aborted
+      ? new GatewayError("EXECUTION_TIMEOUT", "the caller's deadline passed before the tool finished", {
+          reason: "deadline_exceeded",
+        })
+      : new GatewayError("EXECUTION_TIMEOUT", `the tool did not finish within ${timeoutMs} ms`, {
+          reason: "tool_timeout",
+          timeout_ms: timeoutMs,
+        });
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(timedOut());
@@ -61,19 +71,22 @@ export function execute(deps: PipelineDeps): StageFn {
     const started = deps.clock.nowMs();
     // Only a capability that allows delegated credentials passes the end user's token on.
     const userToken = post.capability.delegated_credentials === true ? userTokenOf(s) : undefined;
-    const out = await runWithTimeout(toolTimeoutMs(tool, deps.defaultToolTimeoutMs), (signal) =>
-      tool.run({
-        tenantId: auth.tenantId,
-        executionId: auth.executionId,
-        callId,
-        sub: auth.claims.sub,
-        binding: auth.binding,
-        securityContext: auth.claims.scp,
-        arguments: facts.args,
-        signal,
-        secrets: s.sink,
-        ...(userToken !== undefined ? { userToken } : {}),
-      }),
+    const out = await runWithTimeout(
+      toolTimeoutMs(tool, deps.defaultToolTimeoutMs),
+      (signal) =>
+        tool.run({
+          tenantId: auth.tenantId,
+          executionId: auth.executionId,
+          callId,
+          sub: auth.claims.sub,
+          binding: auth.binding,
+          securityContext: auth.claims.scp,
+          arguments: facts.args,
+          signal,
+          secrets: s.sink,
+          ...(userToken !== undefined ? { userToken } : {}),
+        }),
+      s.call.source.signal,
     );
     const result = s.sink.scrub(out.result);
     const resultText = JSON.stringify(result);
@@ -95,7 +108,7 @@ export function execute(deps: PipelineDeps): StageFn {
         result_digest: createHash("sha256").update(resultText).digest("hex"),
         is_error: out.isError,
         over_max_response_size: overCap,
-        transport: s.call.source.transport,
+        ...via(s.call.source),
       },
     });
     // The engine's outcome rows and this one commit together; the call answers after both.

@@ -65,7 +65,7 @@ function isPolicyCode(err: GatewayError): boolean {
 
 export function createCallPipeline(deps: PipelineDeps) {
   const { log, observer } = deps;
-  const { admit, admitBody } = createAdmission(deps, admissionStages(deps));
+  const { admit, admitBody, admitOnBehalf } = createAdmission(deps, admissionStages(deps));
   const stages = runStages(deps);
 
   /** Authorizes, looks up and runs an admitted call; every ending is a `CallOutcome`. */
@@ -114,7 +114,7 @@ export function createCallPipeline(deps: PipelineDeps) {
     return admitted.ok ? await run(admitted.call) : admitted.outcome;
   }
 
-  return { admit, admitBody, run, call, callBody };
+  return { admit, admitBody, admitOnBehalf, run, call, callBody };
 }
 
 export type CallPipeline = ReturnType<typeof createCallPipeline>;

@@ -7,9 +7,10 @@ import type { Authenticated } from "./authenticate.js";
 import {
   auditRequestId,
   type CallOutcome,
-  type CallSource,
   errorOutcome,
   type PipelineDeps,
+  type ResolvedSource,
+  via,
 } from "./call.js";
 
 /**
@@ -20,7 +21,7 @@ import {
  */
 
 export interface RejectionFacts {
-  source: Required<CallSource>;
+  source: ResolvedSource;
   callId: string | null;
   requestId: string | number | null;
   env?: Envelope | undefined;
@@ -50,7 +51,7 @@ export async function recordRejection(
       reason: err.details.reason,
       message: err.message,
       source: f.source.address,
-      transport: f.source.transport,
+      ...via(f.source),
       ...(f.surface ? { surface: f.surface } : {}),
     },
   };

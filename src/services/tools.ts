@@ -1,6 +1,6 @@
 import { visibleTools } from "../policy/evaluate.js";
 import type { RegisteredTool } from "../tools/registry.js";
-import { requireAgent, type ServiceContext, type VerbCall } from "./context.js";
+import { requireAgent, requireRole, type ServiceContext, type VerbCall } from "./context.js";
 
 /**
  * The tools an agent's context shows (`visible_tools`; showing is not allowing), for
@@ -30,4 +30,10 @@ export async function listToolsForAgent({ ctx }: VerbCall) {
   return {
     tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
   };
+}
+
+/** gRPC ListTools for an orchestrator: every tool of its tenant (it acts for any of its sessions). */
+export async function listToolsForOrchestrator({ ctx }: VerbCall): Promise<RegisteredTool[]> {
+  const actor = requireRole(ctx, "orchestrator");
+  return await ctx.deps.tools.list(actor.tenant);
 }

@@ -412,6 +412,14 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
     });
   }
 
+  it("role orchestrator: 403 wrong_role on every control-plane route (it may only invoke over gRPC)", async () => {
+    const token = t.operatorToken("orchestrator", "default");
+    for (const route of protectedRoutes(t)) {
+      const res = await send(t, route, bearer(token));
+      await expectError(res, 403, "wrong_role");
+    }
+  });
+
   it("every mutating route needs more than viewer", () => {
     for (const route of protectedRoutes(t)) {
       if (route.method !== "GET" && !READ_ONLY_POSTS.has(`${route.method} ${route.pattern}`))

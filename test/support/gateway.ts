@@ -36,7 +36,7 @@ export interface TestGateway {
   request(path: string, init?: RequestInit): Promise<Response>;
   adminToken(tenant?: string): string;
   operatorToken(
-    role: "admin" | "approver" | "operator" | "viewer",
+    role: "admin" | "approver" | "operator" | "viewer" | "orchestrator",
     tenant?: string,
     ttlSeconds?: number,
   ): string;
