@@ -61,7 +61,7 @@ describe("the packed package, installed into an empty folder", () => {
     rmSync(installDir, { recursive: true, force: true });
   });
 
-  it("ships the built code, migrations, examples, config, docs, README and LICENSE — nothing else", () => {
+  it("ships the built code, migrations, the gRPC proto, examples, config, docs, README and LICENSE — nothing else", () => {
     const allowed = [
       /^package\.json$/,
       /^README\.md$/,
@@ -71,6 +71,8 @@ describe("the packed package, installed into an empty folder", () => {
       // the web console as `vite build` wrote it (hashed assets, index.html, favicon)
       /^dist\/web\/(index\.html|favicon\.svg|assets\/[A-Za-z0-9_.-]+\.(js|css))$/,
       /^drizzle\/(sqlite|pg)\/migrations\/.+\.(sql|json)$/,
+      // the gRPC services' definition, loaded at start by @grpc/proto-loader
+      /^proto\/[^/]+\.proto$/,
       /^config\/[^/]+\.ya?ml$/,
       /^examples\/[^/]+\.ya?ml$/,
       /^docs\/.+\.(md|png)$/,
