@@ -127,7 +127,8 @@ function toEvidenceEvent(row: EventRow, proof: EvidenceEvent["proof"]): Evidence
   };
 }
 
-function toEventRow(e: EvidenceEvent): EventRow {
+/** An event of a pack as the stored row its hash covers (what the verifier hashes). */
+export function toEventRow(e: EvidenceEvent): EventRow {
   return {
     id: e.id,
     seq: e.seq,

@@ -88,6 +88,7 @@ describe("the packed package, installed into an empty folder", () => {
       "config/seal-gateway.example.yaml",
       "LICENSE",
       "README.md",
+      "proto/seal_gateway.proto",
     ])
       expect(files, needed).toContain(needed);
     expect(files.some((f) => f.startsWith("drizzle/sqlite/migrations/"))).toBe(true);

@@ -119,7 +119,9 @@ describe.each(BACKENDS)("OpenBao credentials (%s)", (backend) => {
 
   it("a new version written in OpenBao is what the next call sends (nothing cached)", async () => {
     const rotated = newSecret("kvrot");
-    const put = await bao.api("POST", `/v1/secret/data/${prefix}/default/rotating`, { data: { value: kvValue } });
+    const put = await bao.api("POST", `/v1/secret/data/${prefix}/default/rotating`, {
+      data: { value: kvValue },
+    });
     expect(put.status).toBeLessThan(300);
     await tools("kvrot", { StaticRef: { key: "rotating", backend: "openbao" } });
     const first = env.up.requests.length;

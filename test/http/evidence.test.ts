@@ -5,12 +5,13 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signCheckpoint } from "../../src/audit/chain.js";
+import { rowHash, signCheckpoint } from "../../src/audit/chain.js";
 import {
   EVIDENCE_FORMAT,
   type EvidencePack,
   evidenceExitCode,
   summarize,
+  toEventRow,
   verifyEvidence,
 } from "../../src/audit/evidence.js";
 import { canonicalJson } from "../../src/seal/canonical.js";
@@ -222,31 +223,8 @@ describe.each(BACKENDS)("evidence packs (%s)", (backend) => {
       const p = clone(await pack());
       const e = p.events[0];
       if (!e?.chain_seq || !e.prev_hash) throw new Error("unsealed");
-      const { rowHash } = await import("../../src/audit/chain.js");
       e.payload = e.payload.replace("}", ',"x":1}');
-      e.hash = rowHash(
-        {
-          id: e.id,
-          seq: e.seq,
-          createdAt: e.created_at_ms,
-          eventType: e.event_type,
-          tenantId: e.tenant_id,
-          executionId: e.execution_id,
-          callId: e.call_id,
-          agentId: e.agent_id,
-          toolName: e.tool_name,
-          decision: e.decision,
-          stage: e.stage,
-          code: e.code,
-          requestId: e.request_id,
-          payload: e.payload,
-          chainSeq: e.chain_seq,
-          prevHash: e.prev_hash,
-          hash: null,
-        } as never,
-        e.chain_seq,
-        e.prev_hash,
-      );
+      e.hash = rowHash(toEventRow(e), e.chain_seq, e.prev_hash);
       p.summary = summarize(p.events);
       const active = t.gw.services.keyring.active;
       tampered(resign(p, active.kid, active.privateKey), /inclusion proof does not lead to checkpoint/);

@@ -13,11 +13,7 @@ import type { CredentialBackend, Obtained } from "./types.js";
  * everything the call answers or records.
  */
 
-export interface DelegatedSettings
-  extends Omit<ExchangeClientConfig, "tokenUrl" | "clientId" | "clientSecret"> {
-  tokenUrl: string;
-  clientId: string;
-  clientSecret: string;
+export interface DelegatedSettings extends ExchangeClientConfig {
   audienceMap: Readonly<Record<string, string>>;
 }
 
