@@ -328,6 +328,8 @@ export const credentialBindings = pgTable(
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
     userSub: text("user_sub").notNull(),
+    // The issuer the user's token must come from; null: any trusted issuer (only one trusted).
+    userIssuer: text("user_issuer"),
     provider: text("provider").notNull(),
     // The secret it names, as a StaticRef would: key, backend (null: secrets.static_backend), field.
     secretKey: text("secret_key").notNull(),

@@ -32,6 +32,8 @@ const ContextName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "a security conte
 
 export const CreateBindingInput = z.strictObject({
   user: z.string().min(1).max(256),
+  /** Pins the issuer of the user's token (needed when the gateway trusts more than one). */
+  issuer: z.string().min(1).max(512).optional(),
   provider: Name,
   secret: z.strictObject({
     key: SecretKey,
@@ -50,6 +52,7 @@ export function bindingView(row: CredentialBindingRow) {
     id: row.id,
     tenant_id: row.tenantId,
     user: row.userSub,
+    ...(row.userIssuer ? { issuer: row.userIssuer } : {}),
     provider: row.provider,
     secret: {
       key: row.secretKey,
@@ -92,6 +95,7 @@ export async function createBinding({ ctx, input: raw }: VerbCall) {
     id: newId("cbd"),
     tenantId,
     userSub: input.user,
+    userIssuer: input.issuer ?? null,
     provider: input.provider,
     secretKey: input.secret.key,
     secretBackend: input.secret.backend ?? null,

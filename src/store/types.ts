@@ -404,6 +404,8 @@ export interface CredentialBindingRow {
   id: string;
   tenantId: string;
   userSub: string;
+  /** The issuer the user's token must come from; null: any trusted issuer. */
+  userIssuer: string | null;
   provider: string;
   secretKey: string;
   secretBackend: string | null;

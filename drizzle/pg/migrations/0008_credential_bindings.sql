@@ -2,6 +2,7 @@ CREATE TABLE "credential_bindings" (
 	"id" text PRIMARY KEY NOT NULL,
 	"tenant_id" text NOT NULL,
 	"user_sub" text NOT NULL,
+	"user_issuer" text,
 	"provider" text NOT NULL,
 	"secret_key" text NOT NULL,
 	"secret_backend" text,
