@@ -134,7 +134,8 @@ export const EVENT_PAYLOADS = {
   ExplorerRequestExecuted: fields(...explorerBase, "status", "bytes_before", "bytes_after"),
   ExplorerRequestFailed: fields(...explorerBase, "status", "code", "reason"),
   // Credentials: variant, key name and fingerprint, never the value.
-  CredentialExchangeCompleted: fields("credential_path", "key", "fingerprint"),
+  // binding_id: the UserBound binding that named the key.
+  CredentialExchangeCompleted: fields("credential_path", "key", "binding_id", "fingerprint"),
   CredentialExchangeFailed: fields("credential_path", "key", "reason"),
   // A dynamic secret's lease, ended with its call (attempts: revocations tried).
   CredentialLeaseRevoked: fields("credential_path", "lease_id", "attempts"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SecretKey } from "../credentials/path.js";
+import { StaticRefBody } from "../credentials/path.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import { ToolPattern } from "../policy/context-schema.js";
@@ -27,7 +27,9 @@ import { createdCursor, ListingQuery, pageOf, storePage } from "./pagination.js"
  * a binding names a secret, it does not hold one.
  */
 
-const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, "letters, digits, '.', '_', '-' and '/' (at most 128)");
+const Name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, "letters, digits, '.', '_', '-' and '/' (at most 128)");
 const ContextName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "a security context name");
 
 export const CreateBindingInput = z.strictObject({
@@ -35,11 +37,7 @@ export const CreateBindingInput = z.strictObject({
   /** Pins the issuer of the user's token (needed when the gateway trusts more than one). */
   issuer: z.string().min(1).max(512).optional(),
   provider: Name,
-  secret: z.strictObject({
-    key: SecretKey,
-    backend: z.enum(["builtin", "openbao"]).optional(),
-    field: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/).optional(),
-  }),
+  secret: StaticRefBody,
   grants: z
     .array(z.strictObject({ tool_pattern: ToolPattern, security_context: ContextName.optional() }))
     .min(1, "a binding without grants could never be used: name the tools it serves")
@@ -102,7 +100,10 @@ export async function createBinding({ ctx, input: raw }: VerbCall) {
     secretField: input.secret.field ?? null,
     createdAt: deps.clock.nowMs(),
     createdBy: actor.sub,
-    grants: input.grants.map((g) => ({ toolPattern: g.tool_pattern, securityContext: g.security_context ?? null })),
+    grants: input.grants.map((g) => ({
+      toolPattern: g.tool_pattern,
+      securityContext: g.security_context ?? null,
+    })),
   };
   const event = deps.audit.event(bindingEvent("CredentialBindingCreated", actor.sub, row));
   if (!(await deps.store.audited(event, "insertCredentialBinding", row)))

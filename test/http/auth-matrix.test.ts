@@ -252,6 +252,24 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       201,
     );
     foreign.set("/v1/cli-tools/:id", clt.id);
+    const cbd = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/credential-bindings",
+        jsonInit(
+          "POST",
+          {
+            user: "user-b",
+            provider: "github",
+            secret: { key: "b/token" },
+            grants: [{ tool_pattern: "gh.*" }],
+            tenant_id: "tenant-b",
+          },
+          admin,
+        ),
+      ),
+      201,
+    );
+    foreign.set("/v1/credential-bindings/:id", cbd.id);
   });
   afterAll(async () => {
     await t?.close();
@@ -554,6 +572,13 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       200,
     );
     expect(clt).toMatchObject({ name: "matrix.jq", description: "tenant-b cli tool" });
+    const cbd = await expectJson<{ user: string; tenant_id: string }>(
+      await t.request(`/v1/credential-bindings/${foreign.get("/v1/credential-bindings/:id")}`, {
+        headers: bearer(admin),
+      }),
+      200,
+    );
+    expect(cbd).toMatchObject({ user: "user-b", tenant_id: "tenant-b" });
   });
 
   it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {
