@@ -30,6 +30,7 @@ import {
 } from "./metrics/instrument.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
+import { InflightRuns } from "./pipeline/inflight.js";
 import { combineObservers, type StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { AttestationSettings } from "./services/attestation.js";
@@ -284,8 +285,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     });
     const cli = cliEngine(config, opts.cliRuntime, metrics);
     const attestation = attestationSettings(config);
+    const inflight = new InflightRuns();
     const services: ServiceDeps = {
       cli,
+      inflight,
       ...(attestation ? { attestation } : {}),
       store,
       streams,
@@ -322,6 +325,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
+      inflight,
       ...observerOf([opts.stageObserver, metrics ?? undefined]),
       authz: {
         store,
@@ -329,6 +333,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         contexts,
         approvalTtlSeconds: config.approvals.ttl_seconds,
         onSessionRevoked: async (executionId) => {
+          inflight.revokeSession(executionId);
           await killCliContainers(cli, log, sessionContainers(executionId), "session");
         },
       },
