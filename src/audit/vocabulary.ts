@@ -176,6 +176,7 @@ export const EVENT_PAYLOADS = {
   SecretWritten: fields("actor", "key", "fingerprint"),
   // UserBound: who bound which user and provider to which secret key (never a value).
   CredentialBindingCreated: fields("actor", "binding_id", "user", "provider", "key", "grants"),
+  CredentialBindingUpdated: fields("actor", "binding_id", "user", "provider", "key", "grants"),
   CredentialBindingDeleted: fields("actor", "binding_id", "user", "provider", "key", "grants"),
   SecretDeleted: fields("actor", "key", "fingerprint", "version", "forced", "referenced_by"),
   // `method` "grpc" and `route` the full RPC name for a refused gRPC control call.

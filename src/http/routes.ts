@@ -551,6 +551,15 @@ export const ROUTES: readonly RouteEntry[] = [
     http: { params: ["id"] },
   },
   {
+    method: "PUT",
+    path: "/v1/credential-bindings/:id/grants",
+    role: "operator",
+    verb: bindings.replaceGrants,
+    input: bindings.ReplaceGrantsInput,
+    description: "Replace a binding's grants (revoke one by leaving it out; the next call is refused).",
+    http: { params: ["id"], body: "fields" },
+  },
+  {
     method: "DELETE",
     path: "/v1/credential-bindings/:id",
     role: "operator",

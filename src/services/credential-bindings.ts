@@ -31,6 +31,12 @@ const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, "letters, digits, '.', '_', '-' and '/' (at most 128)");
 const ContextName = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "a security context name");
+const Grants = z
+  .array(z.strictObject({ tool_pattern: ToolPattern, security_context: ContextName.optional() }))
+  .min(1, "a binding without grants could never be used: name the tools it serves (or delete the binding)")
+  .max(100);
+const grantRowsOf = (grants: z.infer<typeof Grants>) =>
+  grants.map((g) => ({ toolPattern: g.tool_pattern, securityContext: g.security_context ?? null }));
 
 export const CreateBindingInput = z.strictObject({
   user: z.string().min(1).max(256),
@@ -38,10 +44,7 @@ export const CreateBindingInput = z.strictObject({
   issuer: z.string().min(1).max(512).optional(),
   provider: Name,
   secret: StaticRefBody,
-  grants: z
-    .array(z.strictObject({ tool_pattern: ToolPattern, security_context: ContextName.optional() }))
-    .min(1, "a binding without grants could never be used: name the tools it serves")
-    .max(100),
+  grants: Grants,
   tenant_id: TenantId.optional(),
 });
 
@@ -67,7 +70,7 @@ export function bindingView(row: CredentialBindingRow) {
 }
 
 const bindingEvent = (
-  type: "CredentialBindingCreated" | "CredentialBindingDeleted",
+  type: "CredentialBindingCreated" | "CredentialBindingUpdated" | "CredentialBindingDeleted",
   actorSub: string,
   row: CredentialBindingRow,
 ) =>
@@ -100,10 +103,7 @@ export async function createBinding({ ctx, input: raw }: VerbCall) {
     secretField: input.secret.field ?? null,
     createdAt: deps.clock.nowMs(),
     createdBy: actor.sub,
-    grants: input.grants.map((g) => ({
-      toolPattern: g.tool_pattern,
-      securityContext: g.security_context ?? null,
-    })),
+    grants: grantRowsOf(input.grants),
   };
   const event = deps.audit.event(bindingEvent("CredentialBindingCreated", actor.sub, row));
   if (!(await deps.store.audited(event, "insertCredentialBinding", row)))
@@ -135,6 +135,22 @@ export async function getBinding({ ctx, input }: VerbCall) {
   const row = await ctx.deps.store.getCredentialBinding(id);
   if (!row || !canSee(actor, row.tenantId)) throw notFound("credential binding");
   return bindingView(row);
+}
+
+export const ReplaceGrantsInput = z.strictObject({ id: z.string().min(1), grants: Grants });
+
+/** Replaces a binding's grants: revoking one is leaving it out (the next call is refused). */
+export async function replaceGrants({ ctx, input }: VerbCall) {
+  const actor = requireRole(ctx, "operator");
+  const { id, grants } = parseInput(ReplaceGrantsInput, input);
+  const { deps } = ctx;
+  const row = await deps.store.getCredentialBinding(id);
+  if (!row || !canSee(actor, row.tenantId)) throw notFound("credential binding");
+  const next: CredentialBindingRow = { ...row, grants: grantRowsOf(grants) };
+  const event = deps.audit.event(bindingEvent("CredentialBindingUpdated", actor.sub, next));
+  if (!(await deps.store.audited(event, "replaceCredentialGrants", id, next.grants)))
+    throw notFound("credential binding");
+  return bindingView(next);
 }
 
 export async function deleteBinding({ ctx, input }: VerbCall) {

@@ -1,4 +1,15 @@
-import type { CredentialBindingRow } from "./types.js";
+import type { CredentialBindingRow, CredentialGrant } from "./types.js";
+
+/** The grant rows of one binding, positions and ids from their order. */
+export function grantRows(bindingId: string, grants: readonly CredentialGrant[]) {
+  return grants.map((gr, i) => ({
+    id: `${bindingId}.${i}`,
+    bindingId,
+    position: i,
+    toolPattern: gr.toolPattern,
+    securityContext: gr.securityContext,
+  }));
+}
 
 /** Binding rows with their grant rows (ordered by binding, position) attached, in row order. */
 export function withGrants(

@@ -433,6 +433,8 @@ export interface CredentialBindingStore {
   ): Promise<CredentialBindingRow | null>;
   /** A tenant, or "*"; oldest first by (created_at, id). */
   listCredentialBindings(tenantId: string, page?: Page<CreatedKey>): Promise<CredentialBindingRow[]>;
+  /** Replaces the binding's grants (in order); false when the binding is absent. */
+  replaceCredentialGrants(id: string, grants: readonly CredentialGrant[]): Promise<boolean>;
   /** The binding and its grants; false when absent. */
   deleteCredentialBinding(id: string): Promise<boolean>;
 }
@@ -531,7 +533,10 @@ export type AuditedWrite = Pick<
   Pick<ToolStore, "insertSpec" | "deleteSpec" | "insertWorkflow" | "updateWorkflow" | "deleteWorkflow"> &
   Pick<CliToolStore, "insertCliTool" | "updateCliTool" | "deleteCliTool"> &
   Pick<SecretStore, "putSecret" | "deleteSecret"> &
-  Pick<CredentialBindingStore, "insertCredentialBinding" | "deleteCredentialBinding">;
+  Pick<
+    CredentialBindingStore,
+    "insertCredentialBinding" | "replaceCredentialGrants" | "deleteCredentialBinding"
+  >;
 
 export type AuditedOp = keyof AuditedWrite;
 

@@ -310,6 +310,47 @@ describe.each(BACKENDS)("UserBound credentials (%s)", (backend) => {
     );
   });
 
+  it("replacing the grants revokes the ones left out on the next call; bad grants are 400, a viewer 403", async () => {
+    const made = await bind({
+      user: "kate",
+      provider: "github",
+      secret: { key: "users/bob/github" },
+      grants: [{ tool_pattern: "gh.*" }, { tool_pattern: "ghctx.*" }],
+    });
+    expect(made.status, made.text).toBe(201);
+    const id = String(made.body.id);
+    expect((await sentAuthorization("gh.echo", userToken("kate"))).header).toBe(`Bearer ${bobSecret}`);
+    const put = (body: unknown, token = env.t.operatorToken("operator")) =>
+      api(env.t, "PUT", `/v1/credential-bindings/${id}/grants`, body, token);
+    const replaced = await put({ grants: [{ tool_pattern: "ghctx.*" }] });
+    expect(replaced.status, replaced.text).toBe(200);
+    expect(replaced.body).toMatchObject({ id, grants: [{ tool_pattern: "ghctx.*" }] });
+    await refusedWith("gh.echo", userToken("kate"), "no_grant");
+    expect((await sentAuthorization("ghctx.echo", userToken("kate"))).header).toBe(`Bearer ${bobSecret}`);
+    for (const body of [
+      { grants: [] },
+      { grants: [{ tool_pattern: "" }] },
+      { grants: "gh.*" },
+      {},
+      { grants: [{ tool_pattern: "gh.*" }], user: "x" },
+    ])
+      expect((await put(body)).status, JSON.stringify(body)).toBe(400);
+    expect((await put({ grants: [{ tool_pattern: "*" }] }, env.t.operatorToken("viewer"))).status).toBe(403);
+    expect(
+      (
+        await api(env.t, "PUT", "/v1/credential-bindings/cbd_missing/grants", {
+          grants: [{ tool_pattern: "*" }],
+        })
+      ).status,
+    ).toBe(404);
+    // The refused changes left the grants as they were.
+    expect((await api(env.t, "GET", `/v1/credential-bindings/${id}`)).body.grants).toEqual([
+      { tool_pattern: "ghctx.*" },
+    ]);
+    const rows = await api(env.t, "GET", "/v1/events?type=CredentialBindingUpdated&limit=50");
+    expect(JSON.stringify(rows.body)).toContain(id);
+  });
+
   it("deleting a binding takes effect on the next call, and is audited", async () => {
     expect(
       (

@@ -118,6 +118,34 @@ export function credentialBindingsContract(ctx: ContractContext): void {
       expect((await store.findCredentialBinding("default", "carol", "github"))?.grants).toEqual(again.grants);
     });
 
+    it("replaces a binding's grants in order, and only of an existing binding", async () => {
+      const store = ctx.store();
+      const row = credentialBinding({
+        userSub: "kim",
+        grants: [
+          { toolPattern: "a.*", securityContext: null },
+          { toolPattern: "b.*", securityContext: "ctx" },
+        ],
+      });
+      const neighbour = credentialBinding({ userSub: "lee" });
+      await store.insertCredentialBinding(row);
+      await store.insertCredentialBinding(neighbour);
+      const next = [
+        { toolPattern: "c.x", securityContext: "other" },
+        { toolPattern: "a.*", securityContext: null },
+        { toolPattern: "d.*", securityContext: null },
+      ];
+      expect(await store.replaceCredentialGrants(row.id, next)).toBe(true);
+      expect(await store.getCredentialBinding(row.id)).toEqual({ ...row, grants: next });
+      expect(await store.replaceCredentialGrants(row.id, next.slice(0, 1))).toBe(true);
+      expect((await store.findCredentialBinding("default", "kim", "github"))?.grants).toEqual(
+        next.slice(0, 1),
+      );
+      expect(await store.getCredentialBinding(neighbour.id)).toEqual(neighbour);
+      expect(await store.replaceCredentialGrants("cbd_missing", next)).toBe(false);
+      expect(await store.getCredentialBinding("cbd_missing")).toBeNull();
+    });
+
     it("writes each change with its event, and no event for a change that did not happen", async () => {
       const store = ctx.store();
       const row = credentialBinding({ userSub: "audited" });
@@ -126,12 +154,17 @@ export function credentialBindingsContract(ctx: ContractContext): void {
       expect(
         await store.audited(newEvent(), "insertCredentialBinding", credentialBinding({ userSub: "audited" })),
       ).toBe(false);
+      const updated = newEvent({ eventType: "CredentialBindingUpdated" });
+      const grants = [{ toolPattern: "x.*", securityContext: null }];
+      expect(await store.audited(updated, "replaceCredentialGrants", row.id, grants)).toBe(true);
+      expect(await store.audited(newEvent(), "replaceCredentialGrants", "cbd_absent", grants)).toBe(false);
       const deleted = newEvent({ eventType: "CredentialBindingDeleted" });
       expect(await store.audited(deleted, "deleteCredentialBinding", row.id)).toBe(true);
       expect(await store.audited(newEvent(), "deleteCredentialBinding", row.id)).toBe(false);
       const types = (await eventsAfter(store, 0, 100)).map((e) => `${e.eventType}:${e.id}`);
       expect(types).toEqual([
         `CredentialBindingCreated:${created.id}`,
+        `CredentialBindingUpdated:${updated.id}`,
         `CredentialBindingDeleted:${deleted.id}`,
       ]);
     });

@@ -5,7 +5,7 @@
  */
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { credentialBindings, credentialGrants } from "../../../drizzle/pg/schema.js";
-import { withGrants } from "../bindings-common.js";
+import { grantRows, withGrants } from "../bindings-common.js";
 import type { Impl } from "../guard.js";
 import { byCreation, createdValues, limited } from "../keyset.js";
 import type { CredentialBindingRow, CredentialBindingStore } from "../types.js";
@@ -38,10 +38,15 @@ export function pgCredentialBindings(db: PgDb): Impl<CredentialBindingStore> {
         .onConflictDoNothing({ target: [b.tenantId, b.userSub, b.provider] })
         .returning({ id: b.id });
       if (inserted.length !== 1) return false;
-      if (grants.length > 0)
-        await db
-          .insert(g)
-          .values(grants.map((gr, i) => ({ id: `${row.id}.${i}`, bindingId: row.id, position: i, ...gr })));
+      if (grants.length > 0) await db.insert(g).values(grantRows(row.id, grants));
+      return true;
+    },
+    replaceCredentialGrants: async (id, grants) => {
+      // Locks the binding row, so a concurrent delete or replace waits for this one.
+      const found = await db.select({ id: b.id }).from(b).where(eq(b.id, id)).for("update");
+      if (found.length !== 1) return false;
+      await db.delete(g).where(eq(g.bindingId, id));
+      if (grants.length > 0) await db.insert(g).values(grantRows(id, grants));
       return true;
     },
     getCredentialBinding: async (id) =>

@@ -5,7 +5,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { credentialBindings, credentialGrants } from "../../../drizzle/sqlite/schema.js";
-import { withGrants } from "../bindings-common.js";
+import { grantRows, withGrants } from "../bindings-common.js";
 import type { SyncImpl } from "../guard.js";
 import { byCreation, createdValues, limited } from "../keyset.js";
 import type { CredentialBindingRow, CredentialBindingStore } from "../types.js";
@@ -39,10 +39,13 @@ export function sqliteCredentialBindings(db: BetterSQLite3Database): SyncImpl<Cr
         .returning({ id: b.id })
         .all();
       if (inserted.length !== 1) return false;
-      if (grants.length > 0)
-        db.insert(g)
-          .values(grants.map((gr, i) => ({ id: `${row.id}.${i}`, bindingId: row.id, position: i, ...gr })))
-          .run();
+      if (grants.length > 0) db.insert(g).values(grantRows(row.id, grants)).run();
+      return true;
+    },
+    replaceCredentialGrants: (id, grants) => {
+      if (db.select({ id: b.id }).from(b).where(eq(b.id, id)).all().length !== 1) return false;
+      db.delete(g).where(eq(g.bindingId, id)).run();
+      if (grants.length > 0) db.insert(g).values(grantRows(id, grants)).run();
       return true;
     },
     getCredentialBinding: (id) => hydrate(db.select().from(b).where(eq(b.id, id)).all())[0] ?? null,
