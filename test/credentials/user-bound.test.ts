@@ -8,7 +8,12 @@
  * reaches the answer, the trail or the logs. (The same on a real Keycloak: keycloak.test.ts.)
  */
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { GatewayConfig } from "../../src/config/schema.js";
+import { packageRoot } from "../../src/paths.js";
 import {
   call,
   eventsOf,
@@ -17,6 +22,7 @@ import {
   type SessionAgent,
   sessionAgent,
 } from "../authorization/support.js";
+import { sectionBlocks } from "../support/doc-blocks.js";
 import { BACKENDS } from "../support/gateway.js";
 import {
   api,
@@ -442,5 +448,81 @@ describe("UserBound with two trusted issuers: a binding must pin its issuer", ()
     expect(await reasonOf(userToken("bob"))).toBe("binding_issuer");
     expect(await reasonOf(userToken("bob", { iss: ISS_B, key: keyB.privateKey }))).toBe("binding_issuer");
     expect(env.up.requests.length).toBe(from + 1);
+  });
+});
+
+describe("docs/credentials.md 'User-bound credentials', as written", () => {
+  const HEADING = "## User-bound credentials";
+  const doc = readFileSync(join(packageRoot(), "docs", "credentials.md"), "utf8");
+  const [yamlBlock] = sectionBlocks(doc, HEADING, "yaml", "docs/credentials.md");
+  const [bindingBlock] = sectionBlocks(doc, HEADING, "json", "docs/credentials.md");
+  let env: CallEnv;
+  const secret = newSecret("gh-alice");
+
+  /** Each of the doc's contexts, an agent under it. */
+  const agents = new Map<string, SessionAgent>();
+  const callAs = (context: string, tool: string) => {
+    env.t.clock.set(Date.now());
+    return call(
+      env.t,
+      agents.get(context) as SessionAgent,
+      tool,
+      {},
+      { "seal/user_token": userToken("alice") },
+    );
+  };
+
+  beforeAll(async () => {
+    // The doc's config, its issuer swapped for this test's (a pinned key instead of the JWKS URL).
+    const documented = parseYaml(String(yamlBlock)) as {
+      secrets: { user_bound: { user_token_issuers: Record<string, unknown>[] } };
+    };
+    const [docIssuer] = documented.secrets.user_bound.user_token_issuers;
+    expect(docIssuer).toMatchObject({ audience: AUD });
+    const { jwks_url: _jwks, ...rest } = docIssuer as Record<string, unknown>;
+    const config = {
+      secrets: {
+        user_bound: { user_token_issuers: [{ ...rest, issuer: ISS_A, public_key: pem(keyA.publicKey) }] },
+      },
+    };
+    expect(GatewayConfig.safeParse(documented).success).toBe(true);
+    env = await startCallEnv("sqlite", [], { config });
+    env.t.clock.set(Date.now());
+    for (const context of ["release-ops", "dev"]) {
+      await putContext(env.t, {
+        name: context,
+        capabilities: [
+          { tool_pattern: "github.*", delegated_credentials: true },
+          { tool_pattern: "github-admin.*", delegated_credentials: true },
+        ],
+      });
+      agents.set(context, await sessionAgent(env.t, { context }));
+    }
+    for (const name of ["github", "github-admin"]) {
+      const spec = await registerSpec(env.t, {
+        name,
+        inline_json: securedSpec({ paths: { "/echo-headers": "echoHeaders" } }),
+        base_url: env.up.url,
+        credential_path: { UserBound: { provider: "github" } },
+      });
+      await oneStepTool(env.t, `${name}.echo`, spec.id, "echoHeaders");
+    }
+    await putSecret(env.t, "users/alice/github", secret);
+    const bound = await api(env.t, "POST", "/v1/credential-bindings", JSON.parse(String(bindingBlock)));
+    expect(bound.status, bound.text).toBe(201);
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it("serves alice's github.* anywhere and github-admin.* only under release-ops", async () => {
+    for (const context of ["dev", "release-ops"]) {
+      const from = env.up.requests.length;
+      expect((await callAs(context, "github.echo")).status).toBe(200);
+      expect(env.up.requests[from]?.headers.authorization).toBe(`Bearer ${secret}`);
+    }
+    expect((await callAs("release-ops", "github-admin.echo")).status).toBe(200);
+    const refused = await callAs("dev", "github-admin.echo");
+    expect(refused.body.error?.details.reason).toBe("no_grant");
   });
 });
