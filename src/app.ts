@@ -4,11 +4,13 @@ import { Sealer } from "./audit/sealer.js";
 import type { UnknownFieldPolicy } from "./audit/vocabulary.js";
 import { issuerKeys } from "./auth/issuer-keys.js";
 import { type Clock, systemClock } from "./clock.js";
+import type { TrustedIssuer } from "./config/fields.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { buildCore } from "./core.js";
 import { delegatedBackend } from "./credentials/backends/delegated.js";
 import { credentialBackends } from "./credentials/backends/index.js";
 import { openBaoBackend } from "./credentials/backends/openbao.js";
+import { userBoundBackend } from "./credentials/backends/user-bound.js";
 import { type BuiltinSecrets, builtinSecrets } from "./credentials/builtin-store.js";
 import { createCredentialResolver, type ResolverDeps } from "./credentials/resolver.js";
 import type { CredentialResolver } from "./credentials/types.js";
@@ -28,6 +30,7 @@ import {
 } from "./metrics/instrument.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
+import { InflightRuns } from "./pipeline/inflight.js";
 import { combineObservers, type StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { AttestationSettings } from "./services/attestation.js";
@@ -117,16 +120,30 @@ function cliEngine(
   };
 }
 
-/** The credential stage: the built-in store plus each backend `secrets.backends` configures. */
+/** The end-user token verifier of one set of trusted issuers. */
+function userTokens(issuers: readonly TrustedIssuer[], maxLifetimeSeconds: number, config: GatewayConfig) {
+  return createUserTokenVerifier(
+    issuers.map((i) => issuerKeys(i)),
+    { toleranceSeconds: config.seal.clock_tolerance_seconds, maxLifetimeSeconds },
+  );
+}
+
+/**
+ * The credential stage: the built-in store, OpenBao (StaticRef and SystemJit) and Keycloak
+ * (HumanDelegated, Auto) when configured, UserBound whenever some issuer of user tokens is
+ * trusted, and each backend `secrets.backends` configures.
+ */
 function gatewayCredentials(
   builtin: BuiltinSecrets,
+  store: Pick<Store, "findCredentialBinding">,
   config: GatewayConfig,
   audit: ResolverDeps["audit"],
   log: Logger,
   clock: Clock,
 ): CredentialResolver {
-  const { openbao, keycloak } = config.secrets;
+  const { openbao, keycloak, user_bound: userBound } = config.secrets;
   const fingerprint = (v: string) => builtin.fingerprint(v);
+  const nowSeconds = () => Math.floor(clock.nowMs() / 1000);
   const dynamic = openbao ? openBaoBackend(openbao, { fingerprint }) : undefined;
   const delegated = keycloak
     ? delegatedBackend(
@@ -138,25 +155,33 @@ function gatewayCredentials(
           audienceMap: keycloak.audience_map,
         },
         {
-          verifier: createUserTokenVerifier(
-            keycloak.user_token_issuers.map((i) => issuerKeys(i)),
-            {
-              toleranceSeconds: config.seal.clock_tolerance_seconds,
-              maxLifetimeSeconds: keycloak.max_user_token_lifetime_seconds,
-            },
-          ),
+          verifier: userTokens(keycloak.user_token_issuers, keycloak.max_user_token_lifetime_seconds, config),
           fingerprint,
-          nowSeconds: () => Math.floor(clock.nowMs() / 1000),
+          nowSeconds,
           systemJit: dynamic,
         },
       )
     : undefined;
+  const statics = [...credentialBackends(builtin, config.secrets.backends), ...(dynamic ? [dynamic] : [])];
+  const userIssuers = userBound ?? (keycloak ? { ...keycloak } : undefined);
+  const bound = userIssuers
+    ? userBoundBackend({
+        verifier: userTokens(
+          userIssuers.user_token_issuers,
+          userIssuers.max_user_token_lifetime_seconds,
+          config,
+        ),
+        trustedIssuers: userIssuers.user_token_issuers.length,
+        bindings: store,
+        staticBackend: (name) =>
+          statics.find(
+            (b) => b.name === (name ?? config.secrets.static_backend) && b.variants.includes("StaticRef"),
+          ),
+        nowSeconds,
+      })
+    : undefined;
   return createCredentialResolver({
-    backends: [
-      ...credentialBackends(builtin, config.secrets.backends),
-      ...(dynamic ? [dynamic] : []),
-      ...(delegated ? [delegated] : []),
-    ],
+    backends: [...statics, ...(delegated ? [delegated] : []), ...(bound ? [bound] : [])],
     audit,
     builtin,
     log,
@@ -260,8 +285,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     });
     const cli = cliEngine(config, opts.cliRuntime, metrics);
     const attestation = attestationSettings(config);
+    const inflight = new InflightRuns();
     const services: ServiceDeps = {
       cli,
+      inflight,
       ...(attestation ? { attestation } : {}),
       store,
       streams,
@@ -279,7 +306,8 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       egress,
       specs: new SpecCache(store),
       credentials: measuredCredentials(
-        opts.credentials ?? gatewayCredentials(builtinSecrets(store, master), config, audit, log, clock),
+        opts.credentials ??
+          gatewayCredentials(builtinSecrets(store, master), store, config, audit, log, clock),
         metrics,
       ),
     };
@@ -297,6 +325,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
+      inflight,
       ...observerOf([opts.stageObserver, metrics ?? undefined]),
       authz: {
         store,
@@ -304,6 +333,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         contexts,
         approvalTtlSeconds: config.approvals.ttl_seconds,
         onSessionRevoked: async (executionId) => {
+          inflight.revokeSession(executionId);
           await killCliContainers(cli, log, sessionContainers(executionId), "session");
         },
       },

@@ -309,3 +309,44 @@ export const secrets = sqliteTable(
     check("secrets_version_ck", sql`${t.version} >= 1`),
   ],
 );
+
+/**
+ * UserBound credentials (DESIGN §4): which secret reference a verified end user's calls use
+ * for one provider, in one tenant; each binding's grants say which tools (and, optionally,
+ * under which security context) may use it. No grant, no credential.
+ */
+export const credentialBindings = sqliteTable(
+  "credential_bindings",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    userSub: text("user_sub").notNull(),
+    // The issuer the user's token must come from; null: any trusted issuer (only one trusted).
+    userIssuer: text("user_issuer"),
+    provider: text("provider").notNull(),
+    // The secret it names, as a StaticRef would: key, backend (null: secrets.static_backend), field.
+    secretKey: text("secret_key").notNull(),
+    secretBackend: text("secret_backend"),
+    secretField: text("secret_field"),
+    createdAt: integer("created_at").notNull(),
+    createdBy: text("created_by").notNull(),
+  },
+  (t) => [
+    uniqueIndex("credential_bindings_user_provider_uq").on(t.tenantId, t.userSub, t.provider),
+    index("credential_bindings_tenant_created_idx").on(t.tenantId, t.createdAt, t.id),
+  ],
+);
+
+export const credentialGrants = sqliteTable(
+  "credential_grants",
+  {
+    id: text("id").primaryKey(),
+    bindingId: text("binding_id")
+      .notNull()
+      .references(() => credentialBindings.id, { onDelete: "cascade" }),
+    toolPattern: text("tool_pattern").notNull(),
+    securityContext: text("security_context"),
+    position: integer("position").notNull(),
+  },
+  (t) => [index("credential_grants_binding_idx").on(t.bindingId, t.position)],
+);

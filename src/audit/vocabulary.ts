@@ -134,7 +134,8 @@ export const EVENT_PAYLOADS = {
   ExplorerRequestExecuted: fields(...explorerBase, "status", "bytes_before", "bytes_after"),
   ExplorerRequestFailed: fields(...explorerBase, "status", "code", "reason"),
   // Credentials: variant, key name and fingerprint, never the value.
-  CredentialExchangeCompleted: fields("credential_path", "key", "fingerprint"),
+  // binding_id: the UserBound binding that named the key.
+  CredentialExchangeCompleted: fields("credential_path", "key", "binding_id", "fingerprint"),
   CredentialExchangeFailed: fields("credential_path", "key", "reason"),
   // A dynamic secret's lease, ended with its call (attempts: revocations tried).
   CredentialLeaseRevoked: fields("credential_path", "lease_id", "attempts"),
@@ -173,6 +174,10 @@ export const EVENT_PAYLOADS = {
   CliToolUpdated: cliToolChange,
   CliToolDeleted: cliToolChange,
   SecretWritten: fields("actor", "key", "fingerprint"),
+  // UserBound: who bound which user and provider to which secret key (never a value).
+  CredentialBindingCreated: fields("actor", "binding_id", "user", "provider", "key", "grants"),
+  CredentialBindingUpdated: fields("actor", "binding_id", "user", "provider", "key", "grants"),
+  CredentialBindingDeleted: fields("actor", "binding_id", "user", "provider", "key", "grants"),
   SecretDeleted: fields("actor", "key", "fingerprint", "version", "forced", "referenced_by"),
   // `method` "grpc" and `route` the full RPC name for a refused gRPC control call.
   ControlRequestRejected: fields("method", "route", "reason", "status"),

@@ -124,6 +124,17 @@ const Keycloak = z.strictObject({
   max_user_token_lifetime_seconds: z.int().min(60).max(86_400).default(3600),
 });
 
+// UserBound: the issuers whose tokens name the end user, when they are not (only) Keycloak's.
+// Without this section UserBound trusts `secrets.keycloak.user_token_issuers`; with neither it
+// is refused (4010 backend_not_configured).
+const UserBound = z.strictObject({
+  user_token_issuers: z
+    .array(TrustedIssuer)
+    .min(1, "name at least one issuer of end-user tokens")
+    .refine((list) => list.every((i) => i.audience !== undefined), "every issuer needs its audience"),
+  max_user_token_lifetime_seconds: z.int().min(60).max(86_400).default(3600),
+});
+
 const Secrets = z
   .strictObject({
     master_key: MasterKey.optional(),
@@ -131,6 +142,7 @@ const Secrets = z
     static_backend: z.enum(["builtin", "openbao"]).default("builtin"),
     openbao: OpenBao.optional(),
     keycloak: Keycloak.optional(),
+    user_bound: UserBound.optional(),
     // Backend settings are validated by each backend when it is built.
     backends: z.record(z.string(), z.unknown()).default({}),
   })

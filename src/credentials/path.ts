@@ -26,18 +26,19 @@ const Name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, "letters, digits, '.', '_', '-' and '/' (at most 128)");
 
+/** A StaticRef's body — also what a UserBound binding names as its secret. */
+export const StaticRefBody = z.strictObject({
+  key: SecretKey,
+  // Where to read it (else `secrets.static_backend`), and which field of an OpenBao entry.
+  backend: z.enum(["builtin", "openbao"]).optional(),
+  field: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,128}$/, "letters, digits, '.', '_' and '-' (at most 128)")
+    .optional(),
+});
+
 export const CredentialPath = z.union([
-  z.strictObject({
-    StaticRef: z.strictObject({
-      key: SecretKey,
-      // Where to read it (else `secrets.static_backend`), and which field of an OpenBao entry.
-      backend: z.enum(["builtin", "openbao"]).optional(),
-      field: z
-        .string()
-        .regex(/^[A-Za-z0-9_.-]{1,128}$/, "letters, digits, '.', '_' and '-' (at most 128)")
-        .optional(),
-    }),
-  }),
+  z.strictObject({ StaticRef: StaticRefBody }),
   z.strictObject({ SystemJit: z.strictObject({ openbao_engine_path: Name, role: Name }) }),
   z.strictObject({ HumanDelegated: z.strictObject({ target_service: Name }) }),
   z.strictObject({ UserBound: z.strictObject({ provider: Name }) }),

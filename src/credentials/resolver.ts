@@ -204,6 +204,8 @@ export function createCredentialResolver(deps: ResolverDeps): CredentialResolver
           payload: {
             credential_path: variant,
             ...auditKey(parsed.path),
+            ...(answer.facts?.key !== undefined ? { key: answer.facts.key } : {}),
+            ...(answer.facts?.bindingId !== undefined ? { binding_id: answer.facts.bindingId } : {}),
             ...(answer.facts?.fingerprint !== undefined ? { fingerprint: answer.facts.fingerprint } : {}),
           },
         });

@@ -25,6 +25,8 @@ export interface CallInfo {
   callId: string | null;
   agentId: string | null;
   toolName: string | null;
+  /** The security context the call was authorized under (absent for an operator's own call). */
+  securityContext?: string;
   /** Receives every value obtained for the call (the answer, errors and audit are scrubbed with it). */
   sink: SecretSink;
   /**

@@ -1,4 +1,4 @@
-import { IncomingMessage } from "node:http";
+import { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { type EventInput, SYSTEM_TENANT } from "../audit/recorder.js";
 import type { OperatorIdentity } from "../auth/tokens.js";
@@ -50,6 +50,29 @@ function readBody(c: Context, limit: number) {
     : readBodyLimited(c.req.raw, limit);
 }
 
+/**
+ * Aborts when the HTTP client goes away before its answer was written (node's `outgoing`
+ * closed unfinished): the tool run stops and whatever it holds ends — a lease is revoked now,
+ * not at the tool timeout. The reason is what the call records (4041 `client_disconnected`).
+ * Read from Node's response, not `c.req.raw.signal`, which would build a whole Request per call.
+ */
+function clientGone(c: Context): AbortSignal | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
+  if (!(outgoing instanceof ServerResponse)) return undefined;
+  const ctl = new AbortController();
+  outgoing.once("close", () => {
+    if (!outgoing.writableFinished)
+      ctl.abort(
+        new GatewayError("EXECUTION_TIMEOUT", "the client disconnected before the tool finished", {
+          reason: "client_disconnected",
+        }),
+      );
+  });
+  return ctl.signal;
+}
+
+const withSignal = (signal: AbortSignal | undefined) => (signal ? { signal } : {});
+
 /** A 413 leaves the rest of the body unread, so the connection cannot be reused: close it. */
 function closeIf413(status: number): Record<string, string> {
   return status === 413 ? { connection: "close" } : {};
@@ -69,7 +92,13 @@ export function createHttpApp(deps: HttpDeps) {
   const invoke = async (c: Context) => {
     const raw = await readBody(c, deps.bodyLimit);
     return send(
-      renderCall(await deps.calls.callBody(raw, { address: deps.remoteAddress(c), transport: "http" })),
+      renderCall(
+        await deps.calls.callBody(raw, {
+          address: deps.remoteAddress(c),
+          transport: "http",
+          ...withSignal(clientGone(c)),
+        }),
+      ),
     );
   };
   /** Admits the agent's security token as a Bearer (audited refusals), or answers the refusal. */

@@ -9,6 +9,7 @@ import { AttestInput } from "../services/attestation.js";
 import * as auditChain from "../services/audit-chain.js";
 import * as cliTools from "../services/cli-tools.js";
 import { ById, type VerbCall } from "../services/context.js";
+import * as bindings from "../services/credential-bindings.js";
 import * as eventStream from "../services/event-stream.js";
 import * as events from "../services/events.js";
 import * as evidence from "../services/evidence.js";
@@ -518,6 +519,54 @@ export const ROUTES: readonly RouteEntry[] = [
     input: secrets.DeleteSecretInput,
     description: "Delete every version of a secret.",
     http: { secretKey: true, query: true },
+  },
+
+  // Credential bindings (UserBound: a user's own secret, per-tool grants)
+  {
+    method: "POST",
+    path: "/v1/credential-bindings",
+    role: "operator",
+    verb: bindings.createBinding,
+    input: bindings.CreateBindingInput,
+    description:
+      "Bind a user (the verified sub of their token) and a provider to a secret reference, with grants.",
+    http: { body: "fields", status: 201 },
+  },
+  {
+    method: "GET",
+    path: "/v1/credential-bindings",
+    role: "viewer",
+    verb: bindings.listBindings,
+    input: ListingQuery,
+    description: "List credential bindings and their grants.",
+    http: { query: true, listing: "credential_bindings" },
+  },
+  {
+    method: "GET",
+    path: "/v1/credential-bindings/:id",
+    role: "viewer",
+    verb: bindings.getBinding,
+    input: ById,
+    description: "Read one credential binding.",
+    http: { params: ["id"] },
+  },
+  {
+    method: "PUT",
+    path: "/v1/credential-bindings/:id/grants",
+    role: "operator",
+    verb: bindings.replaceGrants,
+    input: bindings.ReplaceGrantsInput,
+    description: "Replace a binding's grants (revoke one by leaving it out; the next call is refused).",
+    http: { params: ["id"], body: "fields" },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/credential-bindings/:id",
+    role: "operator",
+    verb: bindings.deleteBinding,
+    input: ById,
+    description: "Delete a credential binding and its grants (the next call that needs it is refused).",
+    http: { params: ["id"] },
   },
 
   // Events

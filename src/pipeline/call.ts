@@ -11,6 +11,7 @@ import type { Store } from "../store/types.js";
 import type { RegisteredTool, ToolRegistry } from "../tools/registry.js";
 import type { Authenticated, AuthenticateSettings } from "./authenticate.js";
 import type { AllowOutcome, AuthorizeDeps, CallFacts } from "./authorize.js";
+import type { InflightRuns } from "./inflight.js";
 import type { StageObserver } from "./run-stage.js";
 
 /**
@@ -105,6 +106,8 @@ export interface PipelineDeps {
   defaultToolTimeoutMs: number;
   /** The metrics and tracing seam: told the name and duration of every stage. */
   observer?: StageObserver;
+  /** Runs in flight, so revoking a session or agent key stops them (src/pipeline/inflight.ts). */
+  inflight?: InflightRuns;
 }
 
 /**

@@ -15,19 +15,22 @@ export function toolTimeoutMs(tool: RegisteredTool, defaultMs: number): number {
 }
 
 /**
- * Runs the tool; past its timeout — or once the caller is gone (`caller`: a gRPC deadline or
- * cancellation) — the signal aborts, the engine stops (a container is killed) and the call
- * answers 4041, ran or not.
+ * Runs the tool; past its timeout, once the caller is gone (a gRPC deadline or cancellation,
+ * an HTTP client that disconnected), or when its session or key is revoked (`stops`), the
+ * signal aborts, the engine stops (a container is killed, a lease revoked) and the call
+ * answers — 4041, or the GatewayError a stop aborted with — ran or not.
  */
 async function runWithTimeout(
   timeoutMs: number,
   run: (signal: AbortSignal) => Promise<ToolResult>,
-  caller?: AbortSignal,
+  stops: readonly (AbortSignal | undefined)[],
 ): Promise<ToolResult> {
   const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = caller ? AbortSignal.any([timeout, caller]) : timeout;
-  const timedOut = () =>
-    caller?.aborted && !timeout.aborted
+  const others = stops.filter((x): x is AbortSignal => x !== undefined);
+  const signal = others.length > 0 ? AbortSignal.any([timeout, ...others]) : timeout;
+  const timedOut = () => {
+    if (!timeout.aborted && signal.reason instanceof GatewayError) return signal.reason;
+    return !timeout.aborted
       ? new GatewayError("EXECUTION_TIMEOUT", "the caller's deadline passed before the tool finished", {
           reason: "deadline_exceeded",
         })
@@ -35,6 +38,7 @@ async function runWithTimeout(
           reason: "tool_timeout",
           timeout_ms: timeoutMs,
         });
+  };
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(timedOut());
@@ -71,6 +75,12 @@ export function execute(deps: PipelineDeps): StageFn {
     const started = deps.clock.nowMs();
     // Only a capability that allows delegated credentials passes the end user's token on.
     const userToken = post.capability.delegated_credentials === true ? userTokenOf(s) : undefined;
+    const handle = deps.inflight?.begin({
+      executionId: auth.executionId,
+      tenantId: auth.tenantId,
+      sub: auth.claims.sub,
+      binding: auth.binding,
+    });
     const out = await runWithTimeout(
       toolTimeoutMs(tool, deps.defaultToolTimeoutMs),
       (signal) =>
@@ -86,8 +96,8 @@ export function execute(deps: PipelineDeps): StageFn {
           secrets: s.sink,
           ...(userToken !== undefined ? { userToken } : {}),
         }),
-      s.call.source.signal,
-    );
+      [s.call.source.signal, handle?.signal],
+    ).finally(() => handle?.end());
     const result = s.sink.scrub(out.result);
     const resultText = JSON.stringify(result);
     const bytes = Buffer.byteLength(resultText);

@@ -147,6 +147,7 @@ export async function revokeAgentKey({ ctx, input }: VerbCall) {
   );
   const row = await deps.store.audited(event, "revokeAgentKey", id, deps.clock.nowMs());
   if (!row) throw notFound("agent key");
+  deps.inflight?.revokeAgentKeys(existing.tenantId, existing.sub);
   const late = await killCliContainers(deps.cli, deps.log, labels, "agent key");
   return { ...agentKeyView(row), ...(killed + late > 0 ? { killed_containers: killed + late } : {}) };
 }

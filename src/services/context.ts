@@ -9,6 +9,7 @@ import type { EgressClient } from "../egress/types.js";
 import { GatewayError } from "../errors.js";
 import type { Keyring } from "../keys/keyring.js";
 import type { Logger } from "../log/logger.js";
+import type { InflightRuns } from "../pipeline/inflight.js";
 import type { ContextCache } from "../policy/contexts.js";
 import type { Store } from "../store/types.js";
 import type { ToolRegistry } from "../tools/registry.js";
@@ -46,6 +47,8 @@ export interface ServiceDeps {
   streams: EventStreamHub;
   /** The container engine of CLI tools; absent: CLI tools cannot run (calls answer 4040). */
   cli?: CliEngine;
+  /** Tool runs in flight in this instance: revoking a session or agent key stops its runs. */
+  inflight?: InflightRuns;
   /** POST /v1/seal/attest; absent: attestation is off (every request refused, 3002). */
   attestation?: AttestationSettings;
   /** This instance's Prometheus metrics (GET /metrics); absent when `metrics.enabled` is false. */

@@ -222,6 +222,8 @@ export async function revokeSession({ ctx, input }: VerbCall) {
   );
   const row = await deps.store.audited(event, "revokeSession", executionId, now);
   if (!row) throw notFound("session");
+  // Revoked first, then stopped: a run aborted now cannot be retried into the session.
+  deps.inflight?.revokeSession(executionId);
   const late = await killContainers(deps, executionId);
   return {
     status: "success",

@@ -399,6 +399,46 @@ export interface CliToolStore {
   deleteCliTool(id: string): Promise<boolean>;
 }
 
+/** A UserBound binding (user, provider, tenant → a secret reference) and its grants, in order. */
+export interface CredentialBindingRow {
+  id: string;
+  tenantId: string;
+  userSub: string;
+  /** The issuer the user's token must come from; null: any trusted issuer. */
+  userIssuer: string | null;
+  provider: string;
+  secretKey: string;
+  secretBackend: string | null;
+  secretField: string | null;
+  createdAt: number;
+  createdBy: string;
+  grants: CredentialGrant[];
+}
+
+export interface CredentialGrant {
+  toolPattern: string;
+  /** Only calls under this security context; null: any. */
+  securityContext: string | null;
+}
+
+/** Credential bindings (DESIGN §4 UserBound). (tenant, user, provider) is unique. */
+export interface CredentialBindingStore {
+  /** Inserts the binding and its grants together; false when (tenant, user, provider) exists. */
+  insertCredentialBinding(row: CredentialBindingRow): Promise<boolean>;
+  getCredentialBinding(id: string): Promise<CredentialBindingRow | null>;
+  findCredentialBinding(
+    tenantId: string,
+    userSub: string,
+    provider: string,
+  ): Promise<CredentialBindingRow | null>;
+  /** A tenant, or "*"; oldest first by (created_at, id). */
+  listCredentialBindings(tenantId: string, page?: Page<CreatedKey>): Promise<CredentialBindingRow[]>;
+  /** Replaces the binding's grants (in order); false when the binding is absent. */
+  replaceCredentialGrants(id: string, grants: readonly CredentialGrant[]): Promise<boolean>;
+  /** The binding and its grants; false when absent. */
+  deleteCredentialBinding(id: string): Promise<boolean>;
+}
+
 /** The built-in secret store (values sealed by the master key) and master-key rotation. */
 export interface SecretStore {
   getSecret(tenantId: string, key: string): Promise<SecretRow | null>;
@@ -492,7 +532,11 @@ export type AuditedWrite = Pick<
   > &
   Pick<ToolStore, "insertSpec" | "deleteSpec" | "insertWorkflow" | "updateWorkflow" | "deleteWorkflow"> &
   Pick<CliToolStore, "insertCliTool" | "updateCliTool" | "deleteCliTool"> &
-  Pick<SecretStore, "putSecret" | "deleteSecret">;
+  Pick<SecretStore, "putSecret" | "deleteSecret"> &
+  Pick<
+    CredentialBindingStore,
+    "insertCredentialBinding" | "replaceCredentialGrants" | "deleteCredentialBinding"
+  >;
 
 export type AuditedOp = keyof AuditedWrite;
 
@@ -523,5 +567,6 @@ export interface Store
     ToolStore,
     CliToolStore,
     SecretStore,
+    CredentialBindingStore,
     AuditStore,
     AuditedWrites {}

@@ -38,6 +38,7 @@ export function callInfo(ctx: ToolRunContext, toolName: string): CallInfo {
     callId: ctx.callId,
     agentId: ctx.sub,
     toolName,
+    securityContext: ctx.securityContext,
     sink: ctx.secrets,
     ...(ctx.userToken !== undefined ? { userToken: ctx.userToken } : {}),
   };

@@ -19,7 +19,15 @@ import {
 } from "../authorization/support.js";
 import { BACKENDS } from "../support/gateway.js";
 import { type TestRealm, testRealm } from "../support/keycloak.js";
-import { type CallEnv, oneStepTool, registerSpec, securedSpec, startCallEnv } from "./support.js";
+import {
+  api,
+  type CallEnv,
+  oneStepTool,
+  putSecret,
+  registerSpec,
+  securedSpec,
+  startCallEnv,
+} from "./support.js";
 
 const PATHS = { "/echo-headers": "echoHeaders" };
 const claimsOf = (jwt: string) =>
@@ -77,6 +85,7 @@ describe.each(BACKENDS)("Keycloak delegated credentials (%s)", (backend) => {
         { tool_pattern: "renamed.*", delegated_credentials: true },
         { tool_pattern: "unknown.*", delegated_credentials: true },
         { tool_pattern: "auto.*", delegated_credentials: true },
+        { tool_pattern: "ub.*", delegated_credentials: true },
         { tool_pattern: "nodeleg.*" },
       ],
     });
@@ -85,6 +94,7 @@ describe.each(BACKENDS)("Keycloak delegated credentials (%s)", (backend) => {
     await tool("renamed", { HumanDelegated: { target_service: "renamed-svc" } });
     await tool("unknown", { HumanDelegated: { target_service: "unknown-svc" } });
     await tool("nodeleg", { HumanDelegated: { target_service: realm.targetService } });
+    await tool("ub", { UserBound: { provider: "github" } });
     await tool("auto", {
       Auto: {
         system_jit_openbao_engine_path: "database",
@@ -123,6 +133,31 @@ describe.each(BACKENDS)("Keycloak delegated credentials (%s)", (backend) => {
     expect(logs).not.toContain(exchanged);
     expect(logs).not.toContain(userToken.slice(0, 40));
     expect(logs).not.toContain(realm.gatewayClientSecret);
+  });
+
+  it("UserBound: the real user's token names them (secrets.keycloak's issuers), their bound secret is sent", async () => {
+    const userToken = await realm.userToken();
+    const sub = String(claimsOf(userToken).sub);
+    const secret = `gh_${sub.replace(/-/g, "")}`;
+    expect((await putSecret(env.t, `users/${sub}/github`, secret)).status).toBe(201);
+    const bound = await api(env.t, "POST", "/v1/credential-bindings", {
+      user: sub,
+      provider: "github",
+      secret: { key: `users/${sub}/github` },
+      grants: [{ tool_pattern: "ub.*", security_context: "deleg-ctx" }],
+    });
+    expect(bound.status, bound.text).toBe(201);
+    const from = env.up.requests.length;
+    const r = await delegatedCall("ub.echo", userToken);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(env.up.requests[from]?.headers.authorization).toBe(`Bearer ${secret}`);
+    // Another real user token of the same user but not for the gateway: refused before any lookup.
+    const err = expectCode(await delegatedCall("ub.echo", await realm.foreignAudienceToken()), 502, 4010);
+    expect(err.error?.details.reason).toBe("user_token_claims");
+    await api(env.t, "DELETE", `/v1/credential-bindings/${bound.body.id}`);
+    const gone = expectCode(await delegatedCall("ub.echo", userToken), 502, 4010);
+    expect(gone.error?.details.reason).toBe("no_binding");
+    expect(env.up.requests.length).toBe(from + 1);
   });
 
   it("renames the audience through audience_map", async () => {

@@ -42,6 +42,7 @@ const VALID_BODIES: Record<string, (id: string) => unknown> = {
   "PUT /v1/security-contexts/:name": (id) => ({ name: id, capabilities: [{ tool_pattern: "*" }] }),
   "PUT /v1/workflows/:id": () => foreignWorkflowDefinition,
   "PUT /v1/cli-tools/:id": () => FOREIGN_CLI_TOOL,
+  "PUT /v1/credential-bindings/:id/grants": () => ({ grants: [{ tool_pattern: "*" }] }),
   "POST /v1/security-contexts/:name/evaluate": () => ({ tool: "demo.tool", arguments: {} }),
   "POST /v1/approvals/:id/approve": () => ({ reason: "cross-tenant" }),
   "POST /v1/approvals/:id/deny": () => ({ reason: "cross-tenant" }),
@@ -252,6 +253,25 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       201,
     );
     foreign.set("/v1/cli-tools/:id", clt.id);
+    const cbd = await expectJson<{ id: string }>(
+      await t.request(
+        "/v1/credential-bindings",
+        jsonInit(
+          "POST",
+          {
+            user: "user-b",
+            provider: "github",
+            secret: { key: "b/token" },
+            grants: [{ tool_pattern: "gh.*" }],
+            tenant_id: "tenant-b",
+          },
+          admin,
+        ),
+      ),
+      201,
+    );
+    foreign.set("/v1/credential-bindings/:id", cbd.id);
+    foreign.set("/v1/credential-bindings/:id/grants", cbd.id);
   });
   afterAll(async () => {
     await t?.close();
@@ -554,6 +574,17 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       200,
     );
     expect(clt).toMatchObject({ name: "matrix.jq", description: "tenant-b cli tool" });
+    const cbd = await expectJson<{ user: string; tenant_id: string }>(
+      await t.request(`/v1/credential-bindings/${foreign.get("/v1/credential-bindings/:id")}`, {
+        headers: bearer(admin),
+      }),
+      200,
+    );
+    expect(cbd).toMatchObject({
+      user: "user-b",
+      tenant_id: "tenant-b",
+      grants: [{ tool_pattern: "gh.*" }],
+    });
   });
 
   it("the same object is reachable from its own tenant (the 404 above is tenancy, not a bad id)", async () => {

@@ -13,6 +13,7 @@ import {
   apiSpec,
   approval,
   cliTool,
+  credentialBinding,
   newEvent,
   secretWrite,
   securityContext,
@@ -57,6 +58,7 @@ describe("the route table's listings", () => {
         "/v1/agent-keys",
         "/v1/approvals",
         "/v1/cli-tools",
+        "/v1/credential-bindings",
         "/v1/events",
         "/v1/seal/sessions",
         "/v1/secrets",
@@ -125,6 +127,7 @@ describe.each(BACKENDS)("pagination of every listing (%s)", (backend) => {
       await store.insertCliTool(cliTool({ tenantId, name: uid(`t${i}`).replace("_", "-") }));
       await store.putSecret(secretWrite({ tenantId, key: `k/${uid(`x${i}`)}` }), t.clock.nowMs());
       await store.appendEvent(newEvent({ tenantId }));
+      await store.insertCredentialBinding(credentialBinding({ tenantId, createdAt: t.clock.nowMs() + i }));
     }
   }
 

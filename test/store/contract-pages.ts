@@ -13,6 +13,7 @@ import {
   apiSpec,
   approval,
   cliTool,
+  credentialBinding,
   secretWrite,
   securityContext,
   session,
@@ -199,6 +200,23 @@ const LISTINGS: Listing<NameKey | CreatedKey>[] = [
       ),
     keyOf: byName,
     sortKey: nameSort,
+  },
+  {
+    name: "credential bindings",
+    order: "asc",
+    insert: async (store, tenantId, i) => {
+      const row = credentialBinding({ tenantId, createdAt: createdOf(i) });
+      await store.insertCredentialBinding(row);
+      return row.id;
+    },
+    list: async (store, tenant, page) =>
+      asRows(
+        await store.listCredentialBindings(tenant, page as Page<CreatedKey> | undefined),
+        (r) => r.id,
+        (r) => r.tenantId,
+      ),
+    keyOf: byCreation,
+    sortKey: createdSort,
   },
   {
     name: "secrets",

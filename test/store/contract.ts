@@ -9,6 +9,7 @@ import { auditContract } from "./contract-audit.js";
 import { auditedContract } from "./contract-audited.js";
 import { cliToolsContract } from "./contract-cli-tools.js";
 import { contextsContract } from "./contract-contexts.js";
+import { credentialBindingsContract } from "./contract-credential-bindings.js";
 import { pagesContract } from "./contract-pages.js";
 import { recordsContract } from "./contract-records.js";
 import { secretsContract } from "./contract-secrets.js";
@@ -64,6 +65,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<Store>):
     toolsContract(ctx);
     cliToolsContract(ctx);
     secretsContract(ctx);
+    credentialBindingsContract(ctx);
     auditedContract(ctx);
     pagesContract(ctx);
   });

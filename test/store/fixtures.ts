@@ -6,6 +6,7 @@ import type {
   ApprovalRow,
   CheckpointRow,
   CliToolRow,
+  CredentialBindingRow,
   NewEvent,
   SecretRow,
   SecurityContextRow,
@@ -179,6 +180,23 @@ export function cliTool(over: Partial<CliToolRow> = {}): CliToolRow {
     hash: randomBytes(32).toString("hex"),
     createdAt: T0,
     updatedAt: T0,
+    ...over,
+  };
+}
+
+export function credentialBinding(over: Partial<CredentialBindingRow> = {}): CredentialBindingRow {
+  return {
+    id: uid("cbd"),
+    tenantId: "default",
+    userSub: uid("user"),
+    userIssuer: null,
+    provider: "github",
+    secretKey: "users/alice/github",
+    secretBackend: null,
+    secretField: null,
+    createdAt: T0,
+    createdBy: "ops@example",
+    grants: [{ toolPattern: "github.*", securityContext: null }],
     ...over,
   };
 }

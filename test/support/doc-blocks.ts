@@ -9,14 +9,23 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanEnv, MAIN } from "../cli/process.js";
 
-/** The section's sh block containing `seal-gateway call` (exactly one, or it throws). */
-export function callBlock(doc: string, heading: string, what: string): string {
+/** The fenced blocks of one language in a `## ` section, in order (throws when it has none). */
+export function sectionBlocks(doc: string, heading: string, lang: string, what: string): string[] {
   const start = doc.indexOf(`\n${heading}\n`);
   if (start < 0) throw new Error(`${what} has no "${heading}" section`);
   const rest = doc.slice(start + heading.length + 2);
   const end = rest.search(/\n## /);
   const section = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+  const blocks = [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map(
+    (m) => m[1] ?? "",
+  );
+  if (blocks.length === 0) throw new Error(`${what} "${heading}" has no ${lang} block`);
+  return blocks;
+}
+
+/** The section's sh block containing `seal-gateway call` (exactly one, or it throws). */
+export function callBlock(doc: string, heading: string, what: string): string {
+  const blocks = sectionBlocks(doc, heading, "sh", what);
   const calls = blocks.filter((b) => b.includes("seal-gateway call"));
   if (calls.length !== 1)
     throw new Error(`expected exactly one sh block with "seal-gateway call", found ${calls.length}`);

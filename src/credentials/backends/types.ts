@@ -20,8 +20,11 @@ export interface Lease {
 
 export interface Obtained {
   value: string;
-  /** Facts for the audit row: identifiers and fingerprints only, never the value. */
-  facts?: { fingerprint?: string };
+  /**
+   * Facts for the audit row: identifiers and fingerprints only, never the value. `key` names
+   * the secret a variant without a key of its own resolved to (UserBound: the binding's).
+   */
+  facts?: { fingerprint?: string; key?: string; bindingId?: string };
   lease?: Lease;
   /** Parts of the value that are secrets on their own (a password inside `user:password`): scrubbed too. */
   scrub?: string[];

@@ -33,6 +33,7 @@ import type {
 import { insertEventOn, insertEventsOn, pgAudit } from "./pg-audit.js";
 import { pgAuthorization } from "./pg-authorization.js";
 import { pgCliTools } from "./pg-cli-tools.js";
+import { pgCredentialBindings } from "./pg-credential-bindings.js";
 import type { PgDb } from "./pg-db.js";
 import { pgSecrets } from "./pg-secrets.js";
 import { pgTools } from "./pg-tools.js";
@@ -197,7 +198,14 @@ async function writeBatchOn(db: PgDb, batch: WriteBatch): Promise<WriteBatchResu
 
 /** The parts an audited change may run in a transaction. */
 function parts(db: PgDb) {
-  return { ...pgSessions(db), ...pgAuthorization(db), ...pgTools(db), ...pgCliTools(db), ...pgSecrets(db) };
+  return {
+    ...pgSessions(db),
+    ...pgAuthorization(db),
+    ...pgTools(db),
+    ...pgCliTools(db),
+    ...pgSecrets(db),
+    ...pgCredentialBindings(db),
+  };
 }
 
 export function openPgStore(opts: PgStoreOptions): Store {

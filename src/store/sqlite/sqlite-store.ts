@@ -26,6 +26,7 @@ import type { AuditedOp, AuditedWrite, NewEvent, Store } from "../types.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
 import { sqliteCliTools } from "./sqlite-cli-tools.js";
+import { sqliteCredentialBindings } from "./sqlite-credential-bindings.js";
 import { sqliteSecrets } from "./sqlite-secrets.js";
 import { sqliteTools } from "./sqlite-tools.js";
 
@@ -232,6 +233,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
     ...sqliteTools(db),
     ...sqliteCliTools(db),
     ...sqliteSecrets(db),
+    ...sqliteCredentialBindings(db),
 
     appendEvent: (event) => stmts().audit.appendEvent(event),
     // One IMMEDIATE transaction: one commit for the rows of every call in the batch.
