@@ -18,7 +18,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
-import { lastLine, runCli, tempDir } from "../cli/process.js";
+import { freePort, lastLine, runCli, tempDir } from "../cli/process.js";
+import { freshPgDatabase } from "../support/pg.js";
 
 const exec = promisify(execFile);
 const root = packageRoot();
@@ -27,6 +28,7 @@ const suffix = `${process.pid}-${randomBytes(4).toString("hex")}`;
 const IMAGE = `seal-gateway-test/gateway:${suffix}`;
 const CONTAINER = `seal-gateway-test-${suffix}`;
 const VOLUME = `seal-gateway-test-${suffix}`;
+const PG_CONTAINER = `seal-gateway-test-pg-${suffix}`;
 const STAGE_LABEL = "org.seal-gateway.build-stage";
 const masterKey = randomBytes(32).toString("base64");
 
@@ -71,6 +73,26 @@ interface ImageConfig {
   Env: string[];
 }
 
+/** Waits for the engine to report the container healthy (by the image's own HEALTHCHECK). */
+async function waitHealthy(name: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { stdout } = await docker([
+      "inspect",
+      "--format",
+      "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+      name,
+    ]);
+    const [state, health] = stdout.trim().split(" ");
+    if (health === "healthy") return;
+    if (state !== "running" || health === "unhealthy" || Date.now() > deadline) {
+      const logs = await dockerStatus(["logs", name]);
+      throw new Error(`container ${state}, health ${health}:\n${logs.stdout}${logs.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 describe("the Dockerfile, built and run on the local engine", () => {
   let url = "";
   const work = tempDir("seal-docker-");
@@ -91,6 +113,7 @@ describe("the Dockerfile, built and run on the local engine", () => {
   afterAll(async () => {
     if (socket === "") return;
     await dockerStatus(["rm", "-f", CONTAINER]);
+    await dockerStatus(["rm", "-f", PG_CONTAINER]);
     await dockerStatus(["volume", "rm", "-f", VOLUME]);
     await dockerStatus(["rmi", "-f", IMAGE]);
     // Build-stage images left untagged by earlier runs (the tags moved on): stale cache.
@@ -198,24 +221,7 @@ describe("the Dockerfile, built and run on the local engine", () => {
       "127.0.0.1::8089",
       IMAGE,
     ]);
-    const deadline = Date.now() + 120_000;
-    let health = "";
-    for (;;) {
-      const { stdout } = await docker([
-        "inspect",
-        "--format",
-        "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
-        CONTAINER,
-      ]);
-      const [state, status] = stdout.trim().split(" ");
-      health = status ?? "";
-      if (health === "healthy") break;
-      if (state !== "running" || health === "unhealthy" || Date.now() > deadline) {
-        const logs = await dockerStatus(["logs", CONTAINER]);
-        throw new Error(`container ${state}, health ${health}:\n${logs.stdout}${logs.stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    await waitHealthy(CONTAINER);
     const { stdout: readOnly } = await docker([
       "inspect",
       "--format",
@@ -302,4 +308,44 @@ describe("the Dockerfile, built and run on the local engine", () => {
     expect(report.unsealedRows).toBe(0);
     expect(report.sealedRows).toBeGreaterThan(0);
   }, 90_000);
+  it("runs on PostgreSQL from SEAL_GATEWAY_DATABASE_URL (the fleet's mode); the HEALTHCHECK follows the configured port", async () => {
+    const db = await freshPgDatabase();
+    try {
+      // Host networking: the test's PostgreSQL listens on the host's loopback only.
+      const port = await freePort();
+      await docker([
+        "run",
+        "-d",
+        "--name",
+        PG_CONTAINER,
+        "--network",
+        "host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--tmpfs",
+        "/var/lib/seal-gateway:uid=65532,gid=65532,mode=0700",
+        "--cap-drop",
+        "ALL",
+        "-e",
+        `SEAL_GATEWAY_MASTER_KEY=${masterKey}`,
+        "-e",
+        `SEAL_GATEWAY_DATABASE_URL=${db.url}`,
+        "-e",
+        "SEAL_GATEWAY_HOST=127.0.0.1",
+        "-e",
+        `SEAL_GATEWAY_PORT=${port}`,
+        IMAGE,
+      ]);
+      await waitHealthy(PG_CONTAINER);
+      const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+      expect(await ready.json()).toEqual({ status: "ready", database: "postgres" });
+      await docker(["stop", "-t", "30", PG_CONTAINER], 60_000);
+      const { stdout: exit } = await docker(["inspect", "--format", "{{.State.ExitCode}}", PG_CONTAINER]);
+      expect(exit.trim()).toBe("0");
+    } finally {
+      await dockerStatus(["rm", "-f", PG_CONTAINER]);
+      await db.drop();
+    }
+  }, 150_000);
 });
