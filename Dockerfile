@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The SEAL gateway as a container image (docs/operations.md#container-image).
 #
 #   bash scripts/docker.sh && bash scripts/base-image.sh   # a Docker Engine, the two base images
@@ -10,8 +9,9 @@
 # by scripts/base-image.sh (Node.js 24 LTS at /usr/local/bin/node, as in the official node
 # images). Where a registry is reachable, `--build-arg BUILD_BASE=node:24-bookworm
 # --build-arg RUNTIME_BASE=node:24-bookworm-slim` builds the same layout from public images
-# (not tried here). Works with the legacy builder and with BuildKit; no RUN in the final stage,
-# whose base has no shell.
+# (not tried here). Written for the legacy builder (the engine here has no buildx) and plain
+# BuildKit alike: no `# syntax=` line (BuildKit would pull that frontend from a registry), no
+# RUN in the final stage, whose base has no shell.
 ARG BUILD_BASE=seal-gateway-base/build:24
 ARG RUNTIME_BASE=seal-gateway-base/runtime:24
 
