@@ -6,6 +6,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { CallPipeline } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
 import { guardDecoding } from "./decode.js";
+import { reflectionDefinition } from "./descriptors.js";
 import { invocationService } from "./invocation.js";
 import { loadDefinition, PACKAGE, SERVICES, serviceDefinition } from "./proto.js";
 import { workflowService } from "./workflows.js";
@@ -62,7 +63,7 @@ export async function serveGrpc(
   const health = new HealthImplementation({ "": "SERVING" });
   for (const s of SERVICES) health.setStatus(`${PACKAGE}.${s}`, "SERVING");
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(reflectionDefinition(definition)).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(

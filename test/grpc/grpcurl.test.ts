@@ -1,6 +1,7 @@
 /**
  * An independent client: grpcurl, built from the Go module proxy by scripts/grpcurl.sh, reads
- * the services by reflection (no proto file) (calling a method is still to come).
+ * the services by reflection (no proto file), describes them and calls methods with the
+ * descriptors reflection serves (map entries named as protoc names them: src/grpc/descriptors.ts).
  */
 import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
@@ -8,8 +9,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
 import { staticTools } from "../../src/tools/registry.js";
-import { putContext, testTool } from "../authorization/support.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { putContext, sessionAgent, testTool } from "../authorization/support.js";
+import { envelopeBody, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { type GrpcEnv, startGrpc } from "./support.js";
 
 const root = packageRoot();
@@ -38,15 +39,60 @@ describe("grpcurl via reflection", () => {
     (await promisify(execFile)(grpcurl, ["-plaintext", ...args], { encoding: "utf8", timeout: 15_000 }))
       .stdout;
 
+  const addr = () => `127.0.0.1:${g.serving.port}`;
+
   it("lists the services by reflection", async () => {
-    const addr = `127.0.0.1:${g.serving.port}`;
-    expect((await run(addr, "list")).trim().split("\n").sort()).toEqual([
+    expect((await run(addr(), "list")).trim().split("\n").sort()).toEqual([
       "aegis.seal_gateway.v1.GatewayInvocationService",
       "aegis.seal_gateway.v1.ToolWorkflowService",
       "grpc.health.v1.Health",
     ]);
-    // Calling a method through reflection through reflection is still to come: the descriptor served for
-    // WorkflowStep.extractors names its map entry "Extractors" (protobufjs), which grpcurl
-    // refuses ("incorrect implicit map entry name"); see docs/grpc.md.
+  });
+
+  it("describes the messages with maps, as the proto declares them", async () => {
+    expect(await run(addr(), "describe", "aegis.seal_gateway.v1.WorkflowStep")).toContain(
+      "map<string, string> extractors = 4;",
+    );
+    expect(await run(addr(), "describe", "grpc.health.v1.HealthListResponse")).toMatch(
+      /map<string, \.?grpc\.health\.v1\.HealthCheckResponse> statuses = 1;/,
+    );
+    const svc = await run(addr(), "describe", "aegis.seal_gateway.v1.GatewayInvocationService");
+    for (const m of ["InvokeWorkflow", "InvokeCli", "ExploreApi", "ListTools"])
+      expect(svc).toContain(`rpc ${m} (`);
+  });
+
+  it("calls methods by reflection: health, and InvokeCli with the agent's envelope", async () => {
+    expect(JSON.parse(await run(addr(), "grpc.health.v1.Health/Check"))).toEqual({ status: "SERVING" });
+    const agent = await sessionAgent(t, { context: "curl" });
+    const args = { subcommand: "hello", args: ["a"] };
+    const out = await run(
+      "-H",
+      `x-seal-envelope: ${envelopeBody(t, agent, "curl.tool", args)}`,
+      "-d",
+      JSON.stringify({ tool_name: "curl.tool", ...args }),
+      addr(),
+      "aegis.seal_gateway.v1.GatewayInvocationService/InvokeCli",
+    );
+    expect(JSON.parse(out)).toMatchObject({ stdout: "hi" });
+  });
+
+  it("shows a refusal's status and SEAL trailers", async () => {
+    const r = await promisify(execFile)(
+      grpcurl,
+      [
+        "-plaintext",
+        "-v",
+        "-d",
+        '{"tool_name":"curl.tool","subcommand":"x"}',
+        addr(),
+        "aegis.seal_gateway.v1.GatewayInvocationService/InvokeCli",
+      ],
+      { encoding: "utf8", timeout: 15_000 },
+    ).then(
+      () => null,
+      (err: { stdout: string; stderr: string }) => err,
+    );
+    expect(r?.stderr).toContain("Code: Unauthenticated");
+    expect(r?.stdout).toMatch(/seal-code: 100\d/);
   });
 });
