@@ -100,10 +100,12 @@ describe("gRPC limits", () => {
   });
 
   it("keepalive: an idle connection is pinged every keepalive_time_ms, and closed when a ping goes unanswered", async () => {
-    const g = await serve({ keepalive_time_ms: 1000, keepalive_timeout_ms: 1000 });
+    // Two listeners, so a slow machine's late ACK cannot close the answering connection.
+    const patient = await serve({ keepalive_time_ms: 1000, keepalive_timeout_ms: 10_000 });
+    const strict = await serve({ keepalive_time_ms: 1000, keepalive_timeout_ms: 1000 });
     const [answering, silent] = await Promise.all([
-      rawHttp2(g.serving.port, { ackPings: true, until: (seen) => seen.pings >= 2 }),
-      rawHttp2(g.serving.port, { ackPings: false, until: (seen) => seen.closed }),
+      rawHttp2(patient.serving.port, { ackPings: true, until: (seen) => seen.pings >= 2 }),
+      rawHttp2(strict.serving.port, { ackPings: false, until: (seen) => seen.closed }),
     ]);
     // A client that answers stays connected through ping after ping.
     expect(answering).toMatchObject({ closed: false });
