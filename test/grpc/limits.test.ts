@@ -27,6 +27,11 @@ const echo = testTool("lim.echo", {
   info: { kind: "cli" },
   result: () => ({ exit_code: 0, stdout: "ok", stderr: "" }),
 });
+/** Answers with `size` bytes of stdout (its subcommand). */
+const big = testTool("lim.big", {
+  info: { kind: "cli" },
+  result: (ctx) => ({ exit_code: 0, stdout: "b".repeat(Number(ctx.arguments.subcommand)), stderr: "" }),
+});
 /** Waits until its signal aborts (as an engine's container is killed then). */
 const hang = {
   ...testTool("lim.hang", { info: { kind: "cli" } }),
@@ -55,7 +60,7 @@ describe("gRPC limits", () => {
 
   beforeAll(async () => {
     execFileSync("bash", [join(root, "scripts", "grpcurl.sh")], { stdio: "inherit" });
-    t = await startTestGateway("sqlite", {}, { tools: [staticTools([echo, hang])] });
+    t = await startTestGateway("sqlite", {}, { tools: [staticTools([echo, big, hang])] });
     await putContext(t, { name: "lim", capabilities: [{ tool_pattern: "lim.*" }] });
     agent = await sessionAgent(t, { context: "lim" });
   }, 600_000);
@@ -202,6 +207,21 @@ describe("gRPC limits", () => {
         0,
       ]);
     }
+  });
+
+  it("an answer larger than max_message_bytes: the tool ran and is audited, the client gets RESOURCE_EXHAUSTED", async () => {
+    const g = await serve({ max_message_bytes: 4096 });
+    const client = g.clients.GatewayInvocationService;
+    const before = Math.max(0, ...(await events(t, {})).map((e) => e.seq));
+    const fits = await call(client, "InvokeCli", cli("lim.big", "3000"), orchestrator());
+    expect(fits).toMatchObject({ ok: true });
+    const a = await call(client, "InvokeCli", cli("lim.big", "5000"), orchestrator());
+    if (a.ok) throw new Error("an answer over max_message_bytes arrived");
+    expect(a.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(a.details).toMatch(/^Sent message larger than max/);
+    // The answer exists only after the run, so the row says what ran (docs/grpc.md).
+    const rows = (await events(t, { tool: "lim.big" })).filter((e) => e.seq > before);
+    expect(rows.filter((e) => e.event_type === "ToolCallCompleted")).toHaveLength(2);
   });
 
   describe("TLS", () => {
