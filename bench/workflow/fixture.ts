@@ -21,6 +21,8 @@ const MAIN = join(ROOT, "dist", "src", "main.js");
 
 export interface Fixture {
   gatewayUrl: string;
+  /** The gRPC listener's port, when started with `grpc: true`. */
+  grpcPort?: number;
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
@@ -121,7 +123,7 @@ async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
 
 export async function startFixture(
   backend: "sqlite" | "postgres",
-  opts: { nodeArgs?: string[] } = {},
+  opts: { nodeArgs?: string[]; grpc?: boolean } = {},
 ): Promise<Fixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
   const pg = backend === "postgres" ? await freshPg() : null;
@@ -132,6 +134,7 @@ export async function startFixture(
   );
   const upstreamUrl = await firstLine(upstream);
   const port = await freePort();
+  const grpcPort = opts.grpc ? await freePort() : undefined;
   const env: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SEAL_"))),
     SEAL_GATEWAY_DATA_DIR: dataDir,
@@ -139,6 +142,9 @@ export async function startFixture(
     SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8",
     SEAL_GATEWAY_LOG_LEVEL: "warn",
     ...(pg ? { SEAL_GATEWAY_DATABASE_URL: pg.url } : {}),
+    ...(grpcPort === undefined
+      ? {}
+      : { SEAL_GATEWAY_GRPC_ENABLED: "true", SEAL_GATEWAY_GRPC_PORT: String(grpcPort) }),
   };
   const gateway = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"], {
     env,
@@ -201,6 +207,7 @@ export async function startFixture(
 
   return {
     gatewayUrl,
+    ...(grpcPort === undefined ? {} : { grpcPort }),
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,

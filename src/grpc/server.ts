@@ -6,6 +6,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { CallPipeline } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
 import { guardDecoding } from "./decode.js";
+import { reflectionDefinition } from "./descriptors.js";
 import { invocationService } from "./invocation.js";
 import { loadDefinition, PACKAGE, SERVICES, serviceDefinition } from "./proto.js";
 import { workflowService } from "./workflows.js";
@@ -13,7 +14,8 @@ import { workflowService } from "./workflows.js";
 /**
  * The gRPC listener (config `grpc`): the two services of proto/seal_gateway.proto, the
  * standard health service (grpc.health.v1) and server reflection, on a port of their own.
- * Message size, metadata size, concurrent streams and keepalive come from the config.
+ * Message size, concurrent streams and keepalive come from the config; the envelope's size is
+ * checked by the invocation service (grpc-js has no metadata limit of its own).
  */
 
 export interface GrpcServing {
@@ -50,8 +52,6 @@ export async function serveGrpc(
     "grpc.max_concurrent_streams": g.max_concurrent_streams,
     "grpc.keepalive_time_ms": g.keepalive_time_ms,
     "grpc.keepalive_timeout_ms": g.keepalive_timeout_ms,
-    "grpc.http2.min_ping_interval_without_data_ms": g.min_ping_interval_ms,
-    "grpc.max_metadata_size": g.max_metadata_bytes,
   });
   const definition = loadDefinition();
   const [workflows, invocation] = SERVICES.map((s) =>
@@ -62,7 +62,7 @@ export async function serveGrpc(
   const health = new HealthImplementation({ "": "SERVING" });
   for (const s of SERVICES) health.setStatus(`${PACKAGE}.${s}`, "SERVING");
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  new ReflectionService(reflectionDefinition(definition)).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(

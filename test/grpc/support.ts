@@ -24,11 +24,11 @@ export interface GrpcEnv {
   close(): Promise<void>;
 }
 
-export async function startGrpc(t: TestGateway): Promise<GrpcEnv> {
-  const serving = await serveGrpc(
-    { services: t.gw.services, calls: t.gw.calls },
-    { grpc: { ...t.config.grpc, port: 0 }, server: t.config.server },
-  );
+/** A client per service of the proto, for the listener on `port`. */
+export function clientsFor(
+  port: number,
+  channel: ReturnType<typeof credentials.createInsecure> = credentials.createInsecure(),
+): GrpcEnv["clients"] {
   const pkg = loadPackageDefinition(clientDefinition()) as unknown as Record<string, unknown>;
   const ns = PACKAGE.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as Record<
     string,
@@ -37,13 +37,26 @@ export async function startGrpc(t: TestGateway): Promise<GrpcEnv> {
       c: ReturnType<typeof credentials.createInsecure>,
     ) => GrpcClient
   >;
-  const clients = Object.fromEntries(
+  return Object.fromEntries(
     SERVICES.map((s) => {
       const Ctor = ns[s];
       if (!Ctor) throw new Error(`no client for ${s}`);
-      return [s, new Ctor(`127.0.0.1:${serving.port}`, credentials.createInsecure())];
+      return [s, new Ctor(`127.0.0.1:${port}`, channel)];
     }),
   ) as GrpcEnv["clients"];
+}
+
+/** `grpc` overrides the gateway's config section (limits, TLS) for this listener. */
+export async function startGrpc(
+  t: TestGateway,
+  grpc: Partial<TestGateway["config"]["grpc"]> = {},
+  channel: ReturnType<typeof credentials.createInsecure> = credentials.createInsecure(),
+): Promise<GrpcEnv> {
+  const serving = await serveGrpc(
+    { services: t.gw.services, calls: t.gw.calls },
+    { grpc: { ...t.config.grpc, port: 0, ...grpc }, server: t.config.server },
+  );
+  const clients = clientsFor(serving.port, channel);
   return {
     serving,
     clients,
