@@ -45,7 +45,8 @@ function reporting(exporter: SpanExporter, log: Logger): SpanExporter {
             lastLogged = now;
             log.warn("trace export failed; spans dropped", {
               spans_dropped: dropped,
-              error: result.error?.name ?? "unknown",
+              // About the HTTP exchange with the collector; spans hold no values to leak into it.
+              error: result.error?.message.slice(0, 200) ?? "unknown",
             });
             dropped = 0;
           }

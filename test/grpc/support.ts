@@ -26,7 +26,7 @@ export interface GrpcEnv {
 
 export async function startGrpc(t: TestGateway): Promise<GrpcEnv> {
   const serving = await serveGrpc(
-    { services: t.gw.services, calls: t.gw.calls },
+    { services: t.gw.services, calls: t.gw.calls, tracing: t.gw.tracing },
     { grpc: { ...t.config.grpc, port: 0 }, server: t.config.server },
   );
   const pkg = loadPackageDefinition(clientDefinition()) as unknown as Record<string, unknown>;

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { putContext, type SessionAgent, sessionAgent } from "../authorization/support.js";
+import { call as grpcCall, md, startGrpc } from "../grpc/support.js";
 import { envelopeParams, mcpClient } from "../mcp/support.js";
 import {
   createWorkflow,
@@ -17,7 +18,7 @@ import {
   type RestEnv,
   registerBilling,
   startRestEnv,
-} from "./../rest-tools/support.js";
+} from "../rest-tools/support.js";
 import { envelopeBody, type TestGateway } from "../support/gateway.js";
 import type { RecordedRequest } from "../support/upstream.js";
 import { type Collector, type OtlpSpan, startCollector } from "./otlp-support.js";
@@ -30,6 +31,7 @@ const TRACE = {
   denied: "5cf92f3577b34da6a3ce929d0e0e4737",
   parse: "6df92f3577b34da6a3ce929d0e0e4738",
   mcp: "7ef92f3577b34da6a3ce929d0e0e4739",
+  grpc: "8ff92f3577b34da6a3ce929d0e0e4740",
 };
 const parent = (trace: string) => `00-${trace}-${CALLER_SPAN}-01`;
 const CALLER_STATE = "callervendor=opaque-caller-state";
@@ -169,10 +171,23 @@ describe("traces exported over OTLP/HTTP to a collector", () => {
     expect(mcp.isError, JSON.stringify(mcp)).toBeFalsy();
     await client.close();
 
+    const grpc = await startGrpc(t);
+    const invoked = await grpcCall(
+      grpc.clients.GatewayInvocationService,
+      "InvokeWorkflow",
+      { execution_id: agent.executionId, workflow_name: "billing.find", input_json: JSON.stringify(args) },
+      md({
+        "x-seal-envelope": envelopeBody(t, agent, "billing.find", args),
+        traceparent: parent(TRACE.grpc),
+      }),
+    );
+    expect(invoked.ok, JSON.stringify(invoked)).toBe(true);
+    await grpc.close();
+
     // Shutdown flushes every buffered span (the batch delay is longer than this test waits).
     await env.close();
     spans = await collector.waitFor((all) =>
-      [TRACE.invoke, TRACE.denied, TRACE.parse, TRACE.mcp].every((id) =>
+      [TRACE.invoke, TRACE.denied, TRACE.parse, TRACE.mcp, TRACE.grpc].every((id) =>
         all.some((s) => s.traceId === id && s.kind === SERVER),
       ),
     );
@@ -292,6 +307,26 @@ describe("traces exported over OTLP/HTTP to a collector", () => {
     ).toHaveLength(1);
   });
 
+  it("gRPC: traceparent in the metadata is continued by the invocation RPC's server span", () => {
+    const method = "aegis.seal_gateway.v1.GatewayInvocationService/InvokeWorkflow";
+    const root = serverOf(TRACE.grpc, method);
+    expect(root.parentSpanId).toBe(CALLER_SPAN);
+    expect(root.attributes).toMatchObject({
+      "rpc.method": method,
+      "seal.transport": "grpc",
+      "seal.call.status": "success",
+      "seal.tool.kind": "workflow",
+    });
+    const below = inTrace(TRACE.grpc).filter((s) => s.parentSpanId === root.spanId);
+    expect(below.map((s) => s.attributes["seal.stage"])).toEqual(
+      expect.arrayContaining(["parse", "shape", "authenticate", "authorize", "execute", "cap"]),
+    );
+    const execute = below.find((s) => s.name === "seal.stage execute");
+    expect(
+      inTrace(TRACE.grpc).filter((s) => s.kind === CLIENT && s.parentSpanId === execute?.spanId),
+    ).toHaveLength(1);
+  });
+
   it("no argument value, credential or token appears anywhere in the export, and every attribute is documented", () => {
     const raw = collector.raw.join("\n");
     expect(raw.length).toBeGreaterThan(1000);
@@ -307,7 +342,9 @@ describe("traces exported over OTLP/HTTP to a collector", () => {
       for (const key of Object.keys(s.attributes))
         expect(DOCUMENTED.has(key), `${s.name}: ${key}`).toBe(true);
     // Nothing traced itself through the global API (drizzle would have sent SQL spans).
-    expect(new Set(spans.map((s) => s.name.split(" ")[0]))).toEqual(new Set(["POST", "seal.stage", "GET"]));
+    expect(new Set(spans.map((s) => s.name.split(" ")[0]))).toEqual(
+      new Set(["POST", "seal.stage", "GET", "aegis.seal_gateway.v1.GatewayInvocationService/InvokeWorkflow"]),
+    );
   });
 });
 
@@ -341,4 +378,29 @@ describe("traces switched off (the default)", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.headers.traceparent).toBeUndefined();
   });
+});
+
+describe("traces when the collector is unreachable", () => {
+  it("answers every call, logs the failed export once and still shuts down promptly", async () => {
+    const made = await toolEnv({
+      SEAL_GATEWAY_TRACING_ENABLED: "true",
+      // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+      SEAL_GATEWAY_TRACING_OTLP_ENDPOINT: "http://127.0.0.1:9/v1/traces",
+      SEAL_GATEWAY_TRACING_EXPORT_TIMEOUT_MS: "500",
+    });
+    const { t } = made.env;
+    for (let i = 0; i < 3; i++) {
+      const r = await send(t, envelopeBody(t, made.agent, "billing.find", { email: ARGUMENT }), {
+        traceparent: parent(TRACE.invoke),
+      });
+      expect(r.status).toBe(200);
+    }
+    const started = Date.now();
+    await made.env.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const warnings = t.logs.filter((line) => line.includes("trace export failed"));
+    expect(warnings.length, t.logs.join("\n")).toBe(1);
+    expect(warnings[0]).toContain("ECONNREFUSED");
+    expect(warnings.join()).not.toContain(ARGUMENT);
+  }, 60_000);
 });
