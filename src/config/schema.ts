@@ -257,6 +257,8 @@ const Tracing = z.strictObject({
   // Send `traceparent` (the gateway's own span, never the caller's `tracestate`) on upstream requests.
   propagate_upstream: z.boolean().default(true),
   export_timeout_ms: z.int().min(100).max(60_000).default(10_000),
+  // Spans wait at most this long in the buffer before a batch is sent (shutdown sends the rest).
+  batch_delay_ms: z.int().min(100).max(300_000).default(1000),
 });
 
 // The gRPC surface (DESIGN §7, docs/grpc.md): off unless enabled, on a port of its own. `tls`

@@ -83,7 +83,7 @@ export function otelTracing(
       new BatchSpanProcessor(reporting(exporter, info.log), {
         maxQueueSize: 2048,
         maxExportBatchSize: 512,
-        scheduledDelayMillis: 1000,
+        scheduledDelayMillis: settings.batch_delay_ms,
         exportTimeoutMillis: settings.export_timeout_ms,
       }),
     ],

@@ -36,6 +36,7 @@ describe("config: tracing", () => {
       headers: {},
       propagate_upstream: true,
       export_timeout_ms: 10_000,
+      batch_delay_ms: 1000,
     });
   });
 
@@ -50,6 +51,7 @@ describe("config: tracing", () => {
           SEAL_GATEWAY_TRACING_HEADERS: '{"x-api-key":"collector-key"}',
           SEAL_GATEWAY_TRACING_PROPAGATE_UPSTREAM: "false",
           SEAL_GATEWAY_TRACING_EXPORT_TIMEOUT_MS: "2500",
+          SEAL_GATEWAY_TRACING_BATCH_DELAY_MS: "30000",
         }),
       ),
     ).toEqual({
@@ -60,6 +62,7 @@ describe("config: tracing", () => {
       headers: { "x-api-key": "collector-key" },
       propagate_upstream: false,
       export_timeout_ms: 2500,
+      batch_delay_ms: 30_000,
     });
   });
 
@@ -85,6 +88,8 @@ describe("config: tracing", () => {
     ["SEAL_GATEWAY_TRACING_EXPORT_TIMEOUT_MS", "99", "tracing.export_timeout_ms"],
     ["SEAL_GATEWAY_TRACING_EXPORT_TIMEOUT_MS", "60001", "tracing.export_timeout_ms"],
     ["SEAL_GATEWAY_TRACING_EXPORT_TIMEOUT_MS", "1.5", "tracing.export_timeout_ms"],
+    ["SEAL_GATEWAY_TRACING_BATCH_DELAY_MS", "99", "tracing.batch_delay_ms"],
+    ["SEAL_GATEWAY_TRACING_BATCH_DELAY_MS", "300001", "tracing.batch_delay_ms"],
     ["SEAL_GATEWAY_TRACING_OTLP_ENDPOINT", "ftp://collector/v1/traces", "tracing.otlp_endpoint"],
     ["SEAL_GATEWAY_TRACING_OTLP_ENDPOINT", "collector:4318", "tracing.otlp_endpoint"],
     ["SEAL_GATEWAY_TRACING_SERVICE_NAME", "", "tracing.service_name"],
