@@ -29,6 +29,7 @@ import {
   instrumentStore,
 } from "./metrics/instrument.js";
 import { GatewayMetrics } from "./metrics/metrics.js";
+import { gatewayVersion } from "./paths.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
 import { InflightRuns } from "./pipeline/inflight.js";
 import { combineObservers, type StageObserver } from "./pipeline/run-stage.js";
@@ -47,6 +48,8 @@ import { withGroupCommit } from "./store/group-commit.js";
 import { guardStore } from "./store/guard.js";
 import type { Store } from "./store/types.js";
 import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js";
+import { startTracing } from "./tracing/load.js";
+import type { Tracing } from "./tracing/types.js";
 
 /**
  * The composition root: config → store → keys → services → transports. Nothing else builds
@@ -66,7 +69,9 @@ export interface Gateway {
   log: Logger;
   /** The Prometheus registry behind GET /metrics; null when `metrics.enabled` is false. */
   metrics: GatewayMetrics | null;
-  /** Stops background work, seals every audit row, closes the store. */
+  /** OpenTelemetry traces (the gRPC transport opens its server spans here); null when off. */
+  tracing: Tracing | null;
+  /** Stops background work, seals every audit row, closes the store, flushes the traces. */
   close(): Promise<void>;
 }
 
@@ -100,11 +105,13 @@ function cliEngine(
   config: GatewayConfig,
   runtime: ContainerRuntime | undefined,
   metrics: GatewayMetrics | null,
+  tracing: Tracing | null,
 ): CliEngine {
   const { judge } = config;
   const engine = runtime ?? dockerRuntime({ socketPath: config.cli.socket_path });
+  const measured = metrics ? instrumentRuntime(engine, metrics) : engine;
   return {
-    runtime: metrics ? instrumentRuntime(engine, metrics) : engine,
+    runtime: tracing ? tracing.runtime(measured) : measured,
     settings: config.cli,
     devMode: config.dev_mode,
     ...(judge.url
@@ -230,7 +237,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
     storeLog: (msg, fields) => log.info(msg, fields),
   });
   const { store: rawStore, master, tokens } = core;
+  let tracing: Tracing | null = null;
   try {
+    // Only when enabled is the SDK loaded at all (src/tracing/load.ts).
+    tracing = await startTracing(config.tracing, { version: gatewayVersion(), log });
     const metrics = config.metrics.enabled
       ? new GatewayMetrics({
           now: () => clock.nowMs(),
@@ -270,7 +280,8 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       requestTimeoutMs: config.egress.request_timeout_ms,
       maxResponseBytes: config.egress.max_response_bytes,
     });
-    const egress = metrics ? instrumentEgress(directEgress, metrics) : directEgress;
+    const measuredEgress = metrics ? instrumentEgress(directEgress, metrics) : directEgress;
+    const egress = tracing ? tracing.egress(measuredEgress) : measuredEgress;
     const streams = new EventStreamHub({
       store,
       log,
@@ -283,7 +294,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         settleMs,
       },
     });
-    const cli = cliEngine(config, opts.cliRuntime, metrics);
+    const cli = cliEngine(config, opts.cliRuntime, metrics, tracing);
     const attestation = attestationSettings(config);
     const inflight = new InflightRuns();
     const services: ServiceDeps = {
@@ -326,7 +337,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       tools,
       defaultToolTimeoutMs: config.tools.default_timeout_seconds * 1000,
       inflight,
-      ...observerOf([opts.stageObserver, metrics ?? undefined]),
+      ...observerOf([opts.stageObserver, metrics ?? undefined, tracing?.observer]),
       authz: {
         store,
         audit,
@@ -352,6 +363,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       log,
       bodyLimit: config.server.body_limit_bytes,
       maxDepth: config.server.max_depth,
+      ...(tracing ? { tracing } : {}),
       mcp: {
         origins: { allowedHosts: config.mcp.allowed_hosts, allowedOrigins: config.mcp.allowed_origins },
       },
@@ -396,6 +408,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       streams,
       log,
       metrics,
+      tracing,
       async close() {
         streams.close();
         if (sweeper) clearInterval(sweeper);
@@ -407,10 +420,13 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
           .catch((err: unknown) => log.error("final audit sealing failed", { error: err }));
         egress.close();
         await rawStore.close();
+        // Last, so the spans of calls that finished during shutdown are exported too.
+        await tracing?.shutdown();
       },
     };
   } catch (err) {
     await rawStore.close().catch(() => undefined);
+    await tracing?.shutdown();
     throw err;
   }
 }

@@ -249,6 +249,30 @@ const Metrics = z.strictObject({
   refresh_ms: z.int().min(100).max(300_000).default(5000),
 });
 
+// OpenTelemetry traces over OTLP/HTTP (docs/operations.md "Traces"): off by default, and then the
+// SDK is never loaded. Span attributes follow the metrics' cardinality rules; no argument or
+// secret value is ever one. `headers` go to the collector only (e.g. its API key; `env:VAR`).
+const Tracing = z.strictObject({
+  enabled: z.boolean().default(false),
+  otlp_endpoint: HttpUrl.default("http://127.0.0.1:4318/v1/traces"),
+  service_name: NonEmptyString.default("seal-gateway"),
+  // Of the traces that begin at the gateway; a caller's `traceparent` sampled flag is followed.
+  sample_ratio: z.number().min(0).max(1).default(1),
+  headers: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, "must be an HTTP header name"),
+      z
+        .string()
+        .regex(/^[\t\x20-\x7e\x80-\xff]+$/, "must be a non-empty header value without control characters"),
+    )
+    .default({}),
+  // Send `traceparent` (the gateway's own span, never the caller's `tracestate`) on upstream requests.
+  propagate_upstream: z.boolean().default(true),
+  export_timeout_ms: z.int().min(100).max(60_000).default(10_000),
+  // Spans wait at most this long in the buffer before a batch is sent (shutdown sends the rest).
+  batch_delay_ms: z.int().min(100).max(300_000).default(1000),
+});
+
 // The gRPC surface (DESIGN §7, docs/grpc.md): off unless enabled, on a port of its own. `tls`
 // names PEM files (read at start; a missing or unreadable file refuses to start); with
 // `client_ca_file` every client must present a certificate it signed (mutual TLS).
@@ -320,6 +344,7 @@ export const GatewayConfigShape = z.strictObject({
   mcp: Mcp.prefault({}),
   metrics: Metrics.prefault({}),
   grpc: Grpc.prefault({}),
+  tracing: Tracing.prefault({}),
   log: Log.prefault({}),
 });
 

@@ -18,6 +18,7 @@ import { jsonEqual } from "../seal/json-equal.js";
 import type { ServiceContext, ServiceDeps } from "../services/context.js";
 import { listToolsForOrchestrator, visibleToolsFor } from "../services/tools.js";
 import type { RegisteredTool } from "../tools/registry.js";
+import type { Tracing } from "../tracing/types.js";
 import { authorizationOf, envelopeOf, operatorOf, peerAddress } from "./credentials.js";
 import { Undecodable } from "./decode.js";
 import { PACKAGE } from "./proto.js";
@@ -45,6 +46,14 @@ export interface InvocationDeps {
   services: ServiceDeps;
   calls: CallPipeline;
   settings: GrpcSettings & { maxMetadataBytes: number };
+  /** Server spans around the invocation RPCs (null or absent: tracing is off). */
+  tracing?: Pick<Tracing, "inbound"> | null;
+}
+
+/** One text metadata value; repeated or binary values count as absent (W3C: invalid). */
+function metadataText(call: Call, key: string): string | undefined {
+  const values = call.metadata.get(key);
+  return values.length === 1 && typeof values[0] === "string" ? values[0] : undefined;
 }
 
 type Call = ServerUnaryCall<unknown, unknown>;
@@ -209,7 +218,7 @@ export function invocationService(deps: InvocationDeps): UntypedServiceImplement
     return await answer(rpc, admitted.call);
   }
 
-  const invoke = (rpc: InvocationRpc) => async (call: Call, callback: sendUnaryData<unknown>) => {
+  const untraced = (rpc: InvocationRpc) => async (call: Call, callback: sendUnaryData<unknown>) => {
     const source: CallSource = { address: peerAddress(call), transport: "grpc", signal: callSignal(call) };
     try {
       let envelope: Uint8Array | undefined;
@@ -247,6 +256,19 @@ export function invocationService(deps: InvocationDeps): UntypedServiceImplement
       if (err instanceof GrpcRefusal) callback(err.answer);
       else callback(toServiceError(err, services.log, name(rpc), now()));
     }
+  };
+
+  /** With tracing on, each invocation RPC is one server span (docs/operations.md "Traces"). */
+  const invoke = (rpc: InvocationRpc) => {
+    const handle = untraced(rpc);
+    const { tracing } = deps;
+    if (!tracing) return handle;
+    const method = name(rpc).slice(1);
+    return (call: Call, callback: sendUnaryData<unknown>) =>
+      tracing.inbound(
+        { name: method, transport: "grpc", rpcMethod: method, header: (key) => metadataText(call, key) },
+        () => handle(call, callback),
+      );
   };
 
   /** ListTools: the agent's own tools (its token as Bearer, like GET /v1/tools), or an orchestrator's tenant. */

@@ -5,6 +5,7 @@ import { HealthImplementation } from "grpc-health-check";
 import type { GatewayConfig } from "../config/schema.js";
 import type { CallPipeline } from "../pipeline/index.js";
 import type { ServiceDeps } from "../services/context.js";
+import type { Tracing } from "../tracing/types.js";
 import { guardDecoding } from "./decode.js";
 import { reflectionDefinition } from "./descriptors.js";
 import { invocationService } from "./invocation.js";
@@ -35,7 +36,7 @@ function credentials(tls: GatewayConfig["grpc"]["tls"]): ServerCredentials {
 }
 
 export async function serveGrpc(
-  deps: { services: ServiceDeps; calls: CallPipeline },
+  deps: { services: ServiceDeps; calls: CallPipeline; tracing?: Pick<Tracing, "inbound"> | null },
   config: Pick<GatewayConfig, "grpc" | "server">,
 ): Promise<GrpcServing> {
   const g = config.grpc;

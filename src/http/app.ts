@@ -19,6 +19,7 @@ import { approvalStatusForAgent } from "../services/approvals.js";
 import { attest } from "../services/attestation.js";
 import type { ServiceDeps } from "../services/context.js";
 import { listToolsForAgent } from "../services/tools.js";
+import type { InboundRequest, Tracing } from "../tracing/types.js";
 import { controlRoutes } from "./control-routes.js";
 import { openApiDocument } from "./openapi.js";
 import { type HttpAnswer, renderCall } from "./render-call.js";
@@ -40,7 +41,16 @@ export interface HttpDeps {
   remoteAddress: (c: Context) => string;
   /** POST /mcp: who may reach the endpoint (Host/Origin allow-lists). */
   mcp: { origins: OriginPolicy };
+  /** Server spans around the call routes (absent: tracing is off, nothing wraps them). */
+  tracing?: Pick<Tracing, "inbound">;
 }
+
+/** The routes that carry tool calls, each traced as one server span (docs/operations.md "Traces"). */
+const TRACED_ROUTES: Readonly<Record<string, InboundRequest["transport"]>> = {
+  "POST /v1/invoke": "http",
+  "POST /v1/seal/invoke": "http",
+  "POST /mcp": "mcp",
+};
 
 /** The body, from Node's request when the node adapter serves (no Web stream), else the Request. */
 function readBody(c: Context, limit: number) {
@@ -178,7 +188,29 @@ export function createHttpApp(deps: HttpDeps) {
   for (const route of ROUTES.filter(isPublic)) {
     const handler = handlers[`${route.method} ${route.path}`];
     if (!handler) throw new Error(`public route ${route.method} ${route.path} has no handler`);
-    app.on(route.method, route.path, handler);
+    const key = `${route.method} ${route.path}`;
+    const transport = TRACED_ROUTES[key];
+    const { tracing } = deps;
+    app.on(
+      route.method,
+      route.path,
+      tracing && transport
+        ? (c) =>
+            tracing.inbound(
+              {
+                name: key,
+                transport,
+                http: { method: route.method, route: route.path },
+                header: (name) => c.req.header(name),
+              },
+              async (span) => {
+                const res = await handler(c);
+                span.httpStatus(res.status);
+                return res;
+              },
+            )
+        : handler,
+    );
   }
 
   app.route(

@@ -1,7 +1,8 @@
 /**
  * The one wrapper every stage of a call runs through. Today it names the stage that is running
- * (a failure is audited under that name) and tells an optional observer how long it took; it is
- * where metrics and tracing attach later, so no stage times or traces itself.
+ * (a failure is audited under that name), tells an optional observer how long it took and lets
+ * it wrap the run (tracing's spans): metrics and tracing attach here, no stage times or traces
+ * itself.
  */
 import type { Stage } from "../audit/vocabulary.js";
 
@@ -30,6 +31,12 @@ export interface StageObserver {
   onStage(event: StageEvent): void;
   /** Told once per call, after its answer was decided (admission refusals included). */
   onCall?(event: CallEvent): void;
+  /**
+   * Runs the stage inside what the observer keeps around it (tracing: the stage's span, so the
+   * work the stage starts, an upstream request or a container, is its child). Calls `fn` once
+   * and returns or throws exactly what it did.
+   */
+  around?<T>(stage: StageName, fn: () => Promise<T>): Promise<T>;
 }
 
 /** The part of a call's state the wrapper writes: the name its failures are audited under. */
@@ -81,7 +88,7 @@ export async function runStage<T>(
   const started = performance.now();
   let result: StageEvent["result"] = "error";
   try {
-    const out = await fn();
+    const out = await (observer?.around ? observer.around(name, fn) : fn());
     result = "ok";
     return out;
   } finally {
@@ -114,6 +121,15 @@ export function combineObservers(observers: readonly StageObserver[]): StageObse
     },
     onCall(event) {
       for (const o of observers) o.onCall?.(event);
+    },
+    around(stage, fn) {
+      // The first observer's wrapper outermost, each wrapping the next one's.
+      let run = fn;
+      for (const o of [...observers].reverse()) {
+        const next = run;
+        if (o.around) run = () => (o.around as NonNullable<StageObserver["around"]>)(stage, next);
+      }
+      return run();
     },
   };
 }

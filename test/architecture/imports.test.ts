@@ -25,6 +25,7 @@ const LAYERS: Record<string, number> = {
   services: 2,
   manifest: 2,
   metrics: 2,
+  tracing: 2,
   // Domain.
   seal: 1,
   policy: 1,

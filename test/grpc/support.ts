@@ -53,7 +53,7 @@ export async function startGrpc(
   channel: ReturnType<typeof credentials.createInsecure> = credentials.createInsecure(),
 ): Promise<GrpcEnv> {
   const serving = await serveGrpc(
-    { services: t.gw.services, calls: t.gw.calls },
+    { services: t.gw.services, calls: t.gw.calls, tracing: t.gw.tracing },
     { grpc: { ...t.config.grpc, port: 0, ...grpc }, server: t.config.server },
   );
   const clients = clientsFor(serving.port, channel);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Stage } from "../../src/audit/vocabulary.js";
-import { runStage, type StageEvent, type StageName } from "../../src/pipeline/run-stage.js";
+import {
+  combineObservers,
+  runStage,
+  type StageEvent,
+  type StageName,
+  type StageObserver,
+} from "../../src/pipeline/run-stage.js";
 
 describe("runStage", () => {
   it("names the running stage for the audit of a failure and tells the observer, in order", async () => {
@@ -27,5 +33,48 @@ describe("runStage", () => {
     ).rejects.toThrow("boom");
     expect(state.stage).toBe("lookup");
     expect(seen).toMatchObject([{ stage: "lookup", result: "error" }]);
+  });
+
+  it("runs the stage inside each observer's `around`, outermost first, passing result and error through", async () => {
+    const order: string[] = [];
+    const wrapping = (name: string): StageObserver => ({
+      onStage: (e) => void order.push(`${name} saw ${e.stage}/${e.result}`),
+      async around(stage, fn) {
+        order.push(`${name} enters ${stage}`);
+        try {
+          return await fn();
+        } finally {
+          order.push(`${name} leaves ${stage}`);
+        }
+      },
+    });
+    const plain: StageObserver = { onStage: (e) => void order.push(`plain saw ${e.stage}`) };
+    const observer = combineObservers([wrapping("a"), plain, wrapping("b")]);
+    const state: { stage: Stage; callId: string } = { stage: "control", callId: "call_w" };
+    const out = await runStage(
+      state,
+      "execute",
+      async () => {
+        order.push("stage runs");
+        return 42;
+      },
+      observer,
+    );
+    expect(out).toBe(42);
+    expect(order).toEqual([
+      "a enters execute",
+      "b enters execute",
+      "stage runs",
+      "b leaves execute",
+      "a leaves execute",
+      "a saw execute/ok",
+      "plain saw execute",
+      "b saw execute/ok",
+    ]);
+    order.length = 0;
+    const boom = new Error("boom");
+    await expect(runStage(state, "cap", async () => Promise.reject(boom), observer)).rejects.toBe(boom);
+    expect(order).toContain("a leaves cap");
+    expect(order).toContain("a saw cap/error");
   });
 });
