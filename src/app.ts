@@ -31,7 +31,6 @@ import {
 import { GatewayMetrics } from "./metrics/metrics.js";
 import { gatewayVersion } from "./paths.js";
 import { type CallPipeline, createCallPipeline } from "./pipeline/index.js";
-import { InflightRuns } from "./pipeline/inflight.js";
 import { combineObservers, type StageObserver } from "./pipeline/run-stage.js";
 import { ContextCache } from "./policy/contexts.js";
 import type { AttestationSettings } from "./services/attestation.js";
@@ -47,6 +46,7 @@ import { workflowTools } from "./services/workflows.js";
 import { withGroupCommit } from "./store/group-commit.js";
 import { guardStore } from "./store/guard.js";
 import type { Store } from "./store/types.js";
+import { InflightRuns } from "./tools/inflight.js";
 import { staticTools, ToolRegistry, type ToolSource } from "./tools/registry.js";
 import { startTracing } from "./tracing/load.js";
 import type { Tracing } from "./tracing/types.js";
@@ -344,8 +344,10 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
         contexts,
         approvalTtlSeconds: config.approvals.ttl_seconds,
         onSessionRevoked: async (executionId) => {
-          inflight.revokeSession(executionId);
+          // Its containers are killed (their calls answer 4040 container_gone), every other
+          // run of the session is stopped (1006 session_revoked).
           await killCliContainers(cli, log, sessionContainers(executionId), "session");
+          inflight.revokeSession(executionId);
         },
       },
       settings: {

@@ -8,10 +8,10 @@ import type { Logger } from "../log/logger.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
+import type { InflightRuns } from "../tools/inflight.js";
 import type { RegisteredTool, ToolRegistry } from "../tools/registry.js";
 import type { Authenticated, AuthenticateSettings } from "./authenticate.js";
 import type { AllowOutcome, AuthorizeDeps, CallFacts } from "./authorize.js";
-import type { InflightRuns } from "./inflight.js";
 import type { StageObserver } from "./run-stage.js";
 
 /**
@@ -106,7 +106,7 @@ export interface PipelineDeps {
   defaultToolTimeoutMs: number;
   /** The metrics and tracing seam: told the name and duration of every stage. */
   observer?: StageObserver;
-  /** Runs in flight, so revoking a session or agent key stops them (src/pipeline/inflight.ts). */
+  /** Runs in flight, so revoking a session or agent key stops them (src/tools/inflight.ts). */
   inflight?: InflightRuns;
 }
 

@@ -75,12 +75,17 @@ export function execute(deps: PipelineDeps): StageFn {
     const started = deps.clock.nowMs();
     // Only a capability that allows delegated credentials passes the end user's token on.
     const userToken = post.capability.delegated_credentials === true ? userTokenOf(s) : undefined;
-    const handle = deps.inflight?.begin({
-      executionId: auth.executionId,
-      tenantId: auth.tenantId,
-      sub: auth.claims.sub,
-      binding: auth.binding,
-    });
+    // A CLI run is stopped by killing its container (by label, from any instance), which it
+    // answers as 4040 container_gone; every other run by this abort (1006).
+    const handle =
+      tool.info.kind === "cli"
+        ? undefined
+        : deps.inflight?.begin({
+            executionId: auth.executionId,
+            tenantId: auth.tenantId,
+            sub: auth.claims.sub,
+            binding: auth.binding,
+          });
     const out = await runWithTimeout(
       toolTimeoutMs(tool, deps.defaultToolTimeoutMs),
       (signal) =>

@@ -7,6 +7,9 @@ import { GatewayError } from "../errors.js";
  * killed — and whatever the call holds ends with it, a dynamic secret's lease revoked by the
  * credential stage's release. The abort reason is the refusal the call answers and audits.
  *
+ * CLI runs are not registered: their container is killed by label instead (from any instance),
+ * and the call answers 4040 `container_gone` (src/services/cli-revocation.ts).
+ *
  * Only this process's runs are known here. On a fleet, a revocation reaches the instance that
  * took it; a run on another instance ends at its tool timeout (its lease with it), and CLI
  * containers are killed by label from any instance (docs/security-model.md).

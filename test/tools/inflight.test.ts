@@ -1,7 +1,7 @@
 /** The in-flight run registry: revocation aborts exactly the runs it names, with its refusal. */
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors.js";
-import { InflightRuns } from "../../src/pipeline/inflight.js";
+import { InflightRuns } from "../../src/tools/inflight.js";
 
 const owner = (executionId: string, sub = "agent-1", binding = "session") => ({
   executionId,
