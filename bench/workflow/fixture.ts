@@ -26,6 +26,8 @@ export interface Fixture {
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
+  /** The gateway process (its RSS is read from /proc by the soak). */
+  gatewayPid: number | undefined;
   /** CPU seconds (user + system) the gateway and the upstream process have used so far. */
   cpuSeconds(): { gateway: number; upstream: number };
   close(): Promise<void>;
@@ -211,6 +213,7 @@ export async function startFixture(
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
+    gatewayPid: gateway.pid,
     cpuSeconds: () => ({
       gateway: processCpuSeconds(gateway.pid),
       upstream: processCpuSeconds(upstream.pid),
