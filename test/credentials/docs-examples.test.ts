@@ -15,7 +15,7 @@ import { packageRoot } from "../../src/paths.js";
 import { call, putContext, sessionAgent } from "../authorization/support.js";
 import { sectionBlocks } from "../support/doc-blocks.js";
 import { type TestRealm, testRealm } from "../support/keycloak.js";
-import { type OpenBao, openBao } from "../support/openbao.js";
+import { databaseEngine, type OpenBao, openBao } from "../support/openbao.js";
 import { type CallEnv, newSecret, oneStepTool, registerSpec, securedSpec, startCallEnv } from "./support.js";
 
 const DOC = readFileSync(join(packageRoot(), "docs", "credentials.md"), "utf8");
@@ -75,26 +75,7 @@ describe("docs/credentials.md OpenBao and Keycloak examples, on the real servers
     );
     // The documented engine path and role, made idempotently on the shared dev server.
     const mount = systemJit.SystemJit.openbao_engine_path;
-    const mounted = await bao.api("POST", `/v1/sys/mounts/${mount}`, { type: "database" });
-    if (mounted.status >= 300) expect(JSON.stringify(mounted.body)).toContain("already in use");
-    ok(
-      await bao.api("POST", `/v1/${mount}/config/seal`, {
-        plugin_name: "postgresql-database-plugin",
-        connection_url: "postgresql://{{username}}:{{password}}@127.0.0.1:5432/seal?sslmode=disable",
-        username: "seal",
-        password: "seal",
-        allowed_roles: "*",
-      }),
-    );
-    ok(
-      await bao.api("POST", `/v1/${mount}/roles/${systemJit.SystemJit.role}`, {
-        db_name: "seal",
-        creation_statements: [
-          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-        ],
-        default_ttl: "5m",
-      }),
-    );
+    await databaseEngine(bao, mount, systemJit.SystemJit.role, { default_ttl: "5m" });
     const k = documented.keycloak.keycloak as Record<string, unknown> & {
       user_token_issuers: Record<string, unknown>[];
       audience_map: Record<string, string>;

@@ -21,7 +21,7 @@ import {
   signedCall,
 } from "../authorization/support.js";
 import { BACKENDS } from "../support/gateway.js";
-import { type OpenBao, openBao } from "../support/openbao.js";
+import { databaseEngine, type OpenBao, openBao } from "../support/openbao.js";
 import { pgUrl } from "../support/pg.js";
 import { api, type CallEnv, registerSpec, startCallEnv } from "./support.js";
 
@@ -70,27 +70,7 @@ describe.each(BACKENDS)("a running call's lease ends when the call is stopped (%
   beforeAll(async () => {
     bao = await openBao();
     sql = postgres(await pgUrl(), { max: 1, onnotice: () => undefined });
-    const ok = (r: { status: number; body: unknown }) =>
-      expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
-    ok(await bao.api("POST", `/v1/sys/mounts/${dbMount}`, { type: "database" }));
-    ok(
-      await bao.api("POST", `/v1/${dbMount}/config/seal`, {
-        plugin_name: "postgresql-database-plugin",
-        connection_url: "postgresql://{{username}}:{{password}}@127.0.0.1:5432/seal?sslmode=disable",
-        username: "seal",
-        password: "seal",
-        allowed_roles: "*",
-      }),
-    );
-    ok(
-      await bao.api("POST", `/v1/${dbMount}/roles/slowrole`, {
-        db_name: "seal",
-        creation_statements: [
-          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-        ],
-        default_ttl: "10m",
-      }),
-    );
+    await databaseEngine(bao, dbMount, "slowrole");
     env = await startCallEnv(backend, [], {
       config: { secrets: { openbao: { address: bao.url, token: bao.rootToken } } },
     });

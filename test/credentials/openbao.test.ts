@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { events, eventsOf, expectCode } from "../authorization/support.js";
 import { BACKENDS } from "../support/gateway.js";
-import { type OpenBao, openBao } from "../support/openbao.js";
+import { databaseEngine, type OpenBao, openBao } from "../support/openbao.js";
 import { pgUrl } from "../support/pg.js";
 import { type CallEnv, newSecret, oneStepTool, registerSpec, securedSpec, startCallEnv } from "./support.js";
 
@@ -61,27 +61,7 @@ describe.each(BACKENDS)("OpenBao credentials (%s)", (backend) => {
         data: { user: "u1", api_key: "k-multi-1" },
       }),
     );
-    ok(await bao.api("POST", `/v1/sys/mounts/${dbMount}`, { type: "database" }));
-    ok(
-      await bao.api("POST", `/v1/${dbMount}/config/seal`, {
-        plugin_name: "postgresql-database-plugin",
-        connection_url: "postgresql://{{username}}:{{password}}@127.0.0.1:5432/seal?sslmode=disable",
-        username: "seal",
-        password: "seal",
-        allowed_roles: "*",
-        verify_connection: true,
-      }),
-    );
-    ok(
-      await bao.api("POST", `/v1/${dbMount}/roles/readonly`, {
-        db_name: "seal",
-        creation_statements: [
-          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-        ],
-        default_ttl: "10m",
-        max_ttl: "1h",
-      }),
-    );
+    await databaseEngine(bao, dbMount, "readonly", { default_ttl: "10m", max_ttl: "1h" });
     env = await startCallEnv(backend, [], {
       env: { SEAL_GATEWAY_EGRESS_REQUEST_TIMEOUT_MS: "700" },
       config: {

@@ -89,3 +89,42 @@ function httpsApi(url: URL, ca: Buffer, method: string, token: string, body: unk
     req.end(payload);
   });
 }
+
+/**
+ * The database secrets engine at `mount`, connected to the test PostgreSQL, with one role whose
+ * credentials are fresh login roles (`v-token-<role>-…`). Idempotent: a mount already in use
+ * (the dev server is shared across test files and runs) is reconfigured in place.
+ */
+export async function databaseEngine(
+  bao: OpenBao,
+  mount: string,
+  role: string,
+  ttl: { default_ttl: string; max_ttl?: string } = { default_ttl: "10m" },
+): Promise<void> {
+  const ok = (what: string, r: { status: number; body: unknown }) => {
+    if (r.status >= 300) throw new Error(`OpenBao ${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  const mounted = await bao.api("POST", `/v1/sys/mounts/${mount}`, { type: "database" });
+  if (mounted.status >= 300 && !JSON.stringify(mounted.body).includes("already in use")) ok("mount", mounted);
+  ok(
+    "database config",
+    await bao.api("POST", `/v1/${mount}/config/seal`, {
+      plugin_name: "postgresql-database-plugin",
+      connection_url: "postgresql://{{username}}:{{password}}@127.0.0.1:5432/seal?sslmode=disable",
+      username: "seal",
+      password: "seal",
+      allowed_roles: "*",
+      verify_connection: true,
+    }),
+  );
+  ok(
+    "database role",
+    await bao.api("POST", `/v1/${mount}/roles/${role}`, {
+      db_name: "seal",
+      creation_statements: [
+        `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+      ],
+      ...ttl,
+    }),
+  );
+}
