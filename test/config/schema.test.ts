@@ -306,3 +306,35 @@ describe("secrets.keycloak", () => {
     expect(problems(keycloak({ client_secret: "" })).join("\n")).not.toContain("cs-SECRET");
   });
 });
+
+describe("secrets.user_bound", () => {
+  const issuer = {
+    issuer: "https://kc/realms/r",
+    audience: "seal-gateway",
+    jwks_url: "https://kc/realms/r/certs",
+  };
+  const userBound = (extra: Record<string, unknown>) => ({
+    secrets: { user_bound: { user_token_issuers: [issuer], ...extra } },
+  });
+
+  it("is optional, and fills its lifetime default when set", () => {
+    expect(GatewayConfig.parse({}).secrets.user_bound).toBeUndefined();
+    expect(GatewayConfig.parse(userBound({})).secrets.user_bound).toEqual({
+      user_token_issuers: [issuer],
+      max_user_token_lifetime_seconds: 3600,
+    });
+  });
+
+  it("needs at least one issuer, each with its audience and one key source; refuses bad limits and unknown fields", () => {
+    expect(problems(userBound({ user_token_issuers: [] }))).toEqual([
+      "secrets.user_bound.user_token_issuers: name at least one issuer of end-user tokens",
+    ]);
+    expect(problems(userBound({ user_token_issuers: [{ ...issuer, audience: undefined }] }))).toEqual([
+      "secrets.user_bound.user_token_issuers: every issuer needs its audience",
+    ]);
+    expect(problems(userBound({ user_token_issuers: [{ issuer: "x", audience: "a" }] }))).toHaveLength(1);
+    for (const bad of [59, 86_401, 1.5, "3600s"])
+      expect(problems(userBound({ max_user_token_lifetime_seconds: bad })), String(bad)).toHaveLength(1);
+    expect(problems(userBound({ issuers: [issuer] }))).toHaveLength(1);
+  });
+});
