@@ -1,11 +1,13 @@
 /**
  * The top frames of a V8 .cpuprofile (from `node --cpu-prof`), as markdown tables:
  *
- *   npx tsx bench/profile-top.ts FILE [--top 25] [--by self|package]
+ *   npx tsx bench/profile-top.ts FILE [--top 25] [--by self|package|total]
  *
  * `self`: each function's own sample share. `package`: self time summed by where the code
  * lives (this project's folders under src/, each dependency under node_modules, node's
  * internals, native and GC), which is what decides where an optimisation can come from.
+ * `total`: each function's inclusive share — the samples with it anywhere on the stack, counted
+ * once per sample — which is what a call costs with everything it calls.
  * Idle time (the "(idle)" node: the event loop waiting) is left out of the shares, so they
  * are shares of busy time.
  */
@@ -28,7 +30,7 @@ const { values, positionals } = parseArgs({
   options: { top: { type: "string", default: "25" }, by: { type: "string", default: "self" } },
 });
 const file = positionals[0];
-if (!file) throw new Error("usage: profile-top.ts FILE.cpuprofile [--top N] [--by self|package]");
+if (!file) throw new Error("usage: profile-top.ts FILE.cpuprofile [--top N] [--by self|package|total]");
 const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 
@@ -49,18 +51,30 @@ function where(url: string, name: string): string {
   return src ? `src/${src[1]}` : url;
 }
 
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const frameKey = ({ functionName, url, lineNumber }: ProfileNode["callFrame"]) =>
+  `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|src)\//, "$1/")}:${lineNumber + 1}` : ""}`;
+
 let busy = 0;
 const rows = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const node = byId.get(id);
   if (!node) continue;
-  const { functionName, url, lineNumber } = node.callFrame;
+  const { functionName, url } = node.callFrame;
   if (functionName === "(idle)") continue;
   busy += us;
-  const key =
-    values.by === "package"
-      ? where(url, functionName)
-      : `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|src)\//, "$1/")}:${lineNumber + 1}` : ""}`;
+  if (values.by === "total") {
+    // Every distinct frame on this stack gets the sample once (recursion counted once).
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at);
+      if (frame) seen.add(frameKey(frame.callFrame));
+    }
+    for (const key of seen) rows.set(key, (rows.get(key) ?? 0) + us);
+    continue;
+  }
+  const key = values.by === "package" ? where(url, functionName) : frameKey(node.callFrame);
   rows.set(key, (rows.get(key) ?? 0) + us);
 }
 
@@ -69,6 +83,8 @@ const top = [...rows.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(valu
 process.stdout.write(
   `busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled (${((100 * busy) / total).toFixed(0)} %)\n\n`,
 );
-process.stdout.write(`| ${values.by === "package" ? "where" : "function"} | self % of busy |\n|---|---:|\n`);
+const what = values.by === "package" ? "where" : "function";
+const share = values.by === "total" ? "inclusive % of busy" : "self % of busy";
+process.stdout.write(`| ${what} | ${share} |\n|---|---:|\n`);
 for (const [key, us] of top)
   process.stdout.write(`| \`${key.trim()}\` | ${((100 * us) / busy).toFixed(1)} |\n`);

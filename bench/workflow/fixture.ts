@@ -17,19 +17,24 @@ import type { LoadRequest } from "./load.js";
 
 export const TOOL = "petstore.find-available";
 const ROOT = packageRoot();
-const MAIN = join(ROOT, "dist", "src", "main.js");
+/** The gateway measured: this checkout's build, or another build's (`BENCH_GATEWAY_MAIN`) for an A/B run. */
+const MAIN = process.env.BENCH_GATEWAY_MAIN ?? join(ROOT, "dist", "src", "main.js");
 
 export interface Fixture {
   gatewayUrl: string;
+  /** Every gateway process's URL (the first is `gatewayUrl`), with `instances` > 1. */
+  gatewayUrls: string[];
+  /** The bare reverse proxy (bench/workflow/proxy.ts), with `proxy: true`. */
+  proxyUrl?: string;
   /** The gRPC listener's port, when started with `grpc: true`. */
   grpcPort?: number;
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
-  /** The gateway process (its RSS is read from /proc by the soak). */
+  /** The (first) gateway process (its RSS is read from /proc by the soak). */
   gatewayPid: number | undefined;
-  /** CPU seconds (user + system) the gateway and the upstream process have used so far. */
-  cpuSeconds(): { gateway: number; upstream: number };
+  /** CPU seconds (user + system) used so far: every gateway process, the upstream, the proxy. */
+  cpuSeconds(): { gateway: number; upstream: number; proxy: number };
   close(): Promise<void>;
 }
 
@@ -123,18 +128,51 @@ async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
   };
 }
 
+export interface FixtureOptions {
+  nodeArgs?: string[];
+  grpc?: boolean;
+  /** Gateway processes on the same store (default 1), each on its own port. */
+  instances?: number;
+  /** Also start the bare reverse proxy, the floor of any gateway (bench/workflow/proxy.ts). */
+  proxy?: boolean;
+  /**
+   * Pin the gateway (and the proxy) to CPU 0 and the upstream and this process — the load
+   * generator — to CPU 1 (`taskset`), so the side measured does not share a core with the load.
+   */
+  pin?: boolean;
+}
+
+/** `cmd args` under `taskset -c CPU` when pinning, else as it is. */
+function pinned(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [cmd, args] : ["taskset", ["-c", String(cpu), cmd, ...args]];
+}
+
 export async function startFixture(
   backend: "sqlite" | "postgres",
-  opts: { nodeArgs?: string[]; grpc?: boolean } = {},
+  opts: FixtureOptions = {},
 ): Promise<Fixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
   const pg = backend === "postgres" ? await freshPg() : null;
+  const [gatewayCpu, loadCpu] = opts.pin ? [0, 1] : [undefined, undefined];
+  if (loadCpu !== undefined)
+    execFileSync("taskset", ["-a", "-cp", String(loadCpu), String(process.pid)], { stdio: "ignore" });
   const upstream = spawn(
-    process.execPath,
-    ["--import", "tsx", join(ROOT, "bench", "workflow", "upstream.ts")],
+    ...pinned(loadCpu, process.execPath, ["--import", "tsx", join(ROOT, "bench", "workflow", "upstream.ts")]),
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   const upstreamUrl = await firstLine(upstream);
+  const proxy = opts.proxy
+    ? spawn(
+        ...pinned(gatewayCpu, process.execPath, [
+          "--import",
+          "tsx",
+          join(ROOT, "bench", "workflow", "proxy.ts"),
+          upstreamUrl,
+        ]),
+        { stdio: ["pipe", "pipe", "inherit"] },
+      )
+    : undefined;
+  const proxyUrl = proxy ? await firstLine(proxy) : undefined;
   const port = await freePort();
   const grpcPort = opts.grpc ? await freePort() : undefined;
   const env: NodeJS.ProcessEnv = {
@@ -148,20 +186,36 @@ export async function startFixture(
       ? {}
       : { SEAL_GATEWAY_GRPC_ENABLED: "true", SEAL_GATEWAY_GRPC_PORT: String(grpcPort) }),
   };
-  const gateway = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"], {
-    env,
-    cwd: dataDir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   let log = "";
-  gateway.stdout?.on("data", (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
-  gateway.stderr?.on("data", (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
+  const startGateway = (childEnv: NodeJS.ProcessEnv): ChildProcess => {
+    const child = spawn(...pinned(gatewayCpu, process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"]), {
+      env: childEnv,
+      cwd: dataDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const keep = (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    return child;
+  };
+  const gateway = startGateway(env);
   const gatewayUrl = `http://127.0.0.1:${port}`;
   await waitHealthy(gatewayUrl, gateway, () => log);
+  // Further instances share the first one's store (its data dir or database) once it has
+  // migrated it; the gRPC listener stays on the first.
+  const others: ChildProcess[] = [];
+  const gatewayUrls = [gatewayUrl];
+  for (let i = 1; i < (opts.instances ?? 1); i++) {
+    const otherPort = await freePort();
+    const { SEAL_GATEWAY_GRPC_ENABLED: _g, SEAL_GATEWAY_GRPC_PORT: _p, ...rest } = env;
+    const child = startGateway({ ...rest, SEAL_GATEWAY_PORT: String(otherPort) });
+    const url = `http://127.0.0.1:${otherPort}`;
+    await waitHealthy(url, child, () => log);
+    others.push(child);
+    gatewayUrls.push(url);
+  }
 
   const admin =
     execFileSync(process.execPath, [MAIN, "token", "--role", "admin"], {
@@ -209,20 +263,27 @@ export async function startFixture(
 
   return {
     gatewayUrl,
+    gatewayUrls,
     ...(grpcPort === undefined ? {} : { grpcPort }),
+    ...(proxyUrl === undefined ? {} : { proxyUrl }),
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
     gatewayPid: gateway.pid,
     cpuSeconds: () => ({
-      gateway: processCpuSeconds(gateway.pid),
+      gateway: [gateway, ...others].reduce((sum, g) => sum + processCpuSeconds(g.pid), 0),
       upstream: processCpuSeconds(upstream.pid),
+      proxy: proxy ? processCpuSeconds(proxy.pid) : Number.NaN,
     }),
     async close() {
-      gateway.kill("SIGTERM");
-      await new Promise((r) => gateway.once("exit", r));
-      upstream.stdin?.end();
-      await new Promise((r) => upstream.once("exit", r));
+      for (const g of [...others, gateway]) {
+        g.kill("SIGTERM");
+        if (g.exitCode === null) await new Promise((r) => g.once("exit", r));
+      }
+      for (const child of proxy ? [upstream, proxy] : [upstream]) {
+        child.stdin?.end();
+        if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
+      }
       if (pg) await pg.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -56,15 +56,22 @@ function send(agent: Agent, base: URL, req: LoadRequest): Promise<number> {
   });
 }
 
+/** One URL or several: request i (or caller i) goes to the i-th in turn. */
+function targets(url: string | readonly string[]): URL[] {
+  const list = typeof url === "string" ? [url] : url;
+  if (list.length === 0) throw new Error("no URL to send to");
+  return list.map((u) => new URL(u));
+}
+
 /** Sends `requests` (one per slot, in order) at `rate` per second and waits for every answer. */
 export async function fixedRate(
-  url: string,
+  url: string | readonly string[],
   rate: number,
   requests: LoadRequest[],
   expectStatus = 200,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const base = new URL(url);
+  const bases = targets(url);
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   let ok = 0;
@@ -79,7 +86,7 @@ export async function fixedRate(
     // when it actually left.
     const from = Math.min(due, performance.now());
     pending.push(
-      send(agent, base, req).then(
+      send(agent, bases[i % bases.length] as URL, req).then(
         (status) => {
           latencies.push(performance.now() - from);
           if (status === expectStatus) ok += 1;
@@ -109,21 +116,26 @@ export async function fixedRate(
   };
 }
 
-/** Closed loop: `concurrency` callers, each sending its next request when the last answered. */
+/**
+ * Closed loop: `concurrency` callers, each sending its next request when the last answered.
+ * With several URLs (gateway instances) the callers are dealt out over them in turn.
+ */
 export async function closedLoop(
-  url: string,
+  url: string | readonly string[],
   concurrency: number,
   requests: LoadRequest[],
   expectStatus = 200,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const base = new URL(url);
+  const bases = targets(url);
+  let callers = 0;
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
   let ok = 0;
   let next = 0;
   const start = performance.now();
   const worker = async () => {
+    const base = bases[callers++ % bases.length] as URL;
     for (;;) {
       const req = requests[next++];
       if (req === undefined) return;
