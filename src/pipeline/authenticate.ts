@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AgentClaims, TokenAuthority } from "../auth/tokens.js";
 import { canonicalBytes } from "../seal/canonical.js";
-import { decodeSignature, verifyEd25519 } from "../seal/ed25519.js";
+import { decodeSignature, type Ed25519PublicKey, verifyEd25519Async } from "../seal/ed25519.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { SessionRow, Store } from "../store/types.js";
 import { authFail, type Binding, verifyAgentToken } from "./agent-token.js";
@@ -51,7 +51,7 @@ export async function authenticate(
   const sig = decodeSignature(env.signature);
   if (!sig.ok) throw authFail("INVALID_KEY", "bad_signature_encoding", sig.message, claims);
   const signed = canonicalBytes(env.payload, env.securityToken, env.timestampSeconds);
-  if (!bound.keys.some((k) => verifyEd25519(k, signed, sig.bytes))) {
+  if (!(await anyKeyVerifies(bound.keys, signed, sig.bytes))) {
     throw authFail(
       "SIGNATURE_MISMATCH",
       "signature_mismatch",
@@ -81,4 +81,14 @@ export async function authenticate(
     session: bound.session,
     signedBytes: signed,
   };
+}
+
+/** The keys in order, the first that verifies wins; each check runs in the thread pool. */
+async function anyKeyVerifies(
+  keys: readonly Ed25519PublicKey[],
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  for (const key of keys) if (await verifyEd25519Async(key, message, signature)) return true;
+  return false;
 }

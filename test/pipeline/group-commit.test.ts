@@ -88,9 +88,14 @@ describe.each(BACKENDS)("group commit in the call path (%s)", (backend) => {
     );
     expect(answers.map((r) => r.status)).toEqual([503, 503, 503, 503]);
     expect(tool.runs.length).toBe(runsBefore);
-    expect(failed.flatMap((b) => b.events).filter((e) => e.eventType === "ToolCallAuthorized")).toHaveLength(
-      4,
-    );
+    // Each call is stopped by exactly one failed batch: its ToolCallAuthorized row's, or — when
+    // its replay claim shared a batch with another call's row (verification finishes in the
+    // thread pool, so calls reach the store in different turns) — its claim's.
+    const authorizedRows = failed
+      .flatMap((b) => b.events)
+      .filter((e) => e.eventType === "ToolCallAuthorized");
+    expect(authorizedRows.length).toBeGreaterThan(0);
+    expect(authorizedRows.length + failed.flatMap((b) => b.replays).length).toBe(4);
     // Nothing of the failed batches reached the table.
     const ids = new Set(failed.flatMap((b) => b.events.map((e) => e.id)));
     const rows = await t.gw.store.listEvents({ tenantId: "*", limit: 1000 });

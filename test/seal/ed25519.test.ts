@@ -8,6 +8,7 @@ import {
   Ed25519PublicKey,
   isStrictPublicKey,
   verifyEd25519,
+  verifyEd25519Async,
 } from "../../src/seal/ed25519.js";
 import { decodeBase64Exact } from "../../src/seal/ed25519-codec.js";
 import { DEFAULT_KEY_CACHE_LIMIT, Ed25519KeyCache } from "../../src/seal/ed25519-key-cache.js";
@@ -322,6 +323,26 @@ describe("verifyEd25519", () => {
       expect(isCanonicalScalar(forged, 32)).toBe(false);
       expect(verifyEd25519(key, message, forged)).toBe(false);
     }
+  });
+
+  it("the thread-pool form answers as the synchronous one, for honest, changed and malformed signatures", async () => {
+    const flipped = good.slice();
+    flipped[10] = (flipped[10] ?? 0) ^ 1;
+    const r = good.subarray(0, 32);
+    const cases: Array<[Uint8Array, Uint8Array]> = [
+      [message, good],
+      [message.subarray(1), good],
+      [message, flipped],
+      [message, good.subarray(0, 63)],
+      [message, new Uint8Array(0)],
+      [message, Uint8Array.from([...r, ...le32(L)])],
+      [message, Uint8Array.from([...(SMALL_ORDER_ENCODINGS[0] ?? []), ...good.subarray(32)])],
+    ];
+    const answers = await Promise.all(cases.map(([m, sig]) => verifyEd25519Async(key, m, sig)));
+    expect(answers).toEqual(cases.map(([m, sig]) => verifyEd25519(key, m, sig)));
+    expect(answers).toEqual([true, false, false, false, false, false, false]);
+    // Not a byte array at all: refused, not thrown.
+    await expect(verifyEd25519Async(key, "text" as unknown as Uint8Array, good)).resolves.toBe(false);
   });
 
   it("isCanonicalScalar is exact at the boundary", () => {

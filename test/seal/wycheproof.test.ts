@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import * as noble from "@noble/ed25519";
 import { describe, expect, it } from "vitest";
-import { decodePublicKey, decodeSignature, verifyEd25519 } from "../../src/seal/ed25519.js";
+import {
+  decodePublicKey,
+  decodeSignature,
+  verifyEd25519,
+  verifyEd25519Async,
+} from "../../src/seal/ed25519.js";
 import { Ed25519KeyCache } from "../../src/seal/ed25519-key-cache.js";
 
 interface WycheproofTest {
@@ -83,6 +88,20 @@ describe("Wycheproof ed25519_test.json through the gateway verifier", () => {
       for (const test of group.tests) {
         count++;
         const accepted = verifyEd25519(decoded.key, hexBytes(test.msg), hexBytes(test.sig));
+        expect({ tcId: test.tcId, accepted }).toEqual({ tcId: test.tcId, accepted: test.result === "valid" });
+      }
+    }
+    expect(count).toBe(file.numberOfTests);
+  });
+
+  it("verifyEd25519Async (the thread-pool form the call path uses) gives the same answers", async () => {
+    let count = 0;
+    for (const group of file.testGroups) {
+      const decoded = decodePublicKey(group.publicKey.pk, new Ed25519KeyCache(1));
+      if (!decoded.ok) throw new Error(`group key refused: ${decoded.message}`);
+      for (const test of group.tests) {
+        count++;
+        const accepted = await verifyEd25519Async(decoded.key, hexBytes(test.msg), hexBytes(test.sig));
         expect({ tcId: test.tcId, accepted }).toEqual({ tcId: test.tcId, accepted: test.result === "valid" });
       }
     }
