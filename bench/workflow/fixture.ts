@@ -13,6 +13,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { packageRoot } from "../../src/paths.js";
 import { canonicalize, signedMessage } from "../../src/sdk/canonical.js";
+import { loadBalancer } from "../../test/ops/support/balancer.js";
 import type { LoadRequest } from "./load.js";
 
 export const TOOL = "petstore.find-available";
@@ -26,8 +27,10 @@ export interface Fixture {
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
-  /** The gateway process (its RSS is read from /proc by the soak). */
+  /** The gateway process (its RSS is read from /proc by the soak); the first of a fleet. */
   gatewayPid: number | undefined;
+  /** Every gateway process (one, or the fleet's `instances`). */
+  gatewayPids: Array<number | undefined>;
   /** CPU seconds (user + system) the gateway and the upstream process have used so far. */
   cpuSeconds(): { gateway: number; upstream: number };
   close(): Promise<void>;
@@ -125,8 +128,16 @@ async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
 
 export async function startFixture(
   backend: "sqlite" | "postgres",
-  opts: { nodeArgs?: string[]; grpc?: boolean } = {},
+  opts: {
+    nodeArgs?: string[];
+    grpc?: boolean;
+    /** More than 1 (PostgreSQL only): a fleet on one database behind a round-robin balancer. */
+    instances?: number;
+  } = {},
 ): Promise<Fixture> {
+  const instances = opts.instances ?? 1;
+  if (instances > 1 && (backend !== "postgres" || opts.grpc))
+    throw new Error("several instances need the postgres backend (and no gRPC)");
   const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
   const pg = backend === "postgres" ? await freshPg() : null;
   const upstream = spawn(
@@ -135,33 +146,43 @@ export async function startFixture(
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   const upstreamUrl = await firstLine(upstream);
-  const port = await freePort();
   const grpcPort = opts.grpc ? await freePort() : undefined;
-  const env: NodeJS.ProcessEnv = {
+  // A fleet shares one master key; one process keeps the dev-mode key of its data directory.
+  const masterKey = instances > 1 ? randomBytes(32).toString("base64") : undefined;
+  const baseEnv: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SEAL_"))),
     SEAL_GATEWAY_DATA_DIR: dataDir,
-    SEAL_GATEWAY_PORT: String(port),
     SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8",
     SEAL_GATEWAY_LOG_LEVEL: "warn",
     ...(pg ? { SEAL_GATEWAY_DATABASE_URL: pg.url } : {}),
+    ...(masterKey ? { SEAL_GATEWAY_MASTER_KEY: masterKey } : {}),
     ...(grpcPort === undefined
       ? {}
       : { SEAL_GATEWAY_GRPC_ENABLED: "true", SEAL_GATEWAY_GRPC_PORT: String(grpcPort) }),
   };
-  const gateway = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"], {
-    env,
-    cwd: dataDir,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  gateway.stdout?.on("data", (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
-  gateway.stderr?.on("data", (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  await waitHealthy(gatewayUrl, gateway, () => log);
+  const gateways: ChildProcess[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < instances; i++) {
+    const port = await freePort();
+    const gateway = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, "start"], {
+      env: { ...baseEnv, SEAL_GATEWAY_PORT: String(port) },
+      cwd: dataDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    gateway.stdout?.on("data", (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+    });
+    gateway.stderr?.on("data", (d: Buffer) => {
+      log = (log + d.toString()).slice(-20_000);
+    });
+    urls.push(`http://127.0.0.1:${port}`);
+    gateways.push(gateway);
+    await waitHealthy(urls[i] as string, gateway, () => log);
+  }
+  const balancer = instances > 1 ? loadBalancer(() => urls) : null;
+  const gatewayUrl = balancer ? await balancer.listen() : (urls[0] as string);
+  const env = baseEnv;
 
   const admin =
     execFileSync(process.execPath, [MAIN, "token", "--role", "admin"], {
@@ -213,14 +234,20 @@ export async function startFixture(
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
-    gatewayPid: gateway.pid,
+    gatewayPid: gateways[0]?.pid,
+    gatewayPids: gateways.map((g) => g.pid),
     cpuSeconds: () => ({
-      gateway: processCpuSeconds(gateway.pid),
+      gateway: gateways.reduce((sum, g) => sum + processCpuSeconds(g.pid), 0),
       upstream: processCpuSeconds(upstream.pid),
     }),
     async close() {
-      gateway.kill("SIGTERM");
-      await new Promise((r) => gateway.once("exit", r));
+      await balancer?.close();
+      await Promise.all(
+        gateways.map((g) => {
+          g.kill("SIGTERM");
+          return new Promise((r) => g.once("exit", r));
+        }),
+      );
       upstream.stdin?.end();
       await new Promise((r) => upstream.once("exit", r));
       if (pg) await pg.drop();
