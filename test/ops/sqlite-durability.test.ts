@@ -7,12 +7,14 @@
  * the dead process's unsealed tail (exit 3) until the new process has sealed it (exit 0).
  * Then a disk snapshot: the files (db + -wal) copied while the process is frozen with SIGSTOP
  * mid-load, opened by a fresh gateway elsewhere. Last, what `full` costs and `normal` skips: the
- * fsyncs of the WAL per call, counted with strace.
+ * fsyncs of the WAL per call, counted with strace. And an online backup (`sqlite3 … .backup`,
+ * SQLite's backup API) taken while the gateway serves, restored: what it keeps and what it loses.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair, signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
 import { openRawDb } from "../audit/raw-db.js";
@@ -72,12 +74,13 @@ async function setUp(dir: string, url: string) {
   );
   expect(s.status).toBe(201);
   const token = String(((await s.json()) as { security_token: string }).security_token);
-  return (i: number | string) =>
+  const sign = (i: number | string) =>
     signEnvelope({
       securityToken: token,
       payload: toolCallPayload({ name: "system.echo", arguments: { i } }),
       privateKeyB64: pair.privateKeyB64,
     }).body;
+  return Object.assign(sign, { admin });
 }
 
 async function invoke(url: string, body: string): Promise<Answer> {
@@ -296,4 +299,70 @@ describe("what durability changes: fsyncs of the WAL per answered call (strace)"
     expect(full).toBeGreaterThanOrEqual(100);
     expect(normal).toBeLessThan(10);
   }, 150_000);
+});
+
+describe("an online backup of the SQLite file while serving, restored", () => {
+  it("keeps the chain up to the backup; later calls and their replay records are gone until the sessions are revoked", async () => {
+    const dir = tempDir("seal-backup-");
+    const restoreDir = tempDir("seal-restore-");
+    dirs.push(dir, restoreDir);
+    const gw = await start(dir);
+    const sign = await setUp(dir, gw.url);
+    const before = Array.from({ length: 5 }, (_, i) => sign(`before-${i}`));
+    for (const b of before) expect((await invoke(gw.url, b)).status).toBe(200);
+    // The backup runs while four callers keep the gateway busy.
+    let flowing = true;
+    const during = load(
+      gw.url,
+      Array.from({ length: 5000 }, (_, i) => sign(`during-${i}`)),
+      () => !flowing,
+    );
+    const backupFile = join(restoreDir, "gateway.db");
+    await promisify(execFile)("sqlite3", [join(dir, "gateway.db"), `.backup '${backupFile}'`]);
+    flowing = false;
+    expect((await during).every((a) => a.status === 200)).toBe(true);
+    const after = Array.from({ length: 5 }, (_, i) => sign(`after-${i}`));
+    const afterIds: string[] = [];
+    for (const b of after) {
+      const a = await invoke(gw.url, b);
+      expect(a.status).toBe(200);
+      afterIds.push(String(a.body.request_id));
+    }
+    gw.proc.kill("SIGTERM");
+    expect((await gw.exited).code).toBe(0);
+
+    // Restore: the backup file in place of the database (here: another data directory).
+    const offline = await runCli(["audit", "verify", "--json"], {
+      env: envFor(restoreDir, "full"),
+      cwd: restoreDir,
+    });
+    expect([0, 3], offline.stdout + offline.stderr).toContain(offline.code);
+    const restored = await start(restoreDir);
+    const sealed = await verify(restoreDir, 0);
+    expect(sealed.code, sealed.stdout + sealed.stderr).toBe(0);
+    const raw = openRawDb(`sqlite://${backupFile}`);
+    try {
+      for (const id of afterIds)
+        expect(await raw.rows("select 1 from gateway_events where request_id = $1", [id])).toEqual([]);
+    } finally {
+      await raw.close();
+    }
+    expect((await invoke(restored.url, before[0] as string)).body.error?.code).toBe(1003);
+    // Signed after the backup and still fresh: its replay record is gone, so it runs again.
+    expect((await invoke(restored.url, after[0] as string)).status).toBe(200);
+    const auth = { authorization: `Bearer ${sign.admin}` };
+    const list = await fetch(`${restored.url}/v1/seal/sessions?status=Active`, { headers: auth });
+    const { sessions } = (await list.json()) as { sessions: Array<{ execution_id: string }> };
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const s of sessions)
+      expect(
+        (
+          await fetch(`${restored.url}/v1/seal/sessions/${s.execution_id}`, {
+            method: "DELETE",
+            headers: auth,
+          })
+        ).status,
+      ).toBe(200);
+    expect((await invoke(restored.url, after[1] as string)).body.error?.code).toBe(1006);
+  }, 120_000);
 });
