@@ -100,22 +100,8 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
         privateKeyB64: pair.privateKeyB64,
       }).body;
   }, 120_000);
-  afterAll(async () => {
-    await lb.close();
-    await Promise.all(gateways.map((g) => g.kill()));
-    await db?.drop();
-    await restored?.drop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-
-  it("a rolling restart of all three under load: every call answered with success", async () => {
-    let stop = false;
-    const answers: Answer[] = [];
-    let n = 0;
-    const worker = async () => {
-      while (!stop) answers.push(await invoke(sign(`roll-${n++}`)));
-    };
-    const workers = [worker(), worker(), worker(), worker()];
+  /** Each instance in turn: out of the balancer, SIGTERM (drain), started again, back once ready. */
+  const rollingRestart = async () => {
     const exits: Array<{ code: number | null; signal: string | null }> = [];
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 1500));
@@ -129,6 +115,44 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
       expect((await fetch(`${fresh.url}/ready`)).status).toBe(200);
       gateways[i] = fresh; // back in rotation once ready
     }
+    return exits;
+  };
+  const underLoad = () => {
+    let stop = false;
+    const answers: Answer[] = [];
+    let n = 0;
+    const worker = async () => {
+      while (!stop) answers.push(await invoke(sign(`load-${randomBytes(4).toString("hex")}-${n++}`)));
+    };
+    const workers = [worker(), worker(), worker(), worker()];
+    return {
+      answers,
+      async end() {
+        stop = true;
+        await Promise.all(workers);
+        return answers;
+      },
+    };
+  };
+  const others: GatewayProcess[] = [];
+
+  afterAll(async () => {
+    await lb.close();
+    await Promise.all([...gateways, ...others].map((g) => g.kill()));
+    await db?.drop();
+    await restored?.drop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("a rolling restart of all three under load: every call answered with success", async () => {
+    let stop = false;
+    const answers: Answer[] = [];
+    let n = 0;
+    const worker = async () => {
+      while (!stop) answers.push(await invoke(sign(`roll-${n++}`)));
+    };
+    const workers = [worker(), worker(), worker(), worker()];
+    const exits = await rollingRestart();
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await Promise.all(workers);
@@ -145,6 +169,49 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     expect(answers.length).toBeGreaterThan(100);
     const verified = await auditVerifyUntil(0, { env: envOf(3), cwd: dirs[3] ?? "", timeoutMs: 20_000 });
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  }, 150_000);
+
+  it("master-key rotation while serving, then a rolling restart on the new key: no failed call, old tokens and the chain verify", async () => {
+    const auth = { authorization: `Bearer ${admin}`, "content-type": "application/json" };
+    const put = await fetch(`${url}/v1/secrets/ops/rotation-check`, {
+      method: "PUT",
+      headers: auth,
+      body: JSON.stringify({ value: "rotation-check-value" }),
+    });
+    expect(put.status).toBe(201);
+    const oldKey = shared.SEAL_GATEWAY_MASTER_KEY as string;
+    const newKey = randomBytes(32).toString("base64");
+    const load = underLoad();
+    await new Promise((r) => setTimeout(r, 1000));
+    // 1. Re-wrap every data key under the new key, while the three instances serve.
+    const rotated = await runCli(["secrets", "rotate-master-key"], {
+      env: envOf(3, { SEAL_GATEWAY_NEW_MASTER_KEY: newKey }),
+      cwd: dirs[3] ?? "",
+    });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const summary = JSON.parse(rotated.stdout.trim().split("\n")[0] ?? "") as Record<string, number>;
+    expect(summary.rotated_secrets).toBeGreaterThanOrEqual(1);
+    expect(summary.rotated_signing_keys).toBeGreaterThanOrEqual(1);
+    // 2. Restart each instance with the new key, one at a time.
+    shared = { ...shared, SEAL_GATEWAY_MASTER_KEY: newKey };
+    const exits = await rollingRestart();
+    await new Promise((r) => setTimeout(r, 1000));
+    const answers = await load.end();
+    expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
+    const failed = answers.filter((a) => a.status !== 200);
+    console.log(`master-key rotation + rolling restart: ${answers.length} calls, ${failed.length} failed`);
+    expect(failed).toEqual([]);
+    // The admin token minted before the rotation still verifies (same signing keys, re-wrapped).
+    const read = await fetch(`${url}/v1/secrets/ops/rotation-check`, { headers: auth });
+    expect(read.status).toBe(200);
+    const verified = await auditVerifyUntil(0, { env: envOf(3), cwd: dirs[3] ?? "", timeoutMs: 20_000 });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    // The old key opens nothing any more.
+    const stale = await runCli(["audit", "verify", "--json"], {
+      env: envOf(3, { SEAL_GATEWAY_MASTER_KEY: oldKey }),
+      cwd: dirs[3] ?? "",
+    });
+    expect(stale.code, stale.stdout + stale.stderr).toBe(4);
   }, 150_000);
 
   it("pg_dump while serving, pg_restore into a new database: the chain up to the backup, later calls and their replay records gone", async () => {
@@ -176,7 +243,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     const offline = await runCli(["audit", "verify", "--json"], cliEnv);
     expect([0, 3], offline.stdout + offline.stderr).toContain(offline.code);
     const g = await start(3, onRestored);
-    gateways.push(g);
+    others.push(g); // not behind the balancer
     const sealed = await auditVerifyUntil(0, { ...cliEnv, timeoutMs: 20_000 });
     expect(sealed.code, sealed.stdout + sealed.stderr).toBe(0);
 
