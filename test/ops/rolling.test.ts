@@ -212,6 +212,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
       cwd: dirs[3] ?? "",
     });
     expect(stale.code, stale.stdout + stale.stderr).toBe(4);
+    await expect(start(3, { SEAL_GATEWAY_MASTER_KEY: oldKey })).rejects.toThrow(/master key/);
   }, 150_000);
 
   it("pg_dump while serving, pg_restore into a new database: the chain up to the backup, later calls and their replay records gone", async () => {
