@@ -7,8 +7,9 @@
  * the dead process's unsealed tail (exit 3) until the new process has sealed it (exit 0).
  * Then a disk snapshot: the files (db + -wal) copied while the process is frozen with SIGSTOP
  * mid-load, opened by a fresh gateway elsewhere. Last, what `full` costs and `normal` skips: the
- * fsyncs of the WAL per call, counted with strace. And an online backup (`sqlite3 … .backup`,
- * SQLite's backup API) taken while the gateway serves, restored: what it keeps and what it loses.
+ * fsyncs of the WAL per call, counted with strace. And online backups taken while the gateway
+ * serves (`VACUUM INTO`, one read snapshot; and `sqlite3 … .backup`, SQLite's backup API), one of
+ * them restored: what it keeps and what it loses.
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -318,7 +319,10 @@ describe("an online backup of the SQLite file while serving, restored", () => {
       () => !flowing,
     );
     const backupFile = join(restoreDir, "gateway.db");
-    await promisify(execFile)("sqlite3", [join(dir, "gateway.db"), `.backup '${backupFile}'`]);
+    const apiCopy = join(dir, "backup-api.db");
+    const sqlite3 = (...args: string[]) => promisify(execFile)("sqlite3", [join(dir, "gateway.db"), ...args]);
+    await sqlite3(`VACUUM INTO '${backupFile}'`);
+    await sqlite3(`.backup '${apiCopy}'`);
     flowing = false;
     expect((await during).every((a) => a.status === 200)).toBe(true);
     const after = Array.from({ length: 5 }, (_, i) => sign(`after-${i}`));
