@@ -215,6 +215,47 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     await expect(start(3, { SEAL_GATEWAY_MASTER_KEY: oldKey })).rejects.toThrow(/master key/);
   }, 150_000);
 
+  it("signing-key rotation while serving, then a rolling restart: no failed call, tokens of both keys verify everywhere, the chain verifies", async () => {
+    const keysBefore = (await (
+      await fetch(`${url}/v1/audit/keys`, { headers: { authorization: `Bearer ${admin}` } })
+    ).json()) as { keys: Array<{ kid: string }> };
+    const load = underLoad();
+    await new Promise((r) => setTimeout(r, 1000));
+    const rotated = await runCli(["keys", "rotate"], { env: envOf(3), cwd: dirs[3] ?? "" });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const { kid, retired } = JSON.parse(lastLine(rotated.stdout)) as { kid: string; retired: string[] };
+    expect(retired).toEqual(keysBefore.keys.map((k) => k.kid));
+    // A token minted now is signed by the new key; the instances still running on the old one
+    // verify it (their keyring reloads on the unknown kid).
+    const minted = await runCli(["token", "--role", "admin"], { env: envOf(3), cwd: dirs[3] ?? "" });
+    const fresh = lastLine(minted.stdout);
+    expect(JSON.parse(Buffer.from(fresh.split(".")[0] ?? "", "base64url").toString()).kid).toBe(kid);
+    for (const g of gateways)
+      expect(
+        (await fetch(`${g.url}/v1/seal/sessions`, { headers: { authorization: `Bearer ${fresh}` } })).status,
+      ).toBe(200);
+    const exits = await rollingRestart();
+    await new Promise((r) => setTimeout(r, 1000));
+    const answers = await load.end();
+    expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
+    const failed = answers.filter((a) => a.status !== 200);
+    console.log(`signing-key rotation + rolling restart: ${answers.length} calls, ${failed.length} failed`);
+    expect(failed).toEqual([]);
+    // After the restart: the old admin token (old key) and the new one both work on every instance.
+    for (const g of gateways)
+      for (const token of [admin, fresh])
+        expect(
+          (await fetch(`${g.url}/v1/seal/sessions`, { headers: { authorization: `Bearer ${token}` } }))
+            .status,
+        ).toBe(200);
+    const keysAfter = (await (
+      await fetch(`${url}/v1/audit/keys`, { headers: { authorization: `Bearer ${admin}` } })
+    ).json()) as { keys: Array<{ kid: string }> };
+    expect(keysAfter.keys.map((k) => k.kid).sort()).toEqual([...retired, kid].sort());
+    const verified = await auditVerifyUntil(0, { env: envOf(3), cwd: dirs[3] ?? "", timeoutMs: 20_000 });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  }, 150_000);
+
   it("pg_dump while serving, pg_restore into a new database: the chain up to the backup, later calls and their replay records gone", async () => {
     const dumpFile = join(dirs[3] ?? "", "seal.dump");
     // Calls before the backup, then the backup while calls flow, then calls after it.
