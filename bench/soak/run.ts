@@ -4,7 +4,10 @@
  * reporting per minute the calls answered, failures, p50/p99 and the gateway's RSS, and at the
  * end whether memory grew after warm-up. Not a test: figures go to docs/operations.md.
  *
- *   npx tsx bench/soak/run.ts --minutes 10 --rate 100 [--backend postgres] [--no-build]
+ * With `--instances N` (PostgreSQL), N gateway processes on one database behind the round-robin
+ * balancer of the fleet test (test/ops/support/balancer.ts); RSS is then shown per instance.
+ *
+ *   npx tsx bench/soak/run.ts --minutes 10 --rate 100 [--backend postgres] [--instances 3] [--no-build]
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -26,23 +29,26 @@ function rssMiB(pid: number | undefined): number {
 
 const minutes = Number(arg("minutes", "10"));
 const rate = Number(arg("rate", "100"));
-const backend = arg("backend", "sqlite") === "postgres" ? "postgres" : "sqlite";
+const instances = Number(arg("instances", "1"));
+const backend = arg("backend", instances > 1 ? "postgres" : "sqlite") === "postgres" ? "postgres" : "sqlite";
 const WINDOW_S = 10;
 if (!process.argv.includes("--no-build"))
   execFileSync("npm", ["run", "build"], { cwd: packageRoot(), stdio: "inherit" });
 
-const fx = await startFixture(backend);
+const fx = await startFixture(backend, { instances });
+const rssAll = () => fx.gatewayPids.map(rssMiB);
+const show = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(" / ");
 try {
   // Warm-up: one minute at the same rate, not counted.
   for (let w = 0; w < 60 / WINDOW_S; w++)
     await fixedRate(fx.gatewayUrl, rate, presign(fx, rate * WINDOW_S, `warm${w}`));
-  const afterWarmup = rssMiB(fx.gatewayPid);
+  const afterWarmup = rssAll();
   console.log(
-    `Soak: ${minutes} min at ${rate} calls/s, ${backend}, one gateway process; RSS after 1 min warm-up ${afterWarmup.toFixed(1)} MiB; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}.`,
+    `Soak: ${minutes} min at ${rate} calls/s, ${backend}, ${instances === 1 ? "one gateway process" : `${instances} gateway processes behind a round-robin balancer`}; RSS after 1 min warm-up ${show(afterWarmup)} MiB; load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}.`,
   );
   console.log("| minute | calls | ok | failures | p50 ms | p99 ms | max ms | RSS MiB |");
   console.log("|---:|---:|---:|---|---:|---:|---:|---:|");
-  const rss: number[] = [];
+  const rss: number[][] = [];
   let total = 0;
   let failed = 0;
   for (let m = 1; m <= minutes; m++) {
@@ -59,19 +65,23 @@ try {
       lat.p99.push(r.p99Ms);
       lat.max = Math.max(lat.max, r.maxMs);
     }
-    const now = rssMiB(fx.gatewayPid);
+    const now = rssAll();
     rss.push(now);
     total += calls;
     failed += calls - ok;
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
     console.log(
-      `| ${m} | ${calls} | ${ok} | ${Object.keys(failures).length ? JSON.stringify(failures) : "0"} | ${med(lat.p50).toFixed(2)} | ${Math.max(...lat.p99).toFixed(2)} | ${lat.max.toFixed(1)} | ${now.toFixed(1)} |`,
+      `| ${m} | ${calls} | ${ok} | ${Object.keys(failures).length ? JSON.stringify(failures) : "0"} | ${med(lat.p50).toFixed(2)} | ${Math.max(...lat.p99).toFixed(2)} | ${lat.max.toFixed(1)} | ${show(now)} |`,
     );
   }
-  const first = rss[0] ?? Number.NaN;
-  const last = rss.at(-1) ?? Number.NaN;
+  const growth = fx.gatewayPids.map((_, i) => {
+    const series = rss.map((r) => r[i] ?? Number.NaN);
+    const first = series[0] ?? Number.NaN;
+    const last = series.at(-1) ?? Number.NaN;
+    return `${first.toFixed(1)} → ${last.toFixed(1)} MiB (max ${Math.max(...series).toFixed(1)}; ${(last - first >= 0 ? "+" : "") + (last - first).toFixed(1)} MiB)`;
+  });
   console.log(
-    `\n${total} calls, ${failed} not answered 200. RSS minute 1 → ${minutes}: ${first.toFixed(1)} → ${last.toFixed(1)} MiB (max ${Math.max(...rss).toFixed(1)}; ${(last - first >= 0 ? "+" : "") + (last - first).toFixed(1)} MiB).`,
+    `\n${total} calls, ${failed} not answered 200. RSS minute 1 → ${minutes}${instances > 1 ? ", per instance" : ""}: ${growth.join("; ")}.`,
   );
 } finally {
   await fx.close();

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { packageRoot } from "../../src/paths.js";
 import { canonicalize, signedMessage } from "../../src/sdk/canonical.js";
+import { loadBalancer } from "../../test/ops/support/balancer.js";
 import type { LoadRequest } from "./load.js";
 
 export const TOOL = "petstore.find-available";
@@ -21,8 +22,9 @@ const ROOT = packageRoot();
 const MAIN = process.env.BENCH_GATEWAY_MAIN ?? join(ROOT, "dist", "src", "main.js");
 
 export interface Fixture {
+  /** The gateway's URL: the one process, or a round-robin balancer in front of `instances`. */
   gatewayUrl: string;
-  /** Every gateway process's URL (the first is `gatewayUrl`), with `instances` > 1. */
+  /** Every gateway process's own URL (no balancer), for load dealt out by the caller. */
   gatewayUrls: string[];
   /** The bare reverse proxy (bench/workflow/proxy.ts), with `proxy: true`. */
   proxyUrl?: string;
@@ -33,6 +35,8 @@ export interface Fixture {
   agentKey: KeyObject;
   /** The (first) gateway process (its RSS is read from /proc by the soak). */
   gatewayPid: number | undefined;
+  /** Every gateway process (one, or the fleet's `instances`). */
+  gatewayPids: Array<number | undefined>;
   /** CPU seconds (user + system) used so far: every gateway process, the upstream, the proxy. */
   cpuSeconds(): { gateway: number; upstream: number; proxy: number };
   close(): Promise<void>;
@@ -131,7 +135,10 @@ async function freshPg(): Promise<{ url: string; drop: () => Promise<void> }> {
 export interface FixtureOptions {
   nodeArgs?: string[];
   grpc?: boolean;
-  /** Gateway processes on the same store (default 1), each on its own port. */
+  /**
+   * Gateway processes on the same store (default 1), each on its own port, sharing one master
+   * key, behind a round-robin balancer at `gatewayUrl`; the gRPC listener stays on the first.
+   */
   instances?: number;
   /** Also start the bare reverse proxy, the floor of any gateway (bench/workflow/proxy.ts). */
   proxy?: boolean;
@@ -151,6 +158,7 @@ export async function startFixture(
   backend: "sqlite" | "postgres",
   opts: FixtureOptions = {},
 ): Promise<Fixture> {
+  const instances = opts.instances ?? 1;
   const dataDir = mkdtempSync(join(tmpdir(), "seal-bench-wf-"));
   const pg = backend === "postgres" ? await freshPg() : null;
   const [gatewayCpu, loadCpu] = opts.pin ? [0, 1] : [undefined, undefined];
@@ -182,6 +190,8 @@ export async function startFixture(
     SEAL_GATEWAY_EGRESS_ALLOW_NETWORKS: "127.0.0.0/8",
     SEAL_GATEWAY_LOG_LEVEL: "warn",
     ...(pg ? { SEAL_GATEWAY_DATABASE_URL: pg.url } : {}),
+    // A fleet shares one master key; one process keeps the dev-mode key of its data directory.
+    ...(instances > 1 ? { SEAL_GATEWAY_MASTER_KEY: randomBytes(32).toString("base64") } : {}),
     ...(grpcPort === undefined
       ? {}
       : { SEAL_GATEWAY_GRPC_ENABLED: "true", SEAL_GATEWAY_GRPC_PORT: String(grpcPort) }),
@@ -201,13 +211,13 @@ export async function startFixture(
     return child;
   };
   const gateway = startGateway(env);
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  await waitHealthy(gatewayUrl, gateway, () => log);
+  const firstUrl = `http://127.0.0.1:${port}`;
+  await waitHealthy(firstUrl, gateway, () => log);
   // Further instances share the first one's store (its data dir or database) once it has
-  // migrated it; the gRPC listener stays on the first.
+  // migrated it.
   const others: ChildProcess[] = [];
-  const gatewayUrls = [gatewayUrl];
-  for (let i = 1; i < (opts.instances ?? 1); i++) {
+  const gatewayUrls = [firstUrl];
+  for (let i = 1; i < instances; i++) {
     const otherPort = await freePort();
     const { SEAL_GATEWAY_GRPC_ENABLED: _g, SEAL_GATEWAY_GRPC_PORT: _p, ...rest } = env;
     const child = startGateway({ ...rest, SEAL_GATEWAY_PORT: String(otherPort) });
@@ -216,6 +226,8 @@ export async function startFixture(
     others.push(child);
     gatewayUrls.push(url);
   }
+  const balancer = instances > 1 ? loadBalancer(() => gatewayUrls) : null;
+  const gatewayUrl = balancer ? await balancer.listen() : firstUrl;
 
   const admin =
     execFileSync(process.execPath, [MAIN, "token", "--role", "admin"], {
@@ -270,12 +282,14 @@ export async function startFixture(
     agentToken: String(session.security_token),
     agentKey: privateKey,
     gatewayPid: gateway.pid,
+    gatewayPids: [gateway, ...others].map((g) => g.pid),
     cpuSeconds: () => ({
       gateway: [gateway, ...others].reduce((sum, g) => sum + processCpuSeconds(g.pid), 0),
       upstream: processCpuSeconds(upstream.pid),
       proxy: proxy ? processCpuSeconds(proxy.pid) : Number.NaN,
     }),
     async close() {
+      await balancer?.close();
       for (const g of [...others, gateway]) {
         g.kill("SIGTERM");
         if (g.exitCode === null) await new Promise((r) => g.once("exit", r));

@@ -3,6 +3,7 @@ import { auditCommand } from "./audit.js";
 import { callCommand, signCommand } from "./call.js";
 import { type Command, UsageError } from "./common.js";
 import { keygenCommand } from "./keygen.js";
+import { keysCommand } from "./keys.js";
 import { mcpCommand } from "./mcp.js";
 import { migrateCommand } from "./migrate.js";
 import { secretsCommand } from "./secrets.js";
@@ -37,6 +38,8 @@ export const USAGE = `usage: seal-gateway <command> [options]
   secrets rotate-master-key [--new-key-file FILE] [--config FILE]
                                                 re-wrap every secret and signing key under a new master key
                                                 (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first
+  keys rotate [--config FILE]                   a new gateway signing key; the old one retired (still verifies),
+                                                each instance signs with the new one after its restart
 Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call, mcp);
 SEAL_OPERATOR_TOKEN (session, apply; else an operator token is minted from the local config).`;
 
@@ -52,6 +55,7 @@ const COMMANDS: Record<string, Command> = {
   mcp: mcpCommand,
   audit: auditCommand,
   secrets: secretsCommand,
+  keys: keysCommand,
 };
 
 async function dispatch(argv: string[]): Promise<number | undefined> {

@@ -127,3 +127,22 @@ export async function loadKeyring(
     publicKeys: () => new Map(publics),
   };
 }
+
+/**
+ * Signing-key rotation: a new key becomes the active one and every active key is retired (kept,
+ * so what it signed keeps verifying). Only with a master key that opens the current active key:
+ * a wrong key must not plant a key pair that the rest of the fleet would then ignore. Running
+ * instances keep signing with the key they loaded until they restart; every instance verifies
+ * both (an unknown kid makes the keyring reload).
+ */
+export async function rotateSigningKey(
+  store: SigningKeyStore,
+  master: MasterKey,
+  log: Logger,
+  now = Date.now(),
+): Promise<{ kid: string; retired: string[] }> {
+  await loadKeyring(store, master, log, now);
+  const row = newKeyRow(master, now);
+  const retired = await store.rotateSigningKey(row, now);
+  return { kid: row.kid, retired };
+}

@@ -267,6 +267,12 @@ export interface SigningKeyStore {
    * returns true when this call inserted it.
    */
   insertFirstSigningKey(row: SigningKeyRow): Promise<boolean>;
+  /**
+   * Signing-key rotation: in one transaction, retires every active key (status `retired`,
+   * `retired_at` = `at`) and inserts `row` as the active key of the next generation. Returns the
+   * kids retired. Two rotations at once: one commits, the other fails on the generation.
+   */
+  rotateSigningKey(row: SigningKeyRow, at: number): Promise<string[]>;
 }
 
 /** Sessions (RFC §6.4.2) and registered agent keys: who may sign a call. */

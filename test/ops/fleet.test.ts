@@ -9,8 +9,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair, signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
 import { openRawDb, type RawDb } from "../audit/raw-db.js";
@@ -24,6 +22,7 @@ import {
   tempDir,
 } from "../cli/process.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
+import { loadBalancer } from "./support/balancer.js";
 
 interface Answer {
   status: number;
@@ -32,39 +31,6 @@ interface Answer {
     request_id?: string;
     approval_id?: string;
     error?: { code: number; details: { reason: string } };
-  };
-}
-
-/** Round robin over the live targets; counts what each served. */
-function loadBalancer(targets: () => string[]) {
-  let next = 0;
-  const served = new Map<string, number>();
-  const server: Server = createServer((req, res) => {
-    const live = targets();
-    const target = new URL(live[next++ % live.length] as string);
-    served.set(target.host, (served.get(target.host) ?? 0) + 1);
-    const up = request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on("error", () => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "application/json" });
-      res.end('{"error":{"code":0,"details":{"reason":"backend_down"}}}');
-    });
-    req.pipe(up);
-  });
-  return {
-    served,
-    listen: () =>
-      new Promise<string>((resolve) =>
-        server.listen(0, "127.0.0.1", () =>
-          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-        ),
-      ),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 

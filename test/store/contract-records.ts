@@ -25,6 +25,21 @@ export function recordsContract(ctx: ContractContext): void {
       const winner = keys[results.indexOf(true)];
       expect(await store.listSigningKeys()).toEqual([winner]);
     });
+
+    it("rotates: the active key retired (kept, with retired_at), the new one active, in generation order", async () => {
+      const store = ctx.store();
+      const first = signingKey({ createdAt: T0 });
+      await store.insertFirstSigningKey(first);
+      const second = signingKey({ createdAt: T0 + 1 });
+      expect(await store.rotateSigningKey(second, T0 + 5)).toEqual([first.kid]);
+      const third = signingKey({ createdAt: T0 + 2 });
+      expect(await store.rotateSigningKey(third, T0 + 9)).toEqual([second.kid]);
+      expect(await store.listSigningKeys()).toEqual([
+        { ...first, status: "retired", retiredAt: T0 + 5 },
+        { ...second, status: "retired", retiredAt: T0 + 9 },
+        { ...third, status: "active", retiredAt: null },
+      ]);
+    });
   });
 
   describe("sessions", () => {

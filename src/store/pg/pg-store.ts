@@ -252,6 +252,20 @@ export function openPgStore(opts: PgStoreOptions): Store {
         .returning({ kid: signingKeys.kid });
       return inserted.length === 1;
     },
+    rotateSigningKey: (row, at) =>
+      db.transaction(async (tx) => {
+        const rows = await tx
+          .select({ ...signingKeyColumns, generation: signingKeys.generation })
+          .from(signingKeys);
+        const generation = Math.max(0, ...rows.map((r) => r.generation)) + 1;
+        await tx
+          .update(signingKeys)
+          .set({ status: "retired", retiredAt: at })
+          .where(eq(signingKeys.status, "active"));
+        // The generation is unique: of two rotations at once, the second fails here.
+        await tx.insert(signingKeys).values({ ...row, status: "active", retiredAt: null, generation });
+        return rows.filter((r) => r.status === "active").map((r) => r.kid);
+      }),
 
     recordReplay: async (key, expiresAt) => (await insertReplay.execute({ key, expiresAt })).length === 1,
     writeBatch: (batch) => writeBatchOn(db, batch),

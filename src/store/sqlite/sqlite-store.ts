@@ -159,6 +159,25 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         .values({ ...row, generation: 1 })
         .onConflictDoNothing()
         .run().changes === 1,
+    rotateSigningKey: (row, at) =>
+      raw
+        .transaction(() => {
+          const rows = db
+            .select({ ...signingKeyColumns, generation: signingKeys.generation })
+            .from(signingKeys)
+            .all();
+          const generation = Math.max(0, ...rows.map((r) => r.generation)) + 1;
+          const retired = rows.filter((r) => r.status === "active").map((r) => r.kid);
+          db.update(signingKeys)
+            .set({ status: "retired", retiredAt: at })
+            .where(eq(signingKeys.status, "active"))
+            .run();
+          db.insert(signingKeys)
+            .values({ ...row, status: "active", retiredAt: null, generation })
+            .run();
+          return retired;
+        })
+        .immediate(),
 
     insertSession: (row) => {
       db.insert(sessions).values(fromSessionRow(row)).run();
