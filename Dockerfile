@@ -32,6 +32,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && node -e 'new (require("better-sqlite3-napi"))(":memory:").close()'
 
 # ---- production dependencies only ---------------------------------------------------------
+# better-sqlite3 13 ships binaries for eight platforms: only the one this Node.js loaded stays.
 FROM deps AS prod-deps
 LABEL org.seal-gateway.build-stage=prod-deps
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
@@ -39,6 +40,10 @@ RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps \
       build/Release/test_extension.node \
  && rm -rf ../better-sqlite3-napi/deps ../better-sqlite3-napi/src \
+ && node -e 'const fs = require("node:fs"), path = require("node:path"); \
+      new (require("better-sqlite3-napi"))(":memory:").close(); \
+      const dir = path.resolve("../better-sqlite3-napi/prebuilds"); \
+      for (const f of fs.readdirSync(dir)) if (!require.cache[path.join(dir, f)]) fs.rmSync(path.join(dir, f));' \
  && mkdir -p /out/var/lib/seal-gateway
 
 # ---- the built gateway (tsc) and web console (vite) ----------------------------------------

@@ -170,6 +170,7 @@ describe("the Dockerfile, built and run on the local engine", () => {
       "/app/web",
       "/app/node_modules/better-sqlite3/deps",
       "/app/node_modules/better-sqlite3-napi/deps",
+      "/app/node_modules/better-sqlite3-napi/prebuilds/win32-x64.node",
       ...devOnly,
     ];
     const probe = `const fs = require("node:fs");
