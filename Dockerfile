@@ -23,18 +23,27 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Install scripts run only for the packages package.json's allowScripts allows; better-sqlite3
 # falls back to compiling from source (node-gyp, headers in /usr/local) when no prebuilt binary
-# can be downloaded, as here.
+# can be downloaded, as here. On this Node.js the gateway loads better-sqlite3 13 instead (the
+# optional better-sqlite3-napi, Node-API binaries inside its package; src/store/sqlite/driver.ts):
+# both are checked.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm rebuild better-sqlite3 esbuild \
- && node -e 'new (require("better-sqlite3"))(":memory:").close()'
+ && node -e 'new (require("better-sqlite3"))(":memory:").close()' \
+ && node -e 'new (require("better-sqlite3-napi"))(":memory:").close()'
 
 # ---- production dependencies only ---------------------------------------------------------
+# better-sqlite3 13 ships binaries for eight platforms: only the one this Node.js loaded stays.
 FROM deps AS prod-deps
 LABEL org.seal-gateway.build-stage=prod-deps
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && cd node_modules/better-sqlite3 \
  && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps \
       build/Release/test_extension.node \
+ && rm -rf ../better-sqlite3-napi/deps ../better-sqlite3-napi/src \
+ && node -e 'const fs = require("node:fs"), path = require("node:path"); \
+      new (require("better-sqlite3-napi"))(":memory:").close(); \
+      const dir = path.resolve("../better-sqlite3-napi/prebuilds"); \
+      for (const f of fs.readdirSync(dir)) if (!require.cache[path.join(dir, f)]) fs.rmSync(path.join(dir, f));' \
  && mkdir -p /out/var/lib/seal-gateway
 
 # ---- the built gateway (tsc) and web console (vite) ----------------------------------------

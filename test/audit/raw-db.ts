@@ -4,9 +4,9 @@
  * SQL is written once with `$1, $2…` placeholders (in order of appearance); the SQLite side
  * rewrites them to `?`. Numeric columns come back as JS numbers on both dialects.
  */
-import Database from "better-sqlite3";
 import postgres from "postgres";
 import { sqlitePathFromUrl } from "../../src/store/open.js";
+import { Database } from "../../src/store/sqlite/driver.js";
 
 export type Row = Record<string, unknown>;
 

@@ -7,9 +7,9 @@ import { createPrivateKey, createPublicKey, sign as edSign, verify as edVerify }
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair, signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
+import { Database } from "../../src/store/sqlite/driver.js";
 import {
   auditVerifyUntil,
   type GatewayProcess,

@@ -169,6 +169,8 @@ describe("the Dockerfile, built and run on the local engine", () => {
       "/app/test",
       "/app/web",
       "/app/node_modules/better-sqlite3/deps",
+      "/app/node_modules/better-sqlite3-napi/deps",
+      "/app/node_modules/better-sqlite3-napi/prebuilds/win32-x64.node",
       ...devOnly,
     ];
     const probe = `const fs = require("node:fs");
@@ -191,6 +193,26 @@ describe("the Dockerfile, built and run on the local engine", () => {
     expect(seen.uid).toBe(65532);
     expect(seen.present).toEqual([]);
     expect(seen.maps).toEqual([]);
+  }, 60_000);
+
+  it("opens SQLite through better-sqlite3 13 (Node-API), not 12, on its Node.js 24", async () => {
+    // better-sqlite3 12 aborts Node 24.19+ when a statement is garbage collected outside a
+    // JavaScript context (docs/decisions.md, "Node.js 24 and better-sqlite3").
+    const probe = `const { Database, sqliteDriverName } = await import("/app/dist/src/store/sqlite/driver.js");
+      new Database(":memory:").close();
+      console.log(sqliteDriverName);`;
+    const { stdout } = await docker([
+      "run",
+      "--rm",
+      "--read-only",
+      "--entrypoint",
+      "/usr/local/bin/node",
+      IMAGE,
+      "--input-type=module",
+      "-e",
+      probe,
+    ]);
+    expect(stdout.trim()).toBe("better-sqlite3-napi");
   }, 60_000);
 
   it("refuses to start without a master key (the image has no dev mode)", async () => {

@@ -1,12 +1,12 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { afterAll, describe, expect, it } from "vitest";
 import { migrationsFolder, packageRoot } from "../../src/paths.js";
 import { openStore, sqlitePathFromUrl } from "../../src/store/open.js";
+import { Database } from "../../src/store/sqlite/driver.js";
 import { securityContext, session } from "./fixtures.js";
 import { declaredColumns, type TableColumns } from "./schema-drift.js";
 import { putSecurityContext } from "./test-methods.js";

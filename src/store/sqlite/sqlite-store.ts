@@ -5,7 +5,6 @@
  */
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import { and, count, eq, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
@@ -23,6 +22,7 @@ import { guardMethods, type Impl, type SyncImpl } from "../guard.js";
 import { byCreation, createdValues, limited } from "../keyset.js";
 import { sessionStatusIs } from "../status-filters.js";
 import type { AuditedOp, AuditedWrite, NewEvent, Store } from "../types.js";
+import { Database, type SqliteDatabase } from "./driver.js";
 import { sqliteAudit } from "./sqlite-audit.js";
 import { sqliteAuthorization } from "./sqlite-authorization.js";
 import { sqliteCliTools } from "./sqlite-cli-tools.js";
@@ -51,8 +51,8 @@ const signingKeyColumns = {
   retiredAt: signingKeys.retiredAt,
 };
 
-function openDatabase(opts: SqliteStoreOptions): Database.Database {
-  let raw: Database.Database | undefined;
+function openDatabase(opts: SqliteStoreOptions): SqliteDatabase {
+  let raw: SqliteDatabase | undefined;
   try {
     // Owner-only: the database holds sessions, keys (sealed) and the audit trail.
     if (opts.path !== ":memory:") mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
