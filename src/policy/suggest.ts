@@ -124,7 +124,11 @@ export class SuggestionBuilder {
     const paths = [...scan.paths.map((f) => f.value), ...(call.tool?.mounts ?? [])];
     for (const raw of paths) {
       const normalized = raw === undefined ? null : normalizePath(raw);
-      if (normalized === null || !normalized.ok) continue; // such a call was not allowed by a path constraint
+      if (normalized === null || !normalized.ok) {
+        // Allowed only because no path constraint applied: any path_allowlist would refuse it.
+        group.keepPaths ??= "a call carried a path no path_allowlist admits";
+        continue;
+      }
       if (!exactPath(normalized.path))
         group.keepPaths ??= `path ${JSON.stringify(normalized.path)} cannot be written as an exact entry`;
       else if (group.paths.size < MAX_LIST_ENTRIES) group.paths.add(normalized.path);
@@ -135,7 +139,11 @@ export class SuggestionBuilder {
       ...(call.tool?.upstreamHosts ?? []).map(hostFromUpstream),
     ];
     for (const host of hosts) {
-      if (host === null || !host.ok) continue;
+      if (host === null || !host.ok) {
+        // Allowed only because no domain constraint applied: any domain_allowlist would refuse it.
+        group.keepDomains ??= "a call carried a URL whose host no domain_allowlist admits";
+        continue;
+      }
       if (domainPatternProblem(host.host) !== null)
         group.keepDomains ??= `host ${JSON.stringify(host.host)} cannot be written as a domain entry`;
       else if (group.hosts.size < MAX_LIST_ENTRIES) group.hosts.add(host.host);
