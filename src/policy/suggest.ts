@@ -55,6 +55,8 @@ export interface Suggestion {
   notes: string[];
 }
 
+const calls = (n: number) => `${n} call${n === 1 ? "" : "s"}`;
+
 function exactPath(path: string): boolean {
   return pathGlobProblem(path) === null && !path.includes("*");
 }
@@ -246,14 +248,14 @@ export class SuggestionBuilder {
         !name.includes("*") &&
         firstMatchingPattern(shownBefore, name) >= 0,
     );
-    if (this.rejected > 0) notes.push(`${this.rejected} calls the current context rejects were left out`);
+    if (this.rejected > 0) notes.push(`${calls(this.rejected)} the current context rejects left out`);
     if (this.undecidable > 0)
       notes.push(
-        `${this.undecidable} allowed calls had redacted arguments: their lists were kept as they are`,
+        `${calls(this.undecidable)} could not be decided again (redacted arguments): their tools keep the current capabilities`,
       );
     const context: SecurityContext = {
       name: this.current.name,
-      description: `Suggested from ${this.basedOn} allowed calls of ${this.current.name}`,
+      description: `Suggested from ${calls(this.basedOn)} allowed by ${this.current.name}`,
       ...(this.current.deny_list != null ? { deny_list: this.current.deny_list } : {}),
       capabilities,
       visible_tools: visible,

@@ -82,7 +82,7 @@ function recordedCallConditions(filter: RecordedCallFilter): SQL | undefined {
     filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
     filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
     filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
-    sql`(${e.payload}::jsonb ->> 'security_context') = ${filter.securityContext}`,
+    sql`(${e.payload}::json ->> 'security_context') = ${filter.securityContext}`,
   );
 }
 
