@@ -2,8 +2,8 @@
  * What-if over history at scale (issue 18): N recorded call events of one security context
  * (default 1,000,000) bulk-inserted straight into the store, then re-decided by the what-if
  * verb page after page (`limit` ≤ 100,000 per request, following `next_cursor`) under the
- * current definition and a narrower candidate. Prints the time, the calls per second and the
- * process RSS (streaming: it must stay flat, whatever N is).
+ * current definition and a narrower candidate, then suggested from. Prints the time, the calls
+ * per second and the process RSS (streaming: it must stay flat, whatever N is).
  *
  * Run: `npx tsx bench/policy/what-if.ts [--calls 1000000] [--no-sqlite] [--no-pg]`
  * PostgreSQL: SEAL_GATEWAY_TEST_PG_URL (a role that may create databases; a fresh database is
@@ -20,6 +20,7 @@ import { AuditRecorder } from "../../src/audit/recorder.js";
 import { createLogger } from "../../src/log/logger.js";
 import { recordedArguments } from "../../src/policy/recorded-call.js";
 import type { ServiceContext, ServiceDeps } from "../../src/services/context.js";
+import { suggestContext } from "../../src/services/suggest.js";
 import { whatIfContext } from "../../src/services/what-if.js";
 import { openStore } from "../../src/store/open.js";
 import type { NewEvent, Store } from "../../src/store/types.js";
@@ -150,6 +151,12 @@ async function run(label: string, store: Store): Promise<void> {
         `(${Math.round(evaluated / s).toLocaleString("en")}/s, ${requests} requests, ${flips.toLocaleString("en")} flips listed), peak RSS ${peak} MiB`,
     );
   }
+  started = performance.now();
+  const suggestion = (await suggestContext({ ctx, input: { name: "bench-ctx" } })) as { based_on: number };
+  console.log(
+    `${label}: suggest read ${CALLS.toLocaleString("en")} calls (${suggestion.based_on.toLocaleString("en")} allowed) ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s, RSS ${mib()} MiB`,
+  );
   await store.close();
 }
 
