@@ -295,6 +295,53 @@ describe.each(BACKENDS)("what-if over recorded calls (%s)", (backend) => {
     expect(allowedFlips).toEqual([]);
   });
 
+  it("lists at most 1,000 flips per answer and pages the rest by cursor; another context's calls are not read", async () => {
+    const rows = 2500;
+    const event = (i: number, context: string) => ({
+      id: `evt_bulk${context}${i}`,
+      createdAt: t.clock.nowMs(),
+      eventType: "ToolCallAuthorized",
+      tenantId: "default",
+      executionId: null,
+      callId: `call_bulk${i}`,
+      agentId: "bulk",
+      toolName: "fs.read",
+      decision: "allow",
+      stage: "authorize",
+      code: null,
+      requestId: `req-bulk-${i}`,
+      payload: JSON.stringify({
+        rule: "capabilities[0]",
+        security_context: context,
+        arguments: { path: "/workspace/a" },
+      }),
+    });
+    await t.gw.store.writeBatch({
+      events: Array.from({ length: rows }, (_, i) => event(i, i % 5 === 0 ? "wi-other" : "wi-bulk")),
+      replays: [],
+    });
+    await putContext(t, { ...CURRENT, name: "wi-bulk" });
+    const candidate = { ...CANDIDATE, name: "wi-bulk" };
+    const first = await expectJson<WhatIf>(
+      await whatIf({ candidate }, t.operatorToken("viewer"), "wi-bulk"),
+      200,
+    );
+    expect(first.flips).toHaveLength(1000);
+    expect(first.evaluated).toBe(1000);
+    expect(first.next_cursor).not.toBeNull();
+    let flips = first.flips.length;
+    let cursor = first.next_cursor;
+    while (cursor) {
+      const page: WhatIf = await expectJson<WhatIf>(
+        await whatIf({ candidate, cursor }, t.operatorToken("viewer"), "wi-bulk"),
+        200,
+      );
+      flips += page.flips.length;
+      cursor = page.next_cursor;
+    }
+    expect(flips).toBe((rows * 4) / 5);
+  });
+
   it("suggest refuses bad input", async () => {
     await expectError(await suggest("", t.operatorToken("viewer"), "no-such"), 404, "not_found");
     await expectError(await suggest("", t.operatorToken("viewer", "tenant-c")), 404, "not_found");
