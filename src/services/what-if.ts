@@ -115,6 +115,7 @@ export async function whatIfContext({ ctx, input }: VerbCall) {
   const candidate = readCandidate(q.candidate, q.name);
 
   const started = performance.now();
+  const budget = deps.whatIfBudgetMs ?? WHAT_IF_BUDGET_MS;
   const flips: unknown[] = [];
   const undecidableCalls: unknown[] = [];
   let evaluated = 0;
@@ -133,7 +134,8 @@ export async function whatIfContext({ ctx, input }: VerbCall) {
       evaluated >= q.limit ||
       flips.length >= MAX_LISTED ||
       undecidableCalls.length >= MAX_LISTED ||
-      performance.now() - started > WHAT_IF_BUDGET_MS
+      // At least one call per answer, so that following the cursor always ends.
+      (evaluated > 0 && performance.now() - started > budget)
     ) {
       stopped = true;
       break;

@@ -342,6 +342,22 @@ describe.each(BACKENDS)("what-if over recorded calls (%s)", (backend) => {
     expect(flips).toBe((rows * 4) / 5);
   });
 
+  it("stops at the time budget with a cursor to go on (at least one call per answer)", async () => {
+    t.gw.services.whatIfBudgetMs = 0;
+    try {
+      const got = await expectJson<WhatIf>(await whatIf({ candidate: CURRENT }), 200);
+      expect(got.evaluated).toBe(1);
+      expect(got.next_cursor).not.toBeNull();
+      const next = await expectJson<WhatIf>(
+        await whatIf({ candidate: CURRENT, cursor: got.next_cursor }),
+        200,
+      );
+      expect(next.evaluated).toBe(1);
+    } finally {
+      delete t.gw.services.whatIfBudgetMs;
+    }
+  });
+
   it("suggest refuses bad input", async () => {
     await expectError(await suggest("", t.operatorToken("viewer"), "no-such"), 404, "not_found");
     await expectError(await suggest("", t.operatorToken("viewer", "tenant-c")), 404, "not_found");
