@@ -17,11 +17,11 @@
  * call (same locations, same values), which is what makes the re-decision the live one.
  */
 
-import { REDACTED } from "../credentials/redaction.js";
 import { type ArgumentScan, scanArguments } from "./arguments.js";
 import { hostFromUrl } from "./domains.js";
 
-export { REDACTED };
+/** What stands for a value the trail does not keep (the same marker credential redaction writes). */
+export const REDACTED = "[REDACTED]";
 
 export const MAX_RECORDED_CHARS = 2048;
 
