@@ -14,6 +14,8 @@
  *   capability (command_allowlist, approval, rate_limit, max_response_size,
  *   delegated_credentials) is kept as it is.
  * - `visible_tools`: the tools called that the current context shows.
+ * - An earlier capability requiring approval that also matches the tool is kept whole in front
+ *   of the one that allowed it: what the current context escalates is never simply allowed.
  *
  * Where a list cannot be narrowed safely (a value was redacted, a value is not expressible
  * as an exact entry, too many distinct values) the current capability's list is kept, and a
@@ -189,21 +191,40 @@ export class SuggestionBuilder {
   build(): Suggestion {
     const notes: string[] = [];
     const ordered: Group[] = [...this.groups.values()].filter((g) => !this.copied.has(g.toolName));
+    const copy = (toolName: string, capabilityIndex: number, why: string): Group => ({
+      toolName,
+      capabilityIndex,
+      calls: 0,
+      paths: new Set(),
+      hosts: new Set(),
+      subcommands: new Set(),
+      keepPaths: why,
+      keepDomains: why,
+      keepSubcommands: why,
+    });
     for (const toolName of this.copied) {
       this.current.capabilities.forEach((cap, capabilityIndex) => {
-        if (!matchToolPattern(cap.tool_pattern, toolName)) return;
-        ordered.push({
-          toolName,
-          capabilityIndex,
-          calls: 0,
-          paths: new Set(),
-          hosts: new Set(),
-          subcommands: new Set(),
-          keepPaths: "a call of this tool had a redacted argument",
-          keepDomains: "a call of this tool had a redacted argument",
-          keepSubcommands: "a call of this tool had a redacted argument",
-        });
+        if (matchToolPattern(cap.tool_pattern, toolName))
+          ordered.push(copy(toolName, capabilityIndex, "a call of this tool had a redacted argument"));
       });
+    }
+    // A call that passes an earlier capability requiring approval is escalated by the current
+    // context even where a later one would allow it: that earlier capability stays whole in
+    // front of the later one, or the suggestion would allow without approval what needed one.
+    for (const group of [...ordered]) {
+      if (this.current.capabilities[group.capabilityIndex]?.approval === "required") continue;
+      for (let j = 0; j < group.capabilityIndex; j++) {
+        const earlier = this.current.capabilities[j];
+        if (earlier?.approval !== "required" || !matchToolPattern(earlier.tool_pattern, group.toolName))
+          continue;
+        const why = `capabilities[${j}] requires approval and comes before the capability that allowed these calls`;
+        const existing = ordered.find((g) => g.toolName === group.toolName && g.capabilityIndex === j);
+        if (existing) {
+          existing.keepPaths = why;
+          existing.keepDomains = why;
+          existing.keepSubcommands = why;
+        } else ordered.push(copy(group.toolName, j, why));
+      }
     }
     ordered.sort(
       (a, b) =>

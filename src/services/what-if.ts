@@ -122,6 +122,7 @@ export async function whatIfContext({ ctx, input }: VerbCall) {
   let unchanged = 0;
   let lastSeq: number | null = null;
   let stopped = false;
+  // Leaving the loop early closes the generator, and with it the paging over the store.
   const stream = recordedCalls(deps, {
     tenantId,
     securityContext: q.name,
@@ -167,7 +168,6 @@ export async function whatIfContext({ ctx, input }: VerbCall) {
       });
     }
   }
-  await stream.return(undefined);
   const nextCursor = stopped && lastSeq !== null ? WHAT_IF_CURSOR.encode(lastSeq) : null;
   const window = { since: iso(q.since ?? null), until: iso(q.until ?? null) };
   await deps.audit.record(

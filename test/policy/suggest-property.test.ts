@@ -175,10 +175,13 @@ describe("recorded calls, what-if and suggest (property-based)", () => {
           for (const c of history) builder.add(recorded(c));
           const suggestion = builder.build().context;
           for (const probe of probes) {
-            if (live(suggestion, probe).decision !== "reject")
-              expect(live(ctx, probe).decision, JSON.stringify({ probe, ctx, suggestion })).not.toBe(
-                "reject",
-              );
+            const now = live(ctx, probe).decision;
+            const suggested = live(suggestion, probe).decision;
+            const why = JSON.stringify({ probe, ctx, suggestion });
+            // What the suggestion does not reject, the current context does not either; what
+            // it allows without approval, the current context allows without approval.
+            if (suggested !== "reject") expect(now, why).not.toBe("reject");
+            if (suggested === "allow") expect(now, why).toBe("allow");
           }
           // Showing is narrowed too: every tool it shows, the current context shows.
           for (const name of suggestion.visible_tools ?? []) {
