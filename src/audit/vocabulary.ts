@@ -48,6 +48,9 @@ const explorerBase = ["spec_id", "spec_hash", "operation_id", "fields", "actor"]
 const approvalDecision = fields("approval_id", "actor", "reason");
 // Rows written while a call runs name the transport that carried it (http, mcp, grpc) and, when
 // an orchestrator invoked for the agent over gRPC, the orchestrator (agent_id stays the agent).
+// The first decision row of a call also keeps the call for deciding it again (what-if,
+// suggest): `security_context` and the redacted `arguments` (src/policy/recorded-call.ts).
+const recorded = ["security_context", "arguments"] as const;
 const approvalOffer = fields(
   "approval_id",
   "rule",
@@ -55,6 +58,7 @@ const approvalOffer = fields(
   "expires_at",
   "transport",
   "orchestrator",
+  ...recorded,
 );
 const workflowChange = fields("actor", "workflow_id", "name", "hash", "api_spec_id");
 const cliToolChange = fields("actor", "cli_tool_id", "name", "hash", "docker_image", "warnings");
@@ -76,7 +80,15 @@ export const EVENT_PAYLOADS = {
   ),
   AttestationFailed: fields("reason", "source", "workload_id", "security_context"),
   McpRequestRejected: fields("reason", "status", "method", "transport"),
-  PolicyDenied: fields("rule", "reason", "arguments_digest", "binding", "transport", "orchestrator"),
+  PolicyDenied: fields(
+    "rule",
+    "reason",
+    "arguments_digest",
+    "binding",
+    "transport",
+    "orchestrator",
+    ...recorded,
+  ),
   ToolCallAuthorized: fields(
     "rule",
     "arguments_digest",
@@ -84,6 +96,7 @@ export const EVENT_PAYLOADS = {
     "approval_id",
     "transport",
     "orchestrator",
+    ...recorded,
   ),
   ToolCallCompleted: fields(
     "definition_hash",
@@ -101,7 +114,14 @@ export const EVENT_PAYLOADS = {
   ApprovalGranted: approvalDecision,
   ApprovalDenied: approvalDecision,
   ApprovalRedeemed: fields("approval_id", "rule", "transport", "orchestrator"),
-  ApprovalRejected: fields("approval_id", "reason", "arguments_digest", "transport", "orchestrator"),
+  ApprovalRejected: fields(
+    "approval_id",
+    "reason",
+    "arguments_digest",
+    "transport",
+    "orchestrator",
+    ...recorded,
+  ),
   // Workflows and the explorer.
   WorkflowInvocationStarted: fields(
     ...workflowIds,
@@ -179,6 +199,19 @@ export const EVENT_PAYLOADS = {
   CredentialBindingUpdated: fields("actor", "binding_id", "user", "provider", "key", "grants"),
   CredentialBindingDeleted: fields("actor", "binding_id", "user", "provider", "key", "grants"),
   SecretDeleted: fields("actor", "key", "fingerprint", "version", "forced", "referenced_by"),
+  // POST /v1/security-contexts/{name}/what-if: who asked, which context and window, the counts.
+  PolicyWhatIfEvaluated: fields(
+    "actor",
+    "security_context",
+    "since",
+    "until",
+    "limit",
+    "evaluated",
+    "unchanged",
+    "undecidable",
+    "flips",
+    "complete",
+  ),
   // `method` "grpc" and `route` the full RPC name for a refused gRPC control call.
   ControlRequestRejected: fields("method", "route", "reason", "status"),
 } as const satisfies Record<string, z.ZodObject>;

@@ -7,6 +7,7 @@ import { readManifests } from "../manifest/parse.js";
 import { planApply, type Step } from "../manifest/plan.js";
 import { formatProblem, type Problem } from "../manifest/types.js";
 import { validateDocuments } from "../manifest/validate.js";
+import { runWhatIf, summaryLine } from "../manifest/what-if.js";
 import { gatewayUrl } from "./common.js";
 import { mintOperatorToken } from "./operator-token.js";
 
@@ -28,6 +29,8 @@ interface Report {
   results: Done[];
   problems: string[];
   error?: string;
+  /** Dry run: the what-if of each SecurityContext it would change. */
+  what_if?: { name: string; summary: string }[];
 }
 
 function line(d: Done, dryRun: boolean): string {
@@ -161,7 +164,20 @@ export async function applyCommand(argv: string[]): Promise<number> {
       if (!json) process.stdout.write(`${line(d, dryRun)}\n`);
     };
     if (dryRun) {
-      for (const step of plan.steps) emit(previewOf(step));
+      for (const step of plan.steps) {
+        emit(previewOf(step));
+        // A context change is shown against the calls its current definition decided.
+        if (
+          step.kind === "SecurityContext" &&
+          step.action === "update" &&
+          step.object?.kind === "SecurityContext"
+        ) {
+          const totals = await runWhatIf(client, step.name, { candidate: step.object.body }, 0);
+          const summary = summaryLine(totals, "in the recorded history");
+          report.what_if = [...(report.what_if ?? []), { name: step.name, summary }];
+          if (!json) process.stdout.write(`  what-if: ${summary}\n`);
+        }
+      }
       if (!json) process.stdout.write("dry run: nothing was changed\n");
       return finish(0);
     }

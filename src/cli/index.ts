@@ -2,6 +2,7 @@ import { applyCommand } from "./apply.js";
 import { auditCommand } from "./audit.js";
 import { callCommand, signCommand } from "./call.js";
 import { type Command, UsageError } from "./common.js";
+import { contextCommand } from "./context.js";
 import { keygenCommand } from "./keygen.js";
 import { keysCommand } from "./keys.js";
 import { mcpCommand } from "./mcp.js";
@@ -27,6 +28,10 @@ export const USAGE = `usage: seal-gateway <command> [options]
                                                 a session for an agent key (prints the session, or its token)
   apply   -f FILE|DIR [-f …] [--dry-run] [--prune] [--url URL] [--token JWT] [--tenant T] [--output text|json]
                                                 declarative specs, workflows, contexts, CLI tools (docs/manifests.md)
+  context what-if NAME -f FILE [--since 7d] [--until T] [--output text|json]
+                                                recorded calls of a context decided again under a candidate
+  context suggest NAME [--since 30d] [--until T]
+                                                the narrowest context the recorded calls need (a manifest)
   sign    --tool NAME [--args JSON] [--id ID] [--token JWT] [--key B64|--key-file FILE] [--unix-timestamp]
   call    --tool NAME [--args JSON] [--url URL] [--token JWT] [--key B64|--key-file FILE] [--meta JSON]
   mcp     [--url URL] [--token JWT | --token-command CMD] [--key B64 | --key-file FILE] [--listen HOST:PORT]
@@ -41,7 +46,7 @@ export const USAGE = `usage: seal-gateway <command> [options]
   keys rotate [--config FILE]                   a new gateway signing key; the old one retired (still verifies),
                                                 each instance signs with the new one after its restart
 Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call, mcp);
-SEAL_OPERATOR_TOKEN (session, apply; else an operator token is minted from the local config).`;
+SEAL_OPERATOR_TOKEN (session, apply, context; else an operator token is minted from the local config).`;
 
 const COMMANDS: Record<string, Command> = {
   start: startCommand,
@@ -50,6 +55,7 @@ const COMMANDS: Record<string, Command> = {
   keygen: keygenCommand,
   session: sessionCommand,
   apply: applyCommand,
+  context: contextCommand,
   sign: signCommand,
   call: callCommand,
   mcp: mcpCommand,

@@ -20,6 +20,8 @@ import * as secrets from "../services/secrets.js";
 import * as contexts from "../services/security-contexts.js";
 import * as sessions from "../services/sessions.js";
 import * as specs from "../services/specs.js";
+import * as suggest from "../services/suggest.js";
+import * as whatIf from "../services/what-if.js";
 import * as workflows from "../services/workflows.js";
 
 /**
@@ -300,6 +302,26 @@ export const ROUTES: readonly RouteEntry[] = [
     input: contexts.EvaluateInput,
     description: "Dry run: the decision a call would get; nothing runs.",
     http: { params: ["name"], body: "fields" },
+  },
+  {
+    method: "POST",
+    path: "/v1/security-contexts/:name/what-if",
+    role: "viewer",
+    verb: whatIf.whatIfContext,
+    input: whatIf.WhatIfInput,
+    description:
+      "What-if over history: the context's recorded calls decided again under the current definition and a candidate; nothing runs, one audit row.",
+    http: { params: ["name"], body: "fields" },
+  },
+  {
+    method: "GET",
+    path: "/v1/security-contexts/:name/suggest",
+    role: "viewer",
+    verb: suggest.suggestContext,
+    input: suggest.SuggestInput,
+    description:
+      "Least privilege from evidence: the narrowest context that still allows every call allowed in the window.",
+    http: { params: ["name"], query: true },
   },
 
   // Approvals

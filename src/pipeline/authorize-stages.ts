@@ -1,5 +1,5 @@
 import { GatewayError } from "../errors.js";
-import { authorizeCall, redeemApproval } from "./authorize.js";
+import { authorizeCall, recordedCall, redeemApproval } from "./authorize.js";
 import { auditRequestId, type CallOutcome, need, type PipelineDeps, type RunState, via } from "./call.js";
 
 /**
@@ -51,6 +51,7 @@ export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
         arguments_digest: facts.argumentsDigest,
         binding: auth.binding,
         approval_id: pre.approvalId,
+        ...recordedCall(facts),
         ...via(s.call.source),
       },
     });

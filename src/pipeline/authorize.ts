@@ -5,6 +5,7 @@ import type { Capability, SecurityContext } from "../policy/context-schema.js";
 import type { ContextCache } from "../policy/contexts.js";
 import { countInWindow } from "../policy/counters.js";
 import { evaluate, type PolicyDecision, type ToolInfo } from "../policy/evaluate.js";
+import { recordedArguments } from "../policy/recorded-call.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
@@ -47,6 +48,18 @@ export interface CallFacts {
    * not counted again after it.
    */
   countedRateKeys: Set<string>;
+  /** Set once the call's first decision row carried the recorded call (`recordedCall`). */
+  callRecorded?: boolean;
+}
+
+/**
+ * The call as the trail keeps it for deciding it again (what-if, suggest): its context and
+ * redacted arguments, on the call's first decision row only, so each call is there once.
+ */
+export function recordedCall(f: CallFacts): { security_context?: string; arguments?: unknown } {
+  if (f.callRecorded) return {};
+  f.callRecorded = true;
+  return { security_context: f.auth.claims.scp, arguments: recordedArguments(f.args) };
 }
 
 export interface AllowOutcome {
@@ -98,6 +111,7 @@ async function deny(
       reason: err.details.reason,
       arguments_digest: f.argumentsDigest,
       binding: f.auth.binding,
+      ...recordedCall(f),
       ...via(f),
     },
   });
@@ -237,6 +251,7 @@ async function redeemOrRequest(
         approval_id: approvalId,
         reason,
         arguments_digest: f.argumentsDigest,
+        ...recordedCall(f),
         ...via(f),
       },
     });
@@ -275,6 +290,7 @@ async function redeemOrRequest(
           rule: decision.rule,
           arguments_digest: f.argumentsDigest,
           expires_at: new Date(row.expiresAt).toISOString(),
+          ...recordedCall(f),
           ...via(f),
         },
       });
@@ -303,6 +319,7 @@ async function redeemOrRequest(
       rule: decision.rule,
       arguments_digest: f.argumentsDigest,
       expires_at: new Date(expiresAt).toISOString(),
+      ...recordedCall(f),
       ...via(f),
     },
   });

@@ -53,6 +53,8 @@ export interface ServiceDeps {
   attestation?: AttestationSettings;
   /** This instance's Prometheus metrics (GET /metrics); absent when `metrics.enabled` is false. */
   metrics?: MetricsExposition;
+  /** How long one what-if answer may decide calls (default WHAT_IF_BUDGET_MS, 20 s). */
+  whatIfBudgetMs?: number;
 }
 
 /**

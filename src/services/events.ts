@@ -6,7 +6,7 @@ import { cursorOf, PageQuery, pageOf } from "./pagination.js";
 
 /** GET /v1/events: filters and an opaque cursor (newest first). */
 
-const Time = z.string().transform((s, ctx) => {
+export const Time = z.string().transform((s, ctx) => {
   const ms = /^\d+$/.test(s) ? Number(s) * 1000 : Date.parse(s);
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: "custom", message: "must be RFC 3339 or Unix seconds" });

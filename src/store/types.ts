@@ -116,6 +116,29 @@ export interface EventFilter {
   limit: number;
 }
 
+/**
+ * The event types whose rows carry a recorded call (`security_context` and redacted
+ * `arguments` in the payload, on the first decision row of each call: DESIGN §3 what-if).
+ */
+export const RECORDED_CALL_TYPES = [
+  "ToolCallAuthorized",
+  "PolicyDenied",
+  "ApprovalRequested",
+  "ApprovalPending",
+  "ApprovalRejected",
+] as const;
+
+/** The recorded calls of one security context, oldest first, keyset by seq. */
+export interface RecordedCallFilter {
+  tenantId: string;
+  securityContext: string;
+  since?: number;
+  until?: number;
+  /** Rows with seq strictly above this. */
+  afterSeq?: number;
+  limit: number;
+}
+
 export interface CheckpointRow {
   id: string;
   createdAt: number;
@@ -493,6 +516,8 @@ export interface AuditStore {
    */
   writeBatch(batch: WriteBatch): Promise<WriteBatchResult>;
   listEvents(filter: EventFilter): Promise<EventRow[]>;
+  /** One page of recorded calls (what-if, suggest): streamed by the caller, never all at once. */
+  listRecordedCalls(filter: RecordedCallFilter): Promise<EventRow[]>;
   /** Unsealed rows (chain_seq null) in seq order, at most limit. */
   unsealedEvents(limit: number): Promise<EventRow[]>;
   /** The sealed row with the highest chain_seq, or null. */

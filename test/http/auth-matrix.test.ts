@@ -31,8 +31,14 @@ import {
 
 const DUMMY_ID = "x";
 
-/** POST routes that change nothing (a dry run), so reading is enough. */
-const READ_ONLY_POSTS = new Set(["POST /v1/security-contexts/:name/evaluate"]);
+/**
+ * POST routes that change nothing (a dry run; a what-if, which writes only its own audit row),
+ * so reading is enough.
+ */
+const READ_ONLY_POSTS = new Set([
+  "POST /v1/security-contexts/:name/evaluate",
+  "POST /v1/security-contexts/:name/what-if",
+]);
 
 /**
  * Bodies that pass validation on the parametric write routes, so a 404 for another tenant's
@@ -44,6 +50,7 @@ const VALID_BODIES: Record<string, (id: string) => unknown> = {
   "PUT /v1/cli-tools/:id": () => FOREIGN_CLI_TOOL,
   "PUT /v1/credential-bindings/:id/grants": () => ({ grants: [{ tool_pattern: "*" }] }),
   "POST /v1/security-contexts/:name/evaluate": () => ({ tool: "demo.tool", arguments: {} }),
+  "POST /v1/security-contexts/:name/what-if": (id) => ({ candidate: { name: id, capabilities: [] } }),
   "POST /v1/approvals/:id/approve": () => ({ reason: "cross-tenant" }),
   "POST /v1/approvals/:id/deny": () => ({ reason: "cross-tenant" }),
 };
@@ -205,6 +212,8 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
     );
     foreign.set("/v1/security-contexts/:name", "ctx-b");
     foreign.set("/v1/security-contexts/:name/evaluate", "ctx-b");
+    foreign.set("/v1/security-contexts/:name/what-if", "ctx-b");
+    foreign.set("/v1/security-contexts/:name/suggest", "ctx-b");
     // A real escalated call of a tenant-b agent leaves a pending tenant-b approval.
     const bAgent = await createSessionAgent(t, { sub: "b-caller", context: "ctx-b", tenant: "tenant-b" });
     const pending = await invoke(t, envelopeBody(t, bAgent, "demo.tool", { n: 1 }));
@@ -602,6 +611,13 @@ describe.each(BACKENDS)("control plane auth matrix (%s)", (backend) => {
       await t.request(
         "/v1/security-contexts/ctx-b/evaluate",
         jsonInit("POST", { tool: "demo.tool" }, tokenB),
+      ),
+      200,
+    );
+    await expectJson(
+      await t.request(
+        "/v1/security-contexts/ctx-b/what-if",
+        jsonInit("POST", { candidate: { name: "ctx-b", capabilities: [] } }, tokenB),
       ),
       200,
     );

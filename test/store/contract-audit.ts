@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { EventRow, NewEvent, SealedUpdate, Store } from "../../src/store/types.js";
 import type { ContractContext } from "./contract.js";
-import { checkpoint, hashOf, newEvent, T0 } from "./fixtures.js";
+import { checkpoint, hashOf, newEvent, T0, uid } from "./fixtures.js";
 import { eventsAfter, latestCheckpoint } from "./test-methods.js";
 
 async function append(store: Store, events: NewEvent[]): Promise<EventRow[]> {
@@ -142,6 +142,44 @@ export function auditContract(ctx: ContractContext): void {
       expect(await store.countReplay()).toBe(0);
       // The key was never taken, so a later claim of it is fresh.
       expect(await store.recordReplay("lost", T0 + 60_000)).toBe(true);
+    });
+  });
+
+  describe("recorded calls (what-if, suggest)", () => {
+    const call = (tenantId: string, context: string, at: number, eventType = "ToolCallAuthorized") =>
+      newEvent({
+        tenantId,
+        createdAt: T0 + at,
+        eventType,
+        payload: JSON.stringify({
+          rule: "capabilities[0]",
+          security_context: context,
+          arguments: { path: "/a" },
+        }),
+      });
+
+    it("reads one tenant's decision rows of one context, oldest first, by window and keyset", async () => {
+      const store = ctx.store();
+      const acme = uid("acme");
+      const rows = await append(store, [
+        call(acme, "ctx", 1),
+        call(acme, "other", 2),
+        call(uid("globex"), "ctx", 3),
+        call(acme, "ctx", 4, "PolicyDenied"),
+        // The context named in another event type's payload is not a recorded call.
+        call(acme, "ctx", 5, "SessionCreated"),
+        call(acme, "ctx", 6, "ApprovalRequested"),
+        call(acme, "ctx%", 7),
+      ]);
+      const [a, , , d, , f] = rows;
+      const q = { tenantId: acme, securityContext: "ctx", limit: 10 };
+      expect(await store.listRecordedCalls(q)).toEqual([a, d, f]);
+      expect(await store.listRecordedCalls({ ...q, limit: 2 })).toEqual([a, d]);
+      expect(await store.listRecordedCalls({ ...q, afterSeq: d?.seq })).toEqual([f]);
+      expect(await store.listRecordedCalls({ ...q, since: T0 + 4, until: T0 + 6 })).toEqual([d]);
+      // Matched exactly, never as a pattern.
+      expect(await store.listRecordedCalls({ ...q, securityContext: "ct_" })).toEqual([]);
+      expect(await store.listRecordedCalls({ ...q, tenantId: "nobody" })).toEqual([]);
     });
   });
 

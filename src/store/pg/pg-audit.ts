@@ -11,6 +11,7 @@ import {
   eq,
   gt,
   gte,
+  inArray,
   isNotNull,
   isNull,
   lt,
@@ -22,7 +23,16 @@ import {
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/pg/schema.js";
 import { checkLimit, SEAL_LOCK_KEY } from "../adapter-common.js";
 import type { Impl } from "../guard.js";
-import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent, SealedUpdate } from "../types.js";
+import {
+  type AuditStore,
+  type CheckpointRow,
+  type EventFilter,
+  type EventRow,
+  type NewEvent,
+  RECORDED_CALL_TYPES,
+  type RecordedCallFilter,
+  type SealedUpdate,
+} from "../types.js";
 import type { PgDb } from "./pg-db.js";
 
 /** writeBatch spans the replay table too, so the store composes it (pg-store.ts). */
@@ -60,6 +70,19 @@ function eventConditions(filter: EventFilter): SQL | undefined {
     filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
     filter.beforeSeq === undefined ? undefined : lt(e.seq, filter.beforeSeq),
     filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
+  );
+}
+
+/** Tenant, event type and window by column; the context by the payload member it is kept in. */
+function recordedCallConditions(filter: RecordedCallFilter): SQL | undefined {
+  const e = gatewayEvents;
+  return and(
+    eq(e.tenantId, filter.tenantId),
+    inArray(e.eventType, [...RECORDED_CALL_TYPES]),
+    filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
+    filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
+    filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
+    sql`(${e.payload}::json ->> 'security_context') = ${filter.securityContext}`,
   );
 }
 
@@ -130,6 +153,14 @@ export function pgAudit(db: PgDb): AuditPart {
         .from(e)
         .where(eventConditions(filter))
         .orderBy(filter.afterSeq === undefined ? desc(e.seq) : asc(e.seq))
+        .limit(checkLimit(filter.limit)),
+
+    listRecordedCalls: (filter): Promise<EventRow[]> =>
+      db
+        .select()
+        .from(e)
+        .where(recordedCallConditions(filter))
+        .orderBy(asc(e.seq))
         .limit(checkLimit(filter.limit)),
 
     unsealedEvents: (limit) =>

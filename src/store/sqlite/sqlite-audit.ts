@@ -11,6 +11,7 @@ import {
   eq,
   gt,
   gte,
+  inArray,
   isNotNull,
   isNull,
   lt,
@@ -23,7 +24,15 @@ import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { auditCheckpoints, gatewayEvents } from "../../../drizzle/sqlite/schema.js";
 import { checkLimit } from "../adapter-common.js";
 import type { SyncImpl } from "../guard.js";
-import type { AuditStore, CheckpointRow, EventFilter, EventRow, NewEvent } from "../types.js";
+import {
+  type AuditStore,
+  type CheckpointRow,
+  type EventFilter,
+  type EventRow,
+  type NewEvent,
+  RECORDED_CALL_TYPES,
+  type RecordedCallFilter,
+} from "../types.js";
 
 /** writeBatch spans the replay table too, so the store composes it (sqlite-store.ts). */
 type AuditPart = SyncImpl<Omit<AuditStore, "writeBatch">>;
@@ -39,6 +48,19 @@ const checkpointColumns = {
   firstChainSeq: auditCheckpoints.firstChainSeq,
   batchRoot: auditCheckpoints.batchRoot,
 };
+
+/** Tenant, event type and window by column; the context by the payload member it is kept in. */
+function recordedCallConditions(filter: RecordedCallFilter): SQL | undefined {
+  const e = gatewayEvents;
+  return and(
+    eq(e.tenantId, filter.tenantId),
+    inArray(e.eventType, [...RECORDED_CALL_TYPES]),
+    filter.since === undefined ? undefined : gte(e.createdAt, filter.since),
+    filter.until === undefined ? undefined : lt(e.createdAt, filter.until),
+    filter.afterSeq === undefined ? undefined : gt(e.seq, filter.afterSeq),
+    sql`json_extract(${e.payload}, '$.security_context') = ${filter.securityContext}`,
+  );
+}
 
 /** Thrown inside the sealing transaction to roll it back; never escapes this module. */
 class SealAborted extends Error {}
@@ -100,6 +122,15 @@ export function sqliteAudit(db: BetterSQLite3Database): AuditPart {
         .from(e)
         .where(eventConditions(filter))
         .orderBy(filter.afterSeq === undefined ? desc(e.seq) : asc(e.seq))
+        .limit(checkLimit(filter.limit))
+        .all(),
+
+    listRecordedCalls: (filter): EventRow[] =>
+      db
+        .select()
+        .from(e)
+        .where(recordedCallConditions(filter))
+        .orderBy(asc(e.seq))
         .limit(checkLimit(filter.limit))
         .all(),
 

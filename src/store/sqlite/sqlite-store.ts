@@ -266,6 +266,7 @@ export function openSqliteStore(opts: SqliteStoreOptions): Store {
         }))
         .immediate(),
     listEvents: (filter) => stmts().audit.listEvents(filter),
+    listRecordedCalls: (filter) => stmts().audit.listRecordedCalls(filter),
     unsealedEvents: (limit) => stmts().audit.unsealedEvents(limit),
     chainHead: () => stmts().audit.chainHead(),
     sealBatch: (updates, checkpoint, expected) => stmts().audit.sealBatch(updates, checkpoint, expected),
