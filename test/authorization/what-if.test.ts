@@ -358,6 +358,24 @@ describe.each(BACKENDS)("what-if over recorded calls (%s)", (backend) => {
     }
   });
 
+  it("a session's allowed_tool_patterns decide as they did live", async () => {
+    await putContext(t, { name: "wi-session", capabilities: [{ tool_pattern: "*" }] });
+    const agent = await sessionAgent(t, { context: "wi-session", allowed: ["fs.*"] });
+    expect((await call(t, agent, "fs.read", { path: "/x" })).status).toBe(200);
+    expect((await call(t, agent, "web.get", { url: "https://example.com/" })).status).toBe(403);
+    const got = await expectJson<WhatIf>(
+      await whatIf(
+        { candidate: { name: "wi-session", capabilities: [] } },
+        t.operatorToken("viewer"),
+        "wi-session",
+      ),
+      200,
+    );
+    // web.get was refused by the session, under either definition: no flip.
+    expect(got.flips.map((f) => [f.tool_name, f.from, f.to])).toEqual([["fs.read", "allow", "reject"]]);
+    expect(got.unchanged).toBe(1);
+  });
+
   it("suggest refuses bad input", async () => {
     await expectError(await suggest("", t.operatorToken("viewer"), "no-such"), 404, "not_found");
     await expectError(await suggest("", t.operatorToken("viewer", "tenant-c")), 404, "not_found");
