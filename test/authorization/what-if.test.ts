@@ -358,6 +358,24 @@ describe.each(BACKENDS)("what-if over recorded calls (%s)", (backend) => {
     }
   });
 
+  it("a session's allowed_tool_patterns decide as they did live", async () => {
+    await putContext(t, { name: "wi-session", capabilities: [{ tool_pattern: "*" }] });
+    const agent = await sessionAgent(t, { context: "wi-session", allowed: ["fs.*"] });
+    expect((await call(t, agent, "fs.read", { path: "/x" })).status).toBe(200);
+    expect((await call(t, agent, "web.get", { url: "https://example.com/" })).status).toBe(403);
+    const got = await expectJson<WhatIf>(
+      await whatIf(
+        { candidate: { name: "wi-session", capabilities: [] } },
+        t.operatorToken("viewer"),
+        "wi-session",
+      ),
+      200,
+    );
+    // web.get was refused by the session, under either definition: no flip.
+    expect(got.flips.map((f) => [f.tool_name, f.from, f.to])).toEqual([["fs.read", "allow", "reject"]]);
+    expect(got.unchanged).toBe(1);
+  });
+
   it("suggest refuses bad input", async () => {
     await expectError(await suggest("", t.operatorToken("viewer"), "no-such"), 404, "not_found");
     await expectError(await suggest("", t.operatorToken("viewer", "tenant-c")), 404, "not_found");
@@ -368,5 +386,85 @@ describe.each(BACKENDS)("what-if over recorded calls (%s)", (backend) => {
     );
     await expectError(await suggest("?since=nope"), 400, "invalid_query");
     await expectError(await suggest("?limit=5"), 400, "invalid_query");
+  });
+});
+
+describe.each(BACKENDS)("what-if over recorded CLI tool calls (%s)", (backend) => {
+  let t: TestGateway;
+  const GIT = {
+    name: "vcs.git",
+    description: "git, read-only",
+    docker_image: `sha256:${"0".repeat(64)}`,
+    allowed_subcommands: ["log", "status", "push"],
+    argv_profile: "git",
+    mounts: [{ host_path: "/srv/repos/app", container_path: "/repo" }],
+    working_dir: "/repo",
+  };
+  const READERS = {
+    name: "git-readers",
+    capabilities: [
+      {
+        tool_pattern: "vcs.git",
+        command_allowlist: ["git"],
+        subcommand_allowlist: ["log", "status"],
+        path_allowlist: ["/srv/repos/**"],
+      },
+    ],
+  };
+
+  beforeAll(async () => {
+    t = await startTestGateway(backend);
+    const res = await t.request("/v1/cli-tools", jsonInit("POST", GIT, t.adminToken()));
+    expect(res.status, await res.text()).toBe(201);
+    await putContext(t, READERS);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("the registration's command, mounts and the recorded subcommand decide as they did live", async () => {
+    const agent = await sessionAgent(t, { context: "git-readers" });
+    // Allowed by the policy (whether the container then runs is not the question here).
+    const log = await call(t, agent, "vcs.git", { subcommand: "log" });
+    expect([2001, 2002, 2003, 2004, 2006]).not.toContain(log.body.error?.code);
+    // Refused after lookup: push is not in subcommand_allowlist.
+    expect((await call(t, agent, "vcs.git", { subcommand: "push" })).body.error?.code).toBe(2003);
+    const same = await expectJson<WhatIf>(
+      await t.request(
+        "/v1/security-contexts/git-readers/what-if",
+        jsonInit("POST", { candidate: READERS }, t.operatorToken("viewer")),
+      ),
+      200,
+    );
+    expect(same).toMatchObject({ evaluated: 2, unchanged: 2, undecidable: 0, flips: [] });
+    const statusOnly = {
+      ...READERS,
+      capabilities: [{ ...READERS.capabilities[0], subcommand_allowlist: ["status"] }],
+    };
+    const narrower = await expectJson<WhatIf>(
+      await t.request(
+        "/v1/security-contexts/git-readers/what-if",
+        jsonInit("POST", { candidate: statusOnly }, t.operatorToken("viewer")),
+      ),
+      200,
+    );
+    expect(narrower.flips.map((f) => [f.from, f.to, f.reason.includes("subcommand")])).toEqual([
+      ["allow", "reject", true],
+    ]);
+    // A mount outside the candidate's paths refuses every call of the tool.
+    const elsewhere = {
+      ...READERS,
+      capabilities: [{ ...READERS.capabilities[0], path_allowlist: ["/srv/other/**"] }],
+    };
+    const mounts = await expectJson<WhatIf>(
+      await t.request(
+        "/v1/security-contexts/git-readers/what-if",
+        jsonInit("POST", { candidate: elsewhere }, t.operatorToken("viewer")),
+      ),
+      200,
+    );
+    expect(mounts.flips.map((f) => f.reason)).toEqual([
+      "capabilities[0]: mount 0 of the tool is not in path_allowlist",
+    ]);
   });
 });
