@@ -59,7 +59,8 @@ describe("web console in chromium", () => {
     }).body;
     return invoke(t, body);
   };
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+  const shot = (name: string, on: Page = page) =>
+    on.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
   const watch = (p: Page) => {
     p.on("dialog", (d) => {
       dialogs.push(d.message());
@@ -210,6 +211,190 @@ describe("web console in chromium", () => {
     await expect.poll(() => page.locator("pre.evaluation").innerText()).toContain('"decision": "escalate"');
     await shot("contexts");
   }, 60_000);
+
+  it("edits a context with its what-if beside it, and saves the suggestion from history as a reviewed edit", async () => {
+    const admin = t.adminToken("default");
+    const wide = {
+      name: "console-edit",
+      description: "started wide",
+      capabilities: [{ tool_pattern: "system.*" }],
+    };
+    await expectJson(await t.request("/v1/security-contexts", jsonInit("POST", wide, admin)), 201);
+    const saved = agent;
+    agent = await createSessionAgent(t, { sub: "edit-agent", context: "console-edit" });
+    for (const [tool, args] of [
+      ["system.whoami", {}],
+      ["system.echo", { text: "one" }],
+      ["system.whoami", {}],
+      ["system.echo", { text: "two" }],
+      ["system.whoami", {}],
+    ] as const) {
+      const r = await call(tool, args);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    }
+    agent = saved;
+    const whatIfRows = async () =>
+      (
+        await expectJson<{ items: unknown[] }>(
+          await t.request("/v1/events?type=PolicyWhatIfEvaluated", { headers: bearer(admin) }),
+          200,
+        )
+      ).items.length;
+
+    // A tab whose clock is the gateway's (the test clock is in January 2026), so "the last 7 days"
+    // is the window the calls above were made in.
+    const tab = await browser.context.newPage();
+    watch(tab);
+    await tab.clock.setFixedTime(new Date(t.clock.nowMs()));
+    await signInAs(tab, t.operatorToken("admin", "default"));
+    await tab.getByRole("link", { name: "Contexts" }).click();
+    await tab.getByRole("link", { name: "console-edit" }).click();
+    await tab.getByRole("heading", { name: "Security context console-edit" }).waitFor();
+    const editor = tab.getByLabel("definition (JSON)");
+    const diff = tab.getByTestId("definition-diff");
+    const save = tab.getByRole("button", { name: "Save" });
+    await expect.poll(() => editor.inputValue()).toContain('"tool_pattern": "system.*"');
+    await expect.poll(() => diff.innerText()).toBe("No change from the saved definition.");
+    expect(await tab.getByLabel("history").inputValue()).toBe("7d");
+
+    // The edit: narrow system.* to system.whoami. The diff shows it; Save waits for a preview.
+    const narrowed = (await editor.inputValue()).replace('"system.*"', '"system.whoami"');
+    await editor.fill(narrowed);
+    await expect.poll(() => diff.innerText()).toContain('-       "tool_pattern": "system.*"');
+    await expect.poll(() => diff.innerText()).toContain('+       "tool_pattern": "system.whoami"');
+    expect(await save.isDisabled()).toBe(true);
+    await tab.getByTestId("save-hint").waitFor();
+
+    const before = await whatIfRows();
+    await tab.getByRole("button", { name: "Preview what-if" }).click();
+    const summary = tab.getByTestId("what-if-summary");
+    await expect
+      .poll(() => summary.innerText())
+      .toBe("The candidate would deny 2 calls, of 5 recorded calls in the last 7 days.");
+    const flips = tab.locator("table.flips tbody tr");
+    await expect.poll(() => flips.count()).toBe(2);
+    for (const row of await flips.all()) {
+      expect(await row.locator("td.tool").innerText()).toBe("system.echo");
+      expect(await row.locator("td").nth(2).innerText()).toBe("allow");
+      expect(await row.locator("td").nth(3).innerText()).toBe("reject");
+    }
+    // The console shows what the API answers for the same candidate and window.
+    const direct = await expectJson<{ flips: Array<{ event_id: string }> }>(
+      await t.request(
+        "/v1/security-contexts/console-edit/what-if",
+        jsonInit(
+          "POST",
+          {
+            candidate: JSON.parse(narrowed),
+            since: new Date(t.clock.nowMs() - 7 * 86_400_000).toISOString(),
+          },
+          admin,
+        ),
+      ),
+      200,
+    );
+    const shown = await flips.evaluateAll((rows) => rows.map((r) => r.getAttribute("data-event")));
+    expect(shown).toEqual(direct.flips.map((f) => f.event_id));
+    expect(await whatIfRows()).toBe(before + 2); // the console's preview and the direct call
+    await expect.poll(() => save.isDisabled()).toBe(false);
+
+    // Any further keystroke makes the preview stale and takes Save away again.
+    await editor.fill(narrowed.replace("started wide", "started wide!"));
+    await expect.poll(() => save.isDisabled()).toBe(true);
+    await tab.locator(".what-if.stale").waitFor();
+
+    // Not JSON: said at once, nothing sent. Invalid: every problem the gateway found, nothing written.
+    await editor.fill("{ not json");
+    await expect.poll(() => tab.locator(".editor-grid .error").innerText()).toMatch(/^The edit is not JSON/);
+    expect(await tab.getByRole("button", { name: "Preview what-if" }).isDisabled()).toBe(true);
+    await editor.fill(
+      JSON.stringify({ name: "console-edit", capabilities: [{ tool_pattern: "" }], bogus: 1 }),
+    );
+    const rowsBeforeInvalid = await whatIfRows();
+    await tab.getByRole("button", { name: "Preview what-if" }).click();
+    const alert = tab.getByRole("alert");
+    await expect.poll(() => alert.innerText()).toContain("the candidate security context is invalid");
+    expect(await alert.locator("ul.problems li").count()).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => alert.innerText())
+      .toContain("candidate.capabilities[0].tool_pattern: must not be empty");
+    expect(await whatIfRows()).toBe(rowsBeforeInvalid);
+
+    // The suggestion from the same history arrives as an edit: diff, notes, and its what-if.
+    await tab.getByRole("button", { name: "Discard edit" }).click();
+    await expect.poll(() => diff.innerText()).toBe("No change from the saved definition.");
+    await tab.getByRole("button", { name: "Suggest from history" }).click();
+    const suggestion = tab.getByTestId("suggestion");
+    await expect.poll(() => suggestion.innerText()).toContain("Suggested from 5 recorded calls");
+    // Exact tool names only: nothing was generalised, and the console says so.
+    await expect
+      .poll(() => suggestion.locator(".notes").innerText())
+      .toBe("No generalisation: every entry is exactly what the calls used.");
+    await expect
+      .poll(() => summary.innerText())
+      .toBe("No call would be decided differently, of 5 recorded calls in the last 7 days.");
+    await expect.poll(() => diff.innerText()).toContain('-       "tool_pattern": "system.*"');
+    const suggested = JSON.parse(await editor.inputValue()) as {
+      capabilities: Array<{ tool_pattern: string }>;
+    };
+    expect(suggested.capabilities.map((c) => c.tool_pattern)).toEqual(["system.whoami", "system.echo"]);
+    await shot("context-editor", tab);
+
+    // Someone else saves meanwhile: the save is refused, their definition shown, the preview gone.
+    const theirs = { ...wide, description: "changed elsewhere" };
+    await expectJson(
+      await t.request("/v1/security-contexts/console-edit", jsonInit("PUT", theirs, admin)),
+      200,
+    );
+    await save.click();
+    await expect.poll(() => tab.getByRole("alert").innerText()).toMatch(/^Someone saved this context/);
+    await expect.poll(() => tab.getByTestId("what-if").count()).toBe(0);
+    await expect.poll(() => diff.innerText()).toContain('-   "description": "changed elsewhere"');
+    expect(await save.isDisabled()).toBe(true);
+    await tab.getByRole("button", { name: "Preview what-if" }).click();
+    await expect
+      .poll(() => summary.innerText())
+      .toBe("No call would be decided differently, of 5 recorded calls in the last 7 days.");
+
+    await save.click();
+    await tab
+      .getByRole("status")
+      .filter({ hasText: /^Saved at/ })
+      .waitFor();
+    await expect.poll(() => diff.innerText()).toBe("No change from the saved definition.");
+    const stored = await expectJson<{ capabilities: Array<{ tool_pattern: string }> }>(
+      await t.request("/v1/security-contexts/console-edit", { headers: bearer(admin) }),
+      200,
+    );
+    expect(stored.capabilities.map((c) => c.tool_pattern)).toEqual(["system.whoami", "system.echo"]);
+    const changes = await expectJson<{ items: Array<{ payload: Record<string, unknown> }> }>(
+      await t.request("/v1/events?type=ConfigChanged", { headers: bearer(admin) }),
+      200,
+    );
+    expect(
+      changes.items.some(
+        (e) =>
+          e.payload.object === "security_context" &&
+          e.payload.action === "update" &&
+          e.payload.name === "console-edit",
+      ),
+    ).toBe(true);
+    await tab.close();
+
+    // A viewer may preview and ask for a suggestion, but is offered no Save.
+    const viewer = await browser.context.newPage();
+    watch(viewer);
+    await viewer.clock.setFixedTime(new Date(t.clock.nowMs()));
+    await signInAs(viewer, t.operatorToken("viewer", "default"));
+    await viewer.goto(`${base}/contexts/console-edit?tenant_id=default`);
+    await viewer.getByRole("heading", { name: "Security context console-edit" }).waitFor();
+    await viewer.getByRole("button", { name: "Suggest from history" }).click();
+    await expect
+      .poll(() => viewer.getByTestId("what-if-summary").innerText())
+      .toBe("No call would be decided differently, of 5 recorded calls in the last 7 days.");
+    expect(await viewer.getByRole("button", { name: "Save" }).count()).toBe(0);
+    await viewer.close();
+  }, 120_000);
 
   it("revokes a session; the next call under it is refused", async () => {
     await page.getByRole("link", { name: "Sessions" }).click();

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code: number | null,
     readonly reason: string | null,
     message: string,
+    /** `error.details.problems` of a 400: every problem the gateway found, each with its path. */
+    readonly problems: Array<{ path: string; message: string }> = [],
   ) {
     super(message);
   }
@@ -27,14 +29,23 @@ export function authHeaders(token: string): Record<string, string> {
 async function errorOf(res: Response): Promise<ApiError> {
   try {
     const body = (await res.json()) as {
-      error?: { code?: number; message?: string; details?: { reason?: string } };
+      error?: { code?: number; message?: string; details?: { reason?: string; problems?: unknown } };
     };
     const e = body.error;
+    const listed = e?.details?.problems;
+    const problems = Array.isArray(listed)
+      ? listed.flatMap((p: unknown) => {
+          if (typeof p !== "object" || p === null) return [];
+          const { path, message } = p as { path?: unknown; message?: unknown };
+          return [{ path: String(path ?? ""), message: String(message ?? "") }];
+        })
+      : [];
     return new ApiError(
       res.status,
       e?.code ?? null,
       e?.details?.reason ?? null,
       e?.message ?? res.statusText,
+      problems,
     );
   } catch {
     return new ApiError(res.status, null, null, `HTTP ${res.status}`);

@@ -4,6 +4,7 @@ import { Link, usePath } from "./router";
 import { ApprovalsView } from "./views/approvals";
 import { AuditView } from "./views/audit";
 import { AgentKeysView, ContextsView, SpecsView, WorkflowsView } from "./views/catalog";
+import { ContextEditor } from "./views/context-editor";
 import { EventDetail } from "./views/event-detail";
 import { EventsView } from "./views/events";
 import { SessionsView } from "./views/sessions";
@@ -27,6 +28,15 @@ function Page(props: { path: string }) {
   if (event) return <EventDetail seq={Number(event[1])} />;
   const exec = /^\/executions\/([^/]+)$/.exec(path);
   if (exec) return <Timeline executionId={decodeURIComponent(exec[1] ?? "")} />;
+  const context = /^\/contexts\/([^/]+)$/.exec(path);
+  if (context)
+    return (
+      <ContextEditor
+        key={path}
+        name={decodeURIComponent(context[1] ?? "")}
+        tenant={new URLSearchParams(location.search).get("tenant_id")}
+      />
+    );
   switch (path) {
     case "/":
     case "/events":

@@ -2,12 +2,19 @@ import { useState } from "preact/hooks";
 import { api } from "../api";
 import { field, fmtTime, jsonText } from "../format";
 import { LoadMore, usePages } from "../pages";
+import { Link } from "../router";
 
-/** Read-only lists of specs, workflows, security contexts (with the dry run) and agent keys. */
+/** Lists of specs, workflows, security contexts (with the dry run; each opens its editor) and agent keys. */
 
 type Obj = Record<string, unknown>;
 
-function Table(props: { rows: Obj[] | undefined; columns: string[]; detail?: boolean }) {
+function Table(props: {
+  rows: Obj[] | undefined;
+  columns: string[];
+  detail?: boolean;
+  /** The first column as a link to this page of the row. */
+  href?: (row: Obj) => string;
+}) {
   if (!props.rows) return <p>Loading…</p>;
   if (props.rows.length === 0) return <p class="muted">None.</p>;
   const text = (v: unknown) =>
@@ -25,9 +32,12 @@ function Table(props: { rows: Obj[] | undefined; columns: string[]; detail?: boo
       <tbody>
         {props.rows.map((r, i) => (
           <tr key={String(r.id ?? r.name ?? i)}>
-            {props.columns.map((c) => (
-              <td key={c}>{c.endsWith("_at") ? fmtTime(text(r[c])) : text(r[c])}</td>
-            ))}
+            {props.columns.map((c, j) => {
+              const shown = c.endsWith("_at") ? fmtTime(text(r[c])) : text(r[c]);
+              return (
+                <td key={c}>{j === 0 && props.href ? <Link href={props.href(r)}>{shown}</Link> : shown}</td>
+              );
+            })}
             {props.detail && (
               <td>
                 <details>
@@ -181,7 +191,14 @@ export function ContextsView() {
         rows={rows}
         columns={["name", "description", "tenant_id", "capabilities", "deny_list", "updated_at"]}
         detail
+        href={(c) =>
+          `/contexts/${encodeURIComponent(String(c.name))}?tenant_id=${encodeURIComponent(String(c.tenant_id))}`
+        }
       />
+      <p class="muted">
+        Open a context to edit it, preview the what-if of the edit over its recorded calls, or have one
+        suggested from them.
+      </p>
       <LoadMore pages={pages} />
       {pages.rows && <Evaluate names={pages.rows.map((c) => String(c.name))} />}
     </section>
