@@ -78,9 +78,11 @@ export async function startGateway(opts: {
   env: Record<string, string>;
   cwd: string;
   readyTimeoutMs?: number;
+  /** Another build's dist/src/main.js (an upgrade's next version); this checkout's by default. */
+  main?: string;
 }): Promise<GatewayProcess> {
   const port = opts.env.SEAL_GATEWAY_PORT ? Number(opts.env.SEAL_GATEWAY_PORT) : await freePort();
-  const proc = spawn(process.execPath, [MAIN, "start"], {
+  const proc = spawn(process.execPath, [opts.main ?? MAIN, "start"], {
     env: cleanEnv({ SEAL_GATEWAY_PORT: String(port), ...opts.env }),
     cwd: opts.cwd,
     stdio: ["ignore", "pipe", "pipe"],
