@@ -3,7 +3,7 @@ import { TokenAuthority } from "./auth/tokens.js";
 import type { GatewayConfig } from "./config/schema.js";
 import type { MasterKey } from "./crypto/sealed-box.js";
 import { type Keyring, loadKeyring } from "./keys/keyring.js";
-import { resolveMasterKey } from "./keys/master-key.js";
+import { masterKeySource, resolveMasterKey } from "./keys/master-key.js";
 import type { Logger } from "./log/logger.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { StoreLog } from "./store/adapter-common.js";
@@ -47,10 +47,7 @@ export async function buildCore(config: GatewayConfig, opts: CoreOptions): Promi
   });
   try {
     await store.migrate();
-    const master = resolveMasterKey(
-      { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
-      log,
-    );
+    const master = resolveMasterKey(masterKeySource(config), log);
     const keyring = await loadKeyring(store, master, log, opts.nowMs ?? Date.now());
     const tokens = new TokenAuthority(
       keyring,

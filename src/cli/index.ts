@@ -42,7 +42,8 @@ export const USAGE = `usage: seal-gateway <command> [options]
                                                 check an exported evidence pack offline (3: events not sealed yet)
   secrets rotate-master-key [--new-key-file FILE] [--config FILE]
                                                 re-wrap every secret and signing key under a new master key
-                                                (or SEAL_GATEWAY_NEW_MASTER_KEY); stop every instance first
+                                                (or SEAL_GATEWAY_NEW_MASTER_KEY); without one, finish a rotation:
+                                                re-wrap what is under secrets.previous_master_keys under the current key
   keys rotate [--config FILE]                   a new gateway signing key; the old one retired (still verifies),
                                                 each instance signs with the new one after its restart
 Environment: SEAL_TOKEN, SEAL_PRIVATE_KEY, SEAL_GATEWAY_URL (sign, call, mcp);

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { rotateSigningKey } from "../keys/keyring.js";
-import { MasterKeyError, resolveMasterKey } from "../keys/master-key.js";
+import { MasterKeyError, masterKeySource, resolveMasterKey } from "../keys/master-key.js";
 import { createLogger } from "../log/logger.js";
 import { openStore } from "../store/open.js";
 import { configOrExit, UsageError } from "./common.js";
@@ -22,10 +22,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
   const log = createLogger("warn");
   const store = await openStore({ url: config.database.url, durability: config.audit.durability });
   try {
-    const master = resolveMasterKey(
-      { configured: config.secrets.master_key, devMode: config.dev_mode, dataDir: config.data_dir },
-      log,
-    );
+    const master = resolveMasterKey(masterKeySource(config), log);
     await store.migrate();
     const { kid, retired } = await rotateSigningKey(store, master, log);
     process.stdout.write(`${JSON.stringify({ kid, retired })}\n`);

@@ -21,6 +21,7 @@ const PINNED: Readonly<Record<string, string>> = {
   SEAL_GATEWAY_HOST: "server.host",
   SEAL_GATEWAY_PORT: "server.port",
   SEAL_GATEWAY_MASTER_KEY: "secrets.master_key",
+  SEAL_GATEWAY_PREVIOUS_MASTER_KEYS: "secrets.previous_master_keys",
 };
 
 export interface EnvOverride {

@@ -42,10 +42,12 @@ function sourceFinder(overrides: readonly EnvOverride[], locate: SourceOf | unde
   };
 }
 
-function rawMasterKey(tree: unknown): string[] {
+/** The master keys as given (current and previous), to scrub from any problem's text. */
+function rawMasterKeys(tree: unknown): string[] {
   const secrets = isPlainRecord(tree) ? tree.secrets : undefined;
-  const key = isPlainRecord(secrets) ? secrets.master_key : undefined;
-  return typeof key === "string" ? [key] : [];
+  if (!isPlainRecord(secrets)) return [];
+  const previous = Array.isArray(secrets.previous_master_keys) ? secrets.previous_master_keys : [];
+  return [secrets.master_key, ...previous].filter((k): k is string => typeof k === "string");
 }
 
 /**
@@ -86,6 +88,6 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
     );
   }
   if (parsed.success && problems.length === 0) return { ok: true, config: parsed.data, file };
-  const secrets = [...interpolated.secrets, ...rawMasterKey(interpolated.value)];
+  const secrets = [...interpolated.secrets, ...rawMasterKeys(interpolated.value)];
   return { ok: false, problems: scrubSecrets(problems, secrets) };
 }

@@ -138,6 +138,9 @@ const UserBound = z.strictObject({
 const Secrets = z
   .strictObject({
     master_key: MasterKey.optional(),
+    // Earlier master keys during a rotation: values sealed under them still open; nothing new
+    // is sealed under them (docs/operations.md "Key rotation across a fleet").
+    previous_master_keys: z.array(MasterKey).max(4).default([]),
     // Where a StaticRef without its own `backend` reads.
     static_backend: z.enum(["builtin", "openbao"]).default("builtin"),
     openbao: OpenBao.optional(),

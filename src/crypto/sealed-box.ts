@@ -15,11 +15,30 @@ export interface MasterKey {
   /** Short public fingerprint (hex) naming which master key wrapped a data key. */
   readonly id: string;
   readonly bytes: Buffer;
+  /**
+   * Earlier master keys during a rotation (secrets.previous_master_keys): values sealed under
+   * one of them still open; nothing is ever sealed under them.
+   */
+  readonly previous?: readonly MasterKey[];
 }
 
 export function masterKeyFromBytes(bytes: Buffer): MasterKey {
   if (bytes.length !== 32) throw new Error("master key must be 32 bytes");
   return { id: fingerprint(bytes, "master"), bytes };
+}
+
+/** The master key that seals, with earlier ones that only open (a rotation in progress). */
+export function withPreviousKeys(current: MasterKey, previous: readonly MasterKey[]): MasterKey {
+  const others = previous.filter(
+    (k, i) => k.id !== current.id && previous.findIndex((o) => o.id === k.id) === i,
+  );
+  return others.length === 0 ? current : { id: current.id, bytes: current.bytes, previous: others };
+}
+
+/** The key among `master` and its previous ones that a sealed value names, if any. */
+function keyFor(master: MasterKey, masterId: string): MasterKey | undefined {
+  if (masterId === master.id) return master;
+  return master.previous?.find((k) => k.id === masterId);
 }
 
 /** A short, one-way, domain-separated fingerprint; safe to log and show. */
@@ -78,10 +97,9 @@ function split(sealed: string): { masterId: string; wrapped: Buffer; body: Buffe
 export function open(master: MasterKey, sealed: string, aad: string): Buffer {
   const parts = split(sealed);
   // The id is a public fingerprint, so a plain comparison leaks nothing.
-  if (parts.masterId !== master.id) {
-    throw new SealedBoxError("sealed under a different master key");
-  }
-  const dataKey = gcmOpen(master.bytes, parts.wrapped, `wrap:${aad}`);
+  const key = keyFor(master, parts.masterId);
+  if (!key) throw new SealedBoxError("sealed under a different master key");
+  const dataKey = gcmOpen(key.bytes, parts.wrapped, `wrap:${aad}`);
   try {
     return gcmOpen(dataKey, parts.body, aad);
   } finally {
@@ -89,11 +107,15 @@ export function open(master: MasterKey, sealed: string, aad: string): Buffer {
   }
 }
 
-/** Re-wraps the data key under a new master key; the encrypted value itself is unchanged. */
+/**
+ * Re-wraps the data key under a new master key; the encrypted value itself is unchanged. The
+ * value may be under `from` or one of its previous keys.
+ */
 export function rewrap(from: MasterKey, to: MasterKey, sealed: string, aad: string): string {
   const parts = split(sealed);
-  if (parts.masterId !== from.id) throw new SealedBoxError("sealed under a different master key");
-  const dataKey = gcmOpen(from.bytes, parts.wrapped, `wrap:${aad}`);
+  const key = keyFor(from, parts.masterId);
+  if (!key) throw new SealedBoxError("sealed under a different master key");
+  const dataKey = gcmOpen(key.bytes, parts.wrapped, `wrap:${aad}`);
   try {
     const wrapped = gcmSeal(to.bytes, dataKey, `wrap:${aad}`);
     return [FORMAT, to.id, wrapped.toString("base64url"), parts.body.toString("base64url")].join(".");

@@ -11,14 +11,27 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { decodeMasterKey as decodeConfiguredKey } from "../config/master-key.js";
-import { type MasterKey, masterKeyFromBytes } from "../crypto/sealed-box.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { type MasterKey, masterKeyFromBytes, withPreviousKeys } from "../crypto/sealed-box.js";
 import type { Logger } from "../log/logger.js";
 
 export interface MasterKeySource {
   /** base64 of 32 bytes, from secrets.master_key / SEAL_GATEWAY_MASTER_KEY. */
   configured: string | undefined;
+  /** secrets.previous_master_keys: earlier keys that still open, during a rotation. */
+  previous?: readonly string[];
   devMode: boolean;
   dataDir: string;
+}
+
+/** Where a configuration says the master key comes from. */
+export function masterKeySource(config: GatewayConfig): MasterKeySource {
+  return {
+    configured: config.secrets.master_key,
+    previous: config.secrets.previous_master_keys,
+    devMode: config.dev_mode,
+    dataDir: config.data_dir,
+  };
 }
 
 export class MasterKeyError extends Error {
@@ -41,6 +54,14 @@ export function decodeMasterKey(text: string): MasterKey {
  * instances sharing one PostgreSQL must be given the same configured key instead.
  */
 export function resolveMasterKey(src: MasterKeySource, log: Logger): MasterKey {
+  const current = currentMasterKey(src, log);
+  const previous = (src.previous ?? []).map(decodeMasterKey);
+  if (previous.some((k) => k.id === current.id))
+    throw new MasterKeyError("secrets.previous_master_keys must not list the current master key");
+  return withPreviousKeys(current, previous);
+}
+
+function currentMasterKey(src: MasterKeySource, log: Logger): MasterKey {
   if (src.configured) return decodeMasterKey(src.configured);
   if (!src.devMode)
     throw new MasterKeyError(

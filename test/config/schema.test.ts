@@ -54,7 +54,7 @@ describe("GatewayConfig defaults", () => {
       request_timeout_ms: 30_000,
       max_response_bytes: 10_485_760,
     });
-    expect(config.secrets).toEqual({ static_backend: "builtin", backends: {} });
+    expect(config.secrets).toEqual({ static_backend: "builtin", previous_master_keys: [], backends: {} });
     expect(config.audit).toEqual({
       durability: "normal",
       seal_interval_ms: 1000,

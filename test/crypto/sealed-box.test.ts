@@ -7,6 +7,7 @@ import {
   rewrap,
   SealedBoxError,
   seal,
+  withPreviousKeys,
 } from "../../src/crypto/sealed-box.js";
 
 const master = masterKeyFromBytes(randomBytes(32));
@@ -138,6 +139,44 @@ describe("sealed box (AES-256-GCM envelope encryption)", () => {
     it("keeps the AAD binding after the move", () => {
       const moved = rewrap(master, other, seal(master, Buffer.from("v"), AAD), AAD);
       expect(() => open(other, moved, "secret:other")).toThrow(/failed authentication/);
+    });
+  });
+
+  describe("previous master keys (a rotation in progress)", () => {
+    const third = masterKeyFromBytes(randomBytes(32));
+    const ring = withPreviousKeys(other, [master]);
+
+    it("opens values sealed under the current key or a previous one, and seals under the current only", () => {
+      const old = seal(master, Buffer.from("old"), AAD);
+      expect(open(ring, old, AAD).toString()).toBe("old");
+      const fresh = seal(ring, Buffer.from("new"), AAD);
+      expect(fresh.split(".")[1]).toBe(other.id);
+      expect(open(other, fresh, AAD).toString()).toBe("new");
+      // A key only the previous list would open is still refused by a key without that list.
+      expect(() => open(other, old, AAD)).toThrow(/different master key/);
+    });
+
+    it("refuses a value under a key in neither place, and keeps AAD and tamper checks for previous keys", () => {
+      expect(() => open(ring, seal(third, Buffer.from("x"), AAD), AAD)).toThrow(/different master key/);
+      const old = seal(master, Buffer.from("old"), AAD);
+      expect(() => open(ring, old, "secret:other")).toThrow(/failed authentication/);
+      expect(() => open(ring, flip(old, 2, 3), AAD)).toThrow(/failed authentication/);
+    });
+
+    it("rewraps from a previous key to the current one", () => {
+      const old = seal(master, Buffer.from("v"), AAD);
+      const moved = rewrap(ring, other, old, AAD);
+      expect(moved.split(".")[1]).toBe(other.id);
+      expect(open(other, moved, AAD).toString()).toBe("v");
+    });
+
+    it("drops the current key and repeats from the previous list", () => {
+      expect(withPreviousKeys(other, [])).toBe(other);
+      expect(withPreviousKeys(other, [other])).toBe(other);
+      expect(withPreviousKeys(other, [master, master, other, third]).previous?.map((k) => k.id)).toEqual([
+        master.id,
+        third.id,
+      ]);
     });
   });
 
