@@ -7,7 +7,7 @@ import { masterKeySource, resolveMasterKey } from "./keys/master-key.js";
 import type { Logger } from "./log/logger.js";
 import type { JwtAlg } from "./seal/jwt.js";
 import type { StoreLog } from "./store/adapter-common.js";
-import { openStore } from "./store/open.js";
+import { openStore, sqliteDriverRisk } from "./store/open.js";
 import type { Store } from "./store/types.js";
 
 /**
@@ -46,6 +46,7 @@ export async function buildCore(config: GatewayConfig, opts: CoreOptions): Promi
     ...(opts.storeLog ? { log: opts.storeLog } : {}),
   });
   try {
+    if (store.dialect === "sqlite" && sqliteDriverRisk) log.warn(sqliteDriverRisk, { node: process.version });
     await store.migrate();
     const master = resolveMasterKey(masterKeySource(config), log);
     const keyring = await loadKeyring(store, master, log, opts.nowMs ?? Date.now());

@@ -9,7 +9,11 @@
 import { isAbsolute, resolve } from "node:path";
 import type { StoreLog } from "./adapter-common.js";
 import { openPgStore, type PgPoolSettings } from "./pg/pg-store.js";
+import { sqliteDriverName, sqliteDriverRisk } from "./sqlite/driver.js";
 import { openSqliteStore } from "./sqlite/sqlite-store.js";
+
+export { sqliteDriverRisk };
+
 import type { Store } from "./types.js";
 
 export interface OpenStoreOptions {
@@ -54,7 +58,12 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (kind === "sqlite") {
     const path = sqlitePathFromUrl(opts.url);
     const store = openSqliteStore({ path, durability: opts.durability, log: opts.log });
-    opts.log?.("store opened", { dialect: "sqlite", path, durability: opts.durability });
+    opts.log?.("store opened", {
+      dialect: "sqlite",
+      path,
+      durability: opts.durability,
+      driver: sqliteDriverName,
+    });
     return store;
   }
   if (kind === "postgres" || kind === "postgresql") {

@@ -14,7 +14,7 @@ import { callBlock, runDocBlock } from "../support/doc-blocks.js";
 import { BACKENDS } from "../support/gateway.js";
 import { freshPgDatabase } from "../support/pg.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { cliToken, http, ok, processAgent, signedCall } from "./process-support.js";
+import { cliToken, echoHeadersTool, http, processAgent, signedCall } from "./process-support.js";
 import { encodedForms } from "./support.js";
 
 const HEADING = "## Walk-through: a Petstore token from the built-in store";
@@ -112,19 +112,14 @@ describe.each(BACKENDS)("credentials walk-through against a real gateway process
     // the caller [REDACTED] in its place — same gateway, the secret the walk-through stored.
     const admin = await cliToken(env, dir);
     const p = { url: gw.url, admin };
-    const echoSpec = await ok(p, "POST", "/v1/specs", {
-      name: "echo",
-      inline_yaml: readFileSync(join(packageRoot(), "test", "fixtures", "openapi", "billing.yaml"), "utf8"),
-      base_url: up.url,
-      credential_path: { StaticRef: { key: "petstore/token" } },
-    });
-    await ok(p, "POST", "/v1/workflows", {
-      name: "echo.headers",
-      description: "echo",
-      input_schema: { type: "object" },
-      api_spec_id: echoSpec.id,
-      steps: [{ name: "echo", operation_id: "echoHeaders", on_error: "AbortWorkflow" }],
-    });
+    await echoHeadersTool(
+      p,
+      up.url,
+      { StaticRef: { key: "petstore/token" } },
+      {
+        inline_yaml: readFileSync(join(packageRoot(), "test", "fixtures", "openapi", "billing.yaml"), "utf8"),
+      },
+    );
     const echoed = await signedCall(p, await processAgent(p), "echo.headers");
     expect(up.requests.at(-1)?.headers.authorization).toBe(`Bearer ${token}`);
     expect(

@@ -8,6 +8,7 @@ import { expect } from "vitest";
 import { callTool } from "../../src/sdk/client.js";
 import { generateKeyPair } from "../../src/sdk/keys.js";
 import { lastLine, runCli } from "../cli/process.js";
+import { securedSpec } from "./support.js";
 
 export interface ProcessApi {
   url: string;
@@ -92,4 +93,32 @@ export async function signedCall(
     result?: unknown;
     error?: { code: number; details: { reason: string } };
   };
+}
+
+/**
+ * The `echo.headers` tool: a spec named `echo` over the local upstream's /echo-headers (which
+ * reflects the request's headers) with `credentialPath`, and a one-step workflow over it.
+ * `source` is the spec document (securedSpec's by default).
+ */
+export async function echoHeadersTool(
+  p: ProcessApi,
+  upstreamUrl: string,
+  credentialPath: unknown,
+  source: Record<string, unknown> = {
+    inline_json: securedSpec({ paths: { "/echo-headers": "echoHeaders" } }),
+  },
+): Promise<void> {
+  const spec = await ok(p, "POST", "/v1/specs", {
+    name: "echo",
+    ...source,
+    base_url: upstreamUrl,
+    credential_path: credentialPath,
+  });
+  await ok(p, "POST", "/v1/workflows", {
+    name: "echo.headers",
+    description: "echo",
+    input_schema: { type: "object" },
+    api_spec_id: spec.id,
+    steps: [{ name: "only", operation_id: "echoHeaders", on_error: "AbortWorkflow" }],
+  });
 }

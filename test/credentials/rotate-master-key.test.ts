@@ -12,8 +12,16 @@ import { type GatewayProcess, runCli, startGateway, tempDir } from "../cli/proce
 import { BACKENDS } from "../support/gateway.js";
 import { freshPgDatabase } from "../support/pg.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
-import { cliToken, http, ok, type ProcessApi, processAgent, signedCall } from "./process-support.js";
-import { newSecret, securedSpec } from "./support.js";
+import {
+  cliToken,
+  echoHeadersTool,
+  http,
+  ok,
+  type ProcessApi,
+  processAgent,
+  signedCall,
+} from "./process-support.js";
+import { newSecret } from "./support.js";
 
 const key = () => randomBytes(32).toString("base64");
 
@@ -54,19 +62,7 @@ describe.each(BACKENDS)("secrets rotate-master-key (%s)", (backend) => {
     const p: ProcessApi = { url: gw.url, admin: await cliToken(withKey(K1), dir) };
     await ok(p, "PUT", "/v1/secrets/svc/token", { value: values.a });
     await ok(p, "PUT", "/v1/secrets/svc/token?tenant_id=tenant-b", { value: values.b });
-    const spec = await ok(p, "POST", "/v1/specs", {
-      name: "echo",
-      inline_json: securedSpec({ paths: { "/echo-headers": "echoHeaders" } }),
-      base_url: up.url,
-      credential_path: { StaticRef: { key: "svc/token" } },
-    });
-    await ok(p, "POST", "/v1/workflows", {
-      name: "echo.headers",
-      description: "echo",
-      input_schema: { type: "object" },
-      api_spec_id: spec.id,
-      steps: [{ name: "only", operation_id: "echoHeaders", on_error: "AbortWorkflow" }],
-    });
+    await echoHeadersTool(p, up.url, { StaticRef: { key: "svc/token" } });
     before = await ok(p, "GET", "/v1/secrets/svc/token");
     await gw.kill();
     gw = null;

@@ -18,16 +18,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditVerifyUntil, type GatewayProcess, runCli, startGateway, tempDir } from "../cli/process.js";
 import {
   cliToken,
+  echoHeadersTool,
   ok,
   type ProcessAgent,
   type ProcessApi,
   processAgent,
   signedCall,
 } from "../credentials/process-support.js";
-import { newSecret, securedSpec } from "../credentials/support.js";
+import { newSecret } from "../credentials/support.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
 import { startUpstream, type Upstream } from "../support/upstream.js";
 import { loadBalancer } from "./support/balancer.js";
+import { rollingRestart } from "./support/rolling.js";
 
 const key = () => randomBytes(32).toString("base64");
 
@@ -57,19 +59,7 @@ describe("master-key rotation on a serving fleet, built-in secrets in use", () =
     const url = await lb.listen();
     p = { url, admin: await cliToken(envOf(3), dirs[3] ?? "") };
     await ok(p, "PUT", "/v1/secrets/svc/token", { value: SECRET });
-    const spec = await ok(p, "POST", "/v1/specs", {
-      name: "echo",
-      inline_json: securedSpec({ paths: { "/echo-headers": "echoHeaders" } }),
-      base_url: up.url,
-      credential_path: { StaticRef: { key: "svc/token" } },
-    });
-    await ok(p, "POST", "/v1/workflows", {
-      name: "echo.headers",
-      description: "echo",
-      input_schema: { type: "object" },
-      api_spec_id: spec.id,
-      steps: [{ name: "only", operation_id: "echoHeaders", on_error: "AbortWorkflow" }],
-    });
+    await echoHeadersTool(p, up.url, { StaticRef: { key: "svc/token" } });
     agent = await processAgent(p);
   }, 120_000);
 
@@ -81,22 +71,8 @@ describe("master-key rotation on a serving fleet, built-in secrets in use", () =
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  const rollingRestart = async () => {
-    const exits: Array<number | null> = [];
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const old = gateways[i] as GatewayProcess;
-      lb.drain(old.url);
-      await new Promise((r) => setTimeout(r, 300));
-      old.proc.kill("SIGTERM");
-      exits.push((await old.exited).code);
-      lb.undrain(old.url);
-      const fresh = await start(i);
-      expect((await fetch(`${fresh.url}/ready`)).status).toBe(200);
-      gateways[i] = fresh;
-    }
-    return exits;
-  };
+  const restartAll = async () =>
+    (await rollingRestart(gateways, lb, (i) => start(i), { pauseMs: 1000 })).map((e) => e.code);
 
   it("rolls onto the new key with the old one as previous, finishes the rotation, rolls again: no failed call", async () => {
     const fromRequest = up.requests.length;
@@ -118,7 +94,7 @@ describe("master-key rotation on a serving fleet, built-in secrets in use", () =
 
     // 1. New key current, old key previous: one instance at a time.
     keys = { SEAL_GATEWAY_MASTER_KEY: NEW, SEAL_GATEWAY_PREVIOUS_MASTER_KEYS: OLD };
-    const first = await rollingRestart();
+    const first = await restartAll();
 
     // 2. Finish the rotation with the same configuration (no new key given).
     const finish = await runCli(["secrets", "rotate-master-key"], { env: envOf(3), cwd: dirs[3] ?? "" });
@@ -138,7 +114,7 @@ describe("master-key rotation on a serving fleet, built-in secrets in use", () =
 
     // 3. The previous key dropped.
     keys = { SEAL_GATEWAY_MASTER_KEY: NEW };
-    const second = await rollingRestart();
+    const second = await restartAll();
     await new Promise((r) => setTimeout(r, 1000));
     stop = true;
     await Promise.all(workers);

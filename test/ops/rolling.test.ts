@@ -17,7 +17,6 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKeyPair, signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
 import { openRawDb } from "../audit/raw-db.js";
 import {
   auditVerifyUntil,
@@ -30,6 +29,7 @@ import {
 } from "../cli/process.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
 import { loadBalancer } from "./support/balancer.js";
+import { echoSession, rollingRestart } from "./support/rolling.js";
 
 const run = promisify(execFile);
 
@@ -78,45 +78,9 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     const t = await runCli(["token", "--role", "admin"], { env: envOf(3), cwd: dirs[3] ?? "" });
     expect(t.code, t.stderr).toBe(0);
     admin = lastLine(t.stdout);
-    const ctx = await fetch(
-      `${url}/v1/security-contexts`,
-      jsonPost({ name: "rolling", capabilities: [{ tool_pattern: "system.echo" }] }, admin),
-    );
-    expect(ctx.status).toBe(201);
-    const pair = generateKeyPair();
-    const s = await fetch(
-      `${url}/v1/seal/sessions`,
-      jsonPost(
-        { sub: "rolling-agent", security_context_name: "rolling", public_key_b64: pair.publicKeyB64 },
-        admin,
-      ),
-    );
-    expect(s.status).toBe(201);
-    const token = String(((await s.json()) as { security_token: string }).security_token);
-    sign = (i) =>
-      signEnvelope({
-        securityToken: token,
-        payload: toolCallPayload({ name: "system.echo", arguments: { i } }),
-        privateKeyB64: pair.privateKeyB64,
-      }).body;
+    sign = await echoSession(url, admin, "rolling");
   }, 120_000);
-  /** Each instance in turn: out of the balancer, SIGTERM (drain), started again, back once ready. */
-  const rollingRestart = async () => {
-    const exits: Array<{ code: number | null; signal: string | null }> = [];
-    for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 1500));
-      const old = gateways[i] as GatewayProcess;
-      lb.drain(old.url); // out of rotation first (Kubernetes: endpoint removed, preStop pause)
-      await new Promise((r) => setTimeout(r, 300));
-      old.proc.kill("SIGTERM"); // drains in-flight calls, seals the tail, exits 0
-      exits.push(await old.exited);
-      lb.undrain(old.url);
-      const fresh = await start(i);
-      expect((await fetch(`${fresh.url}/ready`)).status).toBe(200);
-      gateways[i] = fresh; // back in rotation once ready
-    }
-    return exits;
-  };
+  const restartAll = () => rollingRestart(gateways, lb, (i) => start(i));
   const underLoad = () => {
     let stop = false;
     const answers: Answer[] = [];
@@ -152,7 +116,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
       while (!stop) answers.push(await invoke(sign(`roll-${n++}`)));
     };
     const workers = [worker(), worker(), worker(), worker()];
-    const exits = await rollingRestart();
+    const exits = await restartAll();
     await new Promise((r) => setTimeout(r, 1500));
     stop = true;
     await Promise.all(workers);
@@ -194,7 +158,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     expect(summary.rotated_signing_keys).toBeGreaterThanOrEqual(1);
     // 2. Restart each instance with the new key, one at a time.
     shared = { ...shared, SEAL_GATEWAY_MASTER_KEY: newKey };
-    const exits = await rollingRestart();
+    const exits = await restartAll();
     await new Promise((r) => setTimeout(r, 1000));
     const answers = await load.end();
     expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
@@ -234,7 +198,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
       expect(
         (await fetch(`${g.url}/v1/seal/sessions`, { headers: { authorization: `Bearer ${fresh}` } })).status,
       ).toBe(200);
-    const exits = await rollingRestart();
+    const exits = await restartAll();
     await new Promise((r) => setTimeout(r, 1000));
     const answers = await load.end();
     expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);

@@ -23,7 +23,6 @@ import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } f
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/paths.js";
-import { generateKeyPair, signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
 import { openRawDb } from "../audit/raw-db.js";
 import {
   auditVerifyUntil,
@@ -36,6 +35,7 @@ import {
 } from "../cli/process.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
 import { loadBalancer } from "./support/balancer.js";
+import { echoSession, rollingRestart } from "./support/rolling.js";
 
 const PROBE = {
   pg: [
@@ -98,32 +98,11 @@ async function versionOf(url: string): Promise<string> {
   return doc.info.version;
 }
 
-/** An admin token, a context allowing system.echo, and a session: returns a signer of echo calls. */
+/** An admin token from the CLI, then a context allowing system.echo and a session under it. */
 async function echoSigner(url: string, env: Record<string, string>, cwd: string) {
   const t = await runCli(["token", "--role", "admin"], { env, cwd });
   expect(t.code, t.stderr).toBe(0);
-  const admin = lastLine(t.stdout);
-  const ctx = await fetch(
-    `${url}/v1/security-contexts`,
-    jsonPost({ name: "upgrade", capabilities: [{ tool_pattern: "system.echo" }] }, admin),
-  );
-  expect(ctx.status).toBe(201);
-  const pair = generateKeyPair();
-  const s = await fetch(
-    `${url}/v1/seal/sessions`,
-    jsonPost(
-      { sub: "upgrade-agent", security_context_name: "upgrade", public_key_b64: pair.publicKeyB64 },
-      admin,
-    ),
-  );
-  expect(s.status).toBe(201);
-  const token = String(((await s.json()) as { security_token: string }).security_token);
-  return (i: string) =>
-    signEnvelope({
-      securityToken: token,
-      payload: toolCallPayload({ name: "system.echo", arguments: { i } }),
-      privateKeyB64: pair.privateKeyB64,
-    }).body;
+  return echoSession(url, lastLine(t.stdout), "upgrade");
 }
 
 const staged = tempDir("seal-next-version-");
@@ -186,30 +165,22 @@ describe("a rolling upgrade with a schema migration: three instances on PostgreS
         while (!stop) answers.push(await invoke(sign(`upgrade-${n++}`), url));
       };
       const workers = [worker(), worker(), worker(), worker()];
-      const exits: Array<number | null> = [];
       const versions: string[][] = [];
-      for (let i = 0; i < 3; i++) {
-        await new Promise((r) => setTimeout(r, 1500));
-        const old = gateways[i] as GatewayProcess;
-        lb.drain(old.url);
-        await new Promise((r) => setTimeout(r, 300));
-        old.proc.kill("SIGTERM");
-        exits.push((await old.exited).code);
-        lb.undrain(old.url);
-        const fresh = await start(i, next.main);
-        expect((await fetch(`${fresh.url}/ready`)).status).toBe(200);
-        gateways[i] = fresh;
-        versions.push(await Promise.all(gateways.map((g) => versionOf(g.url))));
-        if (i === 0) {
-          // The first next-version instance migrated; the two old ones serve on the new schema.
-          expect(await migrations()).toBe(before + 1);
-          expect(await probeColumn()).toBe(1);
-          for (const g of gateways.slice(1)) {
-            const r = await invoke(sign(`old-on-new-schema-${g.port}`), g.url);
-            expect(r.status, JSON.stringify(r.body)).toBe(200);
-          }
-        }
-      }
+      const exits = (
+        await rollingRestart(gateways, lb, (i) => start(i, next.main), {
+          afterEach: async (i) => {
+            versions.push(await Promise.all(gateways.map((g) => versionOf(g.url))));
+            if (i > 0) return;
+            // The first next-version instance migrated; the two old ones serve on the new schema.
+            expect(await migrations()).toBe(before + 1);
+            expect(await probeColumn()).toBe(1);
+            for (const g of gateways.slice(1)) {
+              const r = await invoke(sign(`old-on-new-schema-${g.port}`), g.url);
+              expect(r.status, JSON.stringify(r.body)).toBe(200);
+            }
+          },
+        })
+      ).map((e) => e.code);
       await new Promise((r) => setTimeout(r, 1500));
       stop = true;
       await Promise.all(workers);

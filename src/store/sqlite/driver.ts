@@ -38,3 +38,16 @@ export const Database: SqliteDriver = loaded.driver;
 
 /** Which package {@link Database} came from (for diagnostics and the Node 24 test run). */
 export const sqliteDriverName: "better-sqlite3-napi" | "better-sqlite3" = loaded.name;
+
+/**
+ * The warning for a runtime that needs better-sqlite3 13 but loaded 12 (`npm ci
+ * --omit=optional` on Node 24), which may abort the process on idle GC; null otherwise.
+ */
+export function driverRisk(name: "better-sqlite3-napi" | "better-sqlite3", napi: number): string | null {
+  return name === "better-sqlite3" && napi >= NAPI_VERSION_13
+    ? "better-sqlite3-napi (optional dependency) is not installed: better-sqlite3 12 was loaded, which this Node.js version can abort on garbage collection; install without --omit=optional"
+    : null;
+}
+
+/** {@link driverRisk} for this process: the gateway logs it as a warning at start. */
+export const sqliteDriverRisk: string | null = driverRisk(loaded.name, Number(process.versions.napi));
