@@ -21,7 +21,6 @@ import { openRawDb } from "../audit/raw-db.js";
 import {
   auditVerifyUntil,
   type GatewayProcess,
-  jsonPost,
   lastLine,
   runCli,
   startGateway,
@@ -29,14 +28,9 @@ import {
 } from "../cli/process.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
 import { loadBalancer } from "./support/balancer.js";
-import { echoSession, rollingRestart } from "./support/rolling.js";
+import { type Answer, echoSession, invoke, rollingRestart } from "./support/rolling.js";
 
 const run = promisify(execFile);
-
-interface Answer {
-  status: number;
-  body: { request_id?: string; error?: { code: number; details?: { reason?: string } } };
-}
 
 describe("a three-instance fleet on PostgreSQL: rolling restart, backup and restore", () => {
   let db: FreshPgDatabase;
@@ -58,14 +52,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
   });
   const start = (i: number, extra: Record<string, string> = {}) =>
     startGateway({ env: envOf(i, extra), cwd: dirs[i] ?? "" });
-  const invoke = async (body: string, at = url): Promise<Answer> => {
-    try {
-      const res = await fetch(`${at}/v1/invoke`, jsonPost(body));
-      return { status: res.status, body: (await res.json()) as Answer["body"] };
-    } catch (err) {
-      return { status: 0, body: { error: { code: 0, details: { reason: String(err) } } } };
-    }
-  };
+  const call = (body: string, at = url) => invoke(at, body);
 
   beforeAll(async () => {
     db = await freshPgDatabase();
@@ -86,7 +73,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     const answers: Answer[] = [];
     let n = 0;
     const worker = async () => {
-      while (!stop) answers.push(await invoke(sign(`load-${randomBytes(4).toString("hex")}-${n++}`)));
+      while (!stop) answers.push(await call(sign(`load-${randomBytes(4).toString("hex")}-${n++}`)));
     };
     const workers = [worker(), worker(), worker(), worker()];
     return {
@@ -113,7 +100,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     const answers: Answer[] = [];
     let n = 0;
     const worker = async () => {
-      while (!stop) answers.push(await invoke(sign(`roll-${n++}`)));
+      while (!stop) answers.push(await call(sign(`roll-${n++}`)));
     };
     const workers = [worker(), worker(), worker(), worker()];
     const exits = await restartAll();
@@ -224,12 +211,12 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     const dumpFile = join(dirs[3] ?? "", "seal.dump");
     // Calls before the backup, then the backup while calls flow, then calls after it.
     const before = Array.from({ length: 5 }, (_, i) => sign(`before-${i}`));
-    for (const b of before) expect((await invoke(b)).status).toBe(200);
+    for (const b of before) expect((await call(b)).status).toBe(200);
     let flowing = true;
     const during: Answer[] = [];
     const flow = (async () => {
       let i = 0;
-      while (flowing) during.push(await invoke(sign(`during-${i++}`)));
+      while (flowing) during.push(await call(sign(`during-${i++}`)));
     })();
     await run("pg_dump", ["--format=custom", `--file=${dumpFile}`, db.url]);
     flowing = false;
@@ -237,7 +224,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     expect(during.every((a) => a.status === 200)).toBe(true);
     const after = Array.from({ length: 5 }, (_, i) => sign(`after-${i}`));
     const afterAnswers = [];
-    for (const b of after) afterAnswers.push(await invoke(b));
+    for (const b of after) afterAnswers.push(await call(b));
     expect(afterAnswers.every((a) => a.status === 200)).toBe(true);
 
     restored = await freshPgDatabase();
@@ -264,8 +251,8 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
     }
     // Before the backup: still replays. After it: the replay record is gone, so a still-fresh
     // envelope is accepted a second time.
-    expect((await invoke(before[0] as string, g.url)).body.error?.code).toBe(1003);
-    expect((await invoke(after[0] as string, g.url)).status).toBe(200);
+    expect((await call(before[0] as string, g.url)).body.error?.code).toBe(1003);
+    expect((await call(after[0] as string, g.url)).status).toBe(200);
     // Mitigation: revoke the sessions (or wait out the freshness window) before serving traffic.
     const list = await fetch(`${g.url}/v1/seal/sessions?status=Active`, {
       headers: { authorization: `Bearer ${admin}` },
@@ -281,7 +268,7 @@ describe("a three-instance fleet on PostgreSQL: rolling restart, backup and rest
       });
       expect(r.status).toBe(200);
     }
-    const refused = await invoke(after[1] as string, g.url);
+    const refused = await call(after[1] as string, g.url);
     expect(refused.body.error?.code).toBe(1006);
   }, 150_000);
 });

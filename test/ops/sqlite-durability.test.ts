@@ -31,11 +31,7 @@ import {
   startGateway,
   tempDir,
 } from "../cli/process.js";
-
-interface Answer {
-  status: number;
-  body: { request_id?: string; error?: { code: number } };
-}
+import { type Answer, invoke } from "./support/rolling.js";
 
 const MASTER = randomBytes(32).toString("base64");
 const dirs: string[] = [];
@@ -82,15 +78,6 @@ async function setUp(dir: string, url: string) {
       privateKeyB64: pair.privateKeyB64,
     }).body;
   return Object.assign(sign, { admin });
-}
-
-async function invoke(url: string, body: string): Promise<Answer> {
-  try {
-    const res = await fetch(`${url}/v1/invoke`, jsonPost(body));
-    return { status: res.status, body: (await res.json()) as Answer["body"] };
-  } catch {
-    return { status: 0, body: {} };
-  }
 }
 
 /**

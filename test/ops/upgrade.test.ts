@@ -27,7 +27,6 @@ import { openRawDb } from "../audit/raw-db.js";
 import {
   auditVerifyUntil,
   type GatewayProcess,
-  jsonPost,
   lastLine,
   runCli,
   startGateway,
@@ -35,7 +34,7 @@ import {
 } from "../cli/process.js";
 import { type FreshPgDatabase, freshPgDatabase } from "../support/pg.js";
 import { loadBalancer } from "./support/balancer.js";
-import { echoSession, rollingRestart } from "./support/rolling.js";
+import { type Answer, echoSession, invoke, rollingRestart } from "./support/rolling.js";
 
 const PROBE = {
   pg: [
@@ -76,20 +75,6 @@ function stageNextVersion(root: string): { main: string; version: string } {
     writeFileSync(journalFile, JSON.stringify(journal, null, 2));
   }
   return { main: join(root, "dist", "src", "main.js"), version };
-}
-
-interface Answer {
-  status: number;
-  body: { request_id?: string; error?: { code: number; details?: { reason?: string } } };
-}
-
-async function invoke(body: string, at: string): Promise<Answer> {
-  try {
-    const res = await fetch(`${at}/v1/invoke`, jsonPost(body));
-    return { status: res.status, body: (await res.json()) as Answer["body"] };
-  } catch (err) {
-    return { status: 0, body: { error: { code: 0, details: { reason: String(err) } } } };
-  }
 }
 
 /** The version an instance reports (`info.version` of its /openapi.json). */
@@ -162,7 +147,7 @@ describe("a rolling upgrade with a schema migration: three instances on PostgreS
       let n = 0;
       const answers: Answer[] = [];
       const worker = async () => {
-        while (!stop) answers.push(await invoke(sign(`upgrade-${n++}`), url));
+        while (!stop) answers.push(await invoke(url, sign(`upgrade-${n++}`)));
       };
       const workers = [worker(), worker(), worker(), worker()];
       const versions: string[][] = [];
@@ -175,7 +160,7 @@ describe("a rolling upgrade with a schema migration: three instances on PostgreS
             expect(await migrations()).toBe(before + 1);
             expect(await probeColumn()).toBe(1);
             for (const g of gateways.slice(1)) {
-              const r = await invoke(sign(`old-on-new-schema-${g.port}`), g.url);
+              const r = await invoke(g.url, sign(`old-on-new-schema-${g.port}`));
               expect(r.status, JSON.stringify(r.body)).toBe(200);
             }
           },
@@ -204,7 +189,7 @@ describe("a rolling upgrade with a schema migration: three instances on PostgreS
       const back = await start(3);
       others.push(back);
       expect(await versionOf(back.url)).toBe(oldVersion);
-      const r = await invoke(sign("rolled-back"), back.url);
+      const r = await invoke(back.url, sign("rolled-back"));
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       expect(await migrations()).toBe(before + 1);
 
@@ -236,7 +221,7 @@ describe("an upgrade with a schema migration: one node on SQLite", () => {
     running.push(old);
     const sign = await echoSigner(old.url, env, dir);
     const seen = [sign("before-1"), sign("before-2")];
-    for (const body of seen) expect((await invoke(body, old.url)).status).toBe(200);
+    for (const body of seen) expect((await invoke(old.url, body)).status).toBe(200);
     const oldVersion = await versionOf(old.url);
     old.proc.kill("SIGTERM");
     expect((await old.exited).code).toBe(0);
@@ -250,11 +235,11 @@ describe("an upgrade with a schema migration: one node on SQLite", () => {
     expect(await versionOf(fresh.url)).toBe(next.version);
     expect(oldVersion).not.toBe(next.version);
     for (const body of seen) {
-      const r = await invoke(body, fresh.url);
+      const r = await invoke(fresh.url, body);
       expect(r.status).toBe(401);
       expect(r.body.error).toMatchObject({ code: 1003 });
     }
-    expect((await invoke(sign("after"), fresh.url)).status).toBe(200);
+    expect((await invoke(fresh.url, sign("after"))).status).toBe(200);
 
     const after = openRawDb(`sqlite://${file}`);
     try {

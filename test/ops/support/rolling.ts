@@ -1,5 +1,7 @@
 /**
- * The rolling restart of docs/operations.md "Upgrades", for the fleet tests: each instance in
+ * What the fleet tests share: `invoke` (one signed call to an instance or the balancer, a
+ * refused connection answered as status 0), a session signing `system.echo` calls, and the
+ * rolling restart of docs/operations.md "Upgrades": each instance in
  * turn is taken out of the balancer (a Kubernetes endpoint removal and its preStop pause), sent
  * SIGTERM (it drains in-flight calls, seals its tail and exits), replaced by `start(i)` (the same
  * version, a new configuration, or the next version) and put back once `/ready` answers 200.
@@ -8,6 +10,22 @@ import { expect } from "vitest";
 import { generateKeyPair, signEnvelope, toolCallPayload } from "../../../src/sdk/index.js";
 import { type GatewayProcess, jsonPost } from "../../cli/process.js";
 import type { Balancer } from "./balancer.js";
+
+/** An answer of POST /v1/invoke; status 0 when the request itself failed (no connection). */
+export interface Answer {
+  status: number;
+  body: { request_id?: string; error?: { code: number; details?: { reason?: string } } };
+}
+
+/** POST /v1/invoke of a signed envelope body to one instance (or the balancer) at `url`. */
+export async function invoke(url: string, body: string): Promise<Answer> {
+  try {
+    const res = await fetch(`${url}/v1/invoke`, jsonPost(body));
+    return { status: res.status, body: (await res.json()) as Answer["body"] };
+  } catch (err) {
+    return { status: 0, body: { error: { code: 0, details: { reason: String(err) } } } };
+  }
+}
 
 export interface RestartExit {
   code: number | null;
