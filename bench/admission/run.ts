@@ -1,7 +1,7 @@
 /**
  * Envelope admission benchmark (DESIGN §9 a). Run from the project root:
  *
- *   node --import tsx bench/admission/run.ts [--seconds 2] [--no-pg] [--no-http]
+ *   node --import tsx bench/admission/run.ts [--seconds 2] [--no-pg] [--no-sqlite] [--no-http]
  *
  * For SQLite (audit.durability normal and full) and PostgreSQL it measures envelopes admitted
  * per second through the whole admission path — parse → canonicalize → Ed25519 → JWT → replay
@@ -28,6 +28,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "2" },
     "no-pg": { type: "boolean" },
+    "no-sqlite": { type: "boolean" },
     "no-http": { type: "boolean" },
   },
 });
@@ -164,8 +165,10 @@ async function bench(backend: Backend, durability: "normal" | "full", http: bool
   }
 }
 
-await bench("sqlite", "normal", !values["no-http"]);
-await bench("sqlite", "full", false);
+if (!values["no-sqlite"]) {
+  await bench("sqlite", "normal", !values["no-http"]);
+  await bench("sqlite", "full", false);
+}
 if (!values["no-pg"]) await bench("postgres", "normal", !values["no-http"]);
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 1;

@@ -33,6 +33,8 @@ export interface Fixture {
   upstreamUrl: string;
   agentToken: string;
   agentKey: KeyObject;
+  /** An admin API token for the gateway (setup, `/metrics`). */
+  adminToken: string;
   /** The (first) gateway process (its RSS is read from /proc by the soak). */
   gatewayPid: number | undefined;
   /** Every gateway process (one, or the fleet's `instances`). */
@@ -281,6 +283,7 @@ export async function startFixture(
     upstreamUrl,
     agentToken: String(session.security_token),
     agentKey: privateKey,
+    adminToken: admin,
     gatewayPid: gateway.pid,
     gatewayPids: [gateway, ...others].map((g) => g.pid),
     cpuSeconds: () => ({

@@ -1,7 +1,7 @@
 import { ERROR_TABLE, type ErrorCode, GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
-import type { AuditStore, NewEvent } from "../store/types.js";
+import type { AppendOptions, AuditStore, NewEvent } from "../store/types.js";
 import {
   allowListedPayload,
   type Decision,
@@ -97,17 +97,26 @@ export class AuditRecorder {
   }
 
   /** Appends one event on its own ("audit before effect" for calls); returns its id. */
-  async record(input: EventInput): Promise<string> {
+  async record(input: EventInput, opts: AppendOptions = {}): Promise<string> {
+    return await this.write(input, opts).written;
+  }
+
+  /**
+   * Appends one event: its id at once, `written` once it committed. A failed write rejects
+   * `written` with 5030 UNAVAILABLE, the store's error going to the log only.
+   */
+  write(input: EventInput, opts: AppendOptions = {}): { id: string; written: Promise<string> } {
     const event = this.event(input);
-    try {
-      await this.store.appendEvent(event);
-    } catch (err) {
-      this.log.error("audit write failed", { error: err, event_type: input.eventType });
-      throw new GatewayError("UNAVAILABLE", "the audit store is unavailable; nothing was run", {
-        reason: "unavailable",
-      });
-    }
-    return event.id;
+    const written = this.store.appendEvent(event, opts).then(
+      () => event.id,
+      (err: unknown) => {
+        this.log.error("audit write failed", { error: err, event_type: input.eventType });
+        throw new GatewayError("UNAVAILABLE", "the audit store is unavailable; nothing was run", {
+          reason: "unavailable",
+        });
+      },
+    );
+    return { id: event.id, written };
   }
 
   /**

@@ -2,10 +2,12 @@ import { createHash } from "node:crypto";
 import type { Stage } from "../audit/vocabulary.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
+import { matchToolPattern } from "../policy/tool-patterns.js";
 import { canonicalJson } from "../seal/canonical.js";
 import { type Envelope, envelopeFromDoc, parseBody, requestIdOf } from "../seal/envelope.js";
 import { type JsonValue, LossyNumberError, type PlainJson, toPlain } from "../seal/json.js";
 import { type Authenticated, authenticate } from "./authenticate.js";
+import type { CallReads } from "./authorize.js";
 import {
   type AdmitResult,
   bodyTooLarge,
@@ -38,6 +40,8 @@ export interface AdmitState {
   requestId: string | number | null;
   env?: Envelope;
   auth?: Authenticated;
+  /** Started once the signature verified (CallReads). */
+  reads?: CallReads;
 }
 
 export type AdmitStageFn = (s: AdmitState) => Promise<void>;
@@ -72,13 +76,36 @@ export function checkShape(): AdmitStageFn {
 /** 3–7. freshness, token, key binding, signature, replay. */
 export function authenticateSigner(deps: PipelineDeps): AdmitStageFn {
   return async function authenticateEnvelope(s) {
-    s.auth = await authenticate(need(s.env, "the envelope"), {
+    const env = need(s.env, "the envelope");
+    s.auth = await authenticate(env, {
       store: deps.store,
       tokens: deps.tokens,
       settings: deps.settings,
       nowMs: deps.clock.nowMs(),
+      onSigned: ({ tenantId, claims }) => {
+        s.reads = startReads(deps, tenantId, claims.scp, env.toolName);
+      },
     });
   };
+}
+
+/**
+ * The context, and the tool once the context is in and one of its capabilities names the tool
+ * (see CallReads): a call no capability can allow costs no tool lookup.
+ */
+function startReads(deps: PipelineDeps, tenantId: string, contextName: string, toolName: string): CallReads {
+  const context = deps.authz.contexts.load(tenantId, contextName);
+  const reads: CallReads = {
+    context,
+    tool: context.then(async (ctx) =>
+      ctx?.capabilities.some((c) => matchToolPattern(c.tool_pattern, toolName))
+        ? { tool: await deps.tools.lookup(tenantId, toolName) }
+        : null,
+    ),
+  };
+  reads.context.catch(() => undefined);
+  reads.tool.catch(() => undefined);
+  return reads;
 }
 
 export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[]) {
@@ -119,6 +146,7 @@ export function createAdmission(deps: PipelineDeps, stages: readonly AdmitStage[
             transport: s.source.transport,
             ...(s.source.orchestrator !== undefined ? { orchestrator: s.source.orchestrator } : {}),
             countedRateKeys: new Set(),
+            ...(s.reads ? { reads: s.reads } : {}),
           },
         },
       };

@@ -30,7 +30,17 @@ export interface AuthenticateSettings {
 
 export async function authenticate(
   env: Envelope,
-  deps: { store: Store; tokens: TokenAuthority; settings: AuthenticateSettings; nowMs: number },
+  deps: {
+    store: Store;
+    tokens: TokenAuthority;
+    settings: AuthenticateSettings;
+    nowMs: number;
+    /**
+     * Told the verified signer right before the replay claim, so reads the call will need can
+     * start and overlap the claim's commit; nothing may be decided from them before it.
+     */
+    onSigned?: (signer: { tenantId: string; claims: AgentClaims }) => void;
+  },
 ): Promise<Authenticated> {
   const { store, tokens, settings, nowMs } = deps;
   const nowS = Math.floor(nowMs / 1000);
@@ -59,6 +69,8 @@ export async function authenticate(
       claims,
     );
   }
+
+  deps.onSigned?.({ tenantId, claims });
 
   // 7. replay: the record outlives the window in which the envelope could still be fresh
   const replayKey =

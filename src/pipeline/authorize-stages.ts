@@ -1,6 +1,14 @@
 import { GatewayError } from "../errors.js";
 import { authorizeCall, recordedCall, redeemApproval } from "./authorize.js";
-import { auditRequestId, type CallOutcome, need, type PipelineDeps, type RunState, via } from "./call.js";
+import {
+  auditRequestId,
+  type CallOutcome,
+  need,
+  type PipelineDeps,
+  type RunState,
+  settleRowsBefore,
+  via,
+} from "./call.js";
 
 /**
  * The authorization stages of `run`, in DESIGN §3's order: the decision on the tool name and
@@ -40,7 +48,7 @@ export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
     const pre = await authorizeCall(deps.authz, facts, "pre-lookup");
     if (pre.kind === "pending") return pending(s, pre.approvalId, pre.expiresAt);
     s.pre = pre;
-    await deps.audit.record({
+    const row = deps.audit.write({
       ...callEventBase(s),
       eventType: "ToolCallAuthorized",
       decision: "allow",
@@ -55,6 +63,10 @@ export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
         ...via(s.call.source),
       },
     });
+    // Awaited before any effect and before the answer (RunState.rowsBefore); handled here so
+    // a call that ends early cannot leave it as an unhandled rejection.
+    row.written.catch(() => undefined);
+    s.rowsBefore = row;
     return undefined;
   };
 }
@@ -62,7 +74,8 @@ export function authorizeBeforeLookup(deps: PipelineDeps): StageFn {
 export function lookupTool(deps: PipelineDeps): StageFn {
   return async function lookup(s) {
     const { auth, env } = s.call;
-    const tool = await deps.tools.lookup(auth.tenantId, env.toolName);
+    const read = await s.call.facts.reads?.tool;
+    const tool = read ? read.tool : await deps.tools.lookup(auth.tenantId, env.toolName);
     if (!tool)
       throw new GatewayError("TOOL_NOT_FOUND", `no tool named ${JSON.stringify(env.toolName)}`, {
         reason: "tool_not_found",
@@ -105,7 +118,12 @@ export function checkArguments(): StageFn {
 export function redeem(deps: PipelineDeps): StageFn {
   return async function redeemApprovalStage(s) {
     const post = need(s.post, "the decision after lookup");
-    if (post.approvalId) await redeemApproval(deps.authz, s.call.facts, post.approvalId, post.rule);
+    if (post.approvalId) {
+      // Using the approval up is an effect: the row before it must have committed.
+      const failure = await settleRowsBefore(s);
+      if (failure) throw failure;
+      await redeemApproval(deps.authz, s.call.facts, post.approvalId, post.rule);
+    }
     return undefined;
   };
 }

@@ -9,6 +9,7 @@ import { recordedArguments } from "../policy/recorded-call.js";
 import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
+import type { RegisteredTool } from "../tools/registry.js";
 import type { Authenticated } from "./authenticate.js";
 import { via } from "./call.js";
 
@@ -50,6 +51,23 @@ export interface CallFacts {
   countedRateKeys: Set<string>;
   /** Set once the call's first decision row carried the recorded call (`recordedCall`). */
   callRecorded?: boolean;
+  /** The reads started as soon as the signature verified (`CallReads`), when admission started them. */
+  reads?: CallReads;
+}
+
+/**
+ * The store reads a call will need, started as soon as its envelope signature verified, so on
+ * PostgreSQL their round trips overlap the replay claim's commit and each other instead of
+ * following one another. Nothing is decided from them before the stage that needs each: the
+ * context is used by authorization (after the replay claim), the tool only by the lookup after
+ * an allow — a denied caller's answer never waits for it, so it learns nothing from it. Each
+ * promise is already handled: one that is never awaited cannot become an unhandled rejection,
+ * and one that is awaited fails its stage as the read itself would have.
+ */
+export interface CallReads {
+  context: Promise<SecurityContext | null>;
+  /** The lookup's answer; null when it was not started (no capability names the tool). */
+  tool: Promise<{ tool: RegisteredTool | null } | null>;
 }
 
 /**
@@ -170,7 +188,7 @@ export async function authorizeCall(
 ): Promise<AuthorizeOutcome> {
   const { claims } = f.auth;
   // After lookup the call is judged by the same context version as before it: one read per call.
-  const ctx = prior?.context ?? (await deps.contexts.load(f.auth.tenantId, claims.scp));
+  const ctx = prior?.context ?? (await (f.reads?.context ?? deps.contexts.load(f.auth.tenantId, claims.scp)));
   if (!ctx) {
     const err = new GatewayError(
       "CONTEXT_DENIED",

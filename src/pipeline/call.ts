@@ -9,7 +9,7 @@ import type { Envelope } from "../seal/envelope.js";
 import type { PlainJson } from "../seal/json.js";
 import type { Store } from "../store/types.js";
 import type { InflightRuns } from "../tools/inflight.js";
-import type { RegisteredTool, ToolRegistry } from "../tools/registry.js";
+import type { RegisteredTool, RowsBefore, ToolRegistry } from "../tools/registry.js";
 import type { Authenticated, AuthenticateSettings } from "./authenticate.js";
 import type { AllowOutcome, AuthorizeDeps, CallFacts } from "./authorize.js";
 import type { StageObserver } from "./run-stage.js";
@@ -123,6 +123,13 @@ export interface RunState {
   stage: Stage;
   /** Authorization before lookup (the context version the whole call is judged by). */
   pre?: AllowOutcome;
+  /**
+   * The call's ToolCallAuthorized row, still committing: it is not awaited where it is written,
+   * so it can share one group commit with the tool's own first row (a workflow's
+   * WorkflowInvocationStarted) and overlap the lookup. It is awaited before every effect — the
+   * approval used up, the tool run — and before any answer leaves (see `settleRowsBefore`).
+   */
+  rowsBefore?: RowsBefore;
   tool?: RegisteredTool;
   /** Authorization after lookup (the capability whose limits bind the result). */
   post?: AllowOutcome;
@@ -138,6 +145,21 @@ export interface Completed {
   eventId: string;
   overCap: boolean;
   cap: number | null;
+}
+
+/**
+ * Waits for the call's rows before the run; their failure (5030), or null once they committed.
+ * A failure belongs to the stage that wrote them, so `s.stage` goes back to "authorize".
+ */
+export async function settleRowsBefore(s: RunState): Promise<unknown> {
+  if (!s.rowsBefore) return null;
+  try {
+    await s.rowsBefore.written;
+    return null;
+  } catch (err) {
+    s.stage = "authorize";
+    return err;
+  }
 }
 
 /** A stage that needs an earlier stage's fact it did not get is a bug, never a caller's error. */

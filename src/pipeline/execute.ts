@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { GatewayError } from "../errors.js";
 import type { RegisteredTool, ToolResult } from "../tools/registry.js";
 import { callEventBase, type StageFn } from "./authorize-stages.js";
-import { need, type PipelineDeps, type RunState, via } from "./call.js";
+import { need, type PipelineDeps, type RunState, settleRowsBefore, via } from "./call.js";
 
 /**
  * The last stages: run the tool's engine under its own timeout (credentials are resolved
@@ -72,6 +72,13 @@ export function execute(deps: PipelineDeps): StageFn {
     const { auth, callId, facts } = s.call;
     const tool = need(s.tool, "the tool");
     const post = need(s.post, "the decision after lookup");
+    // The row before the run: awaited here, or — by a tool that writes its own first row — by
+    // the tool together with that row, before its first effect (RegisteredTool.joinsRowsBefore).
+    const rowsBefore = s.rowsBefore;
+    if (!tool.joinsRowsBefore) {
+      const failure = await settleRowsBefore(s);
+      if (failure) throw failure;
+    }
     const started = deps.clock.nowMs();
     // Only a capability that allows delegated credentials passes the end user's token on.
     const userToken = post.capability.delegated_credentials === true ? userTokenOf(s) : undefined;
@@ -99,6 +106,7 @@ export function execute(deps: PipelineDeps): StageFn {
           arguments: facts.args,
           signal,
           secrets: s.sink,
+          ...(rowsBefore ? { rowsBefore } : {}),
           ...(userToken !== undefined ? { userToken } : {}),
         }),
       [s.call.source.signal, handle?.signal],

@@ -18,6 +18,7 @@ import {
   errorOutcome,
   type PipelineDeps,
   type RunState,
+  settleRowsBefore,
 } from "./call.js";
 import { capResponse, execute } from "./execute.js";
 import { internalError, recordRejection } from "./reject.js";
@@ -81,10 +82,16 @@ export function createCallPipeline(deps: PipelineDeps) {
     try {
       for (const stage of stages) {
         const outcome = await runStage(s, stage.name, () => stage.fn(s), observer);
-        if (outcome) return outcome;
+        if (!outcome) continue;
+        // No answer leaves before the call's rows committed.
+        const failure = await settleRowsBefore(s);
+        if (failure) throw failure;
+        return outcome;
       }
       throw new Error("the call stages ended without an outcome");
-    } catch (caught) {
+    } catch (thrown) {
+      // A failed row before the run is the call's answer (5030), whatever stopped it later.
+      const caught = (await settleRowsBefore(s)) ?? thrown;
       // An upstream may echo the credential into an error; nothing below may carry it.
       const err = caught instanceof GatewayError ? s.sink.scrubError(caught) : caught;
       const facts = { ...call, requestId: call.env.requestId, stage: s.stage };

@@ -231,30 +231,36 @@ export function workflowTools(deps: WorkflowDeps): ToolSource {
       info: { kind: "workflow", upstreamHosts: specRow.allowedHosts },
       definitionHash: row.hash,
       hints: async () => workflowHints(def, await deps.specs.spec(specRow)),
+      // The runner awaits the call's ToolCallAuthorized with its WorkflowInvocationStarted.
+      joinsRowsBefore: true,
       async run(ctx) {
         const spec = await deps.specs.spec(specRow);
         const rows = new OutcomeRows();
         const out = await runWorkflow({
           rows,
+          ...(ctx.rowsBefore ? { rowsBefore: ctx.rowsBefore } : {}),
           def,
           spec,
           input: ctx.arguments,
           egress: deps.egress,
           credentials: deps.credentials,
-          emit: async (type, payload) => {
-            await deps.audit.record({
-              eventType: type,
-              tenantId: ctx.tenantId,
-              executionId: ctx.executionId,
-              callId: ctx.callId,
-              agentId: ctx.sub,
-              toolName: row.name,
-              decision: null,
-              stage: "execute",
-              code: null,
-              requestId: null,
-              payload: { ...payload, spec_id: specRow.id },
-            });
+          emit: async (type, payload, rowOpts) => {
+            await deps.audit.record(
+              {
+                eventType: type,
+                tenantId: ctx.tenantId,
+                executionId: ctx.executionId,
+                callId: ctx.callId,
+                agentId: ctx.sub,
+                toolName: row.name,
+                decision: null,
+                stage: "execute",
+                code: null,
+                requestId: null,
+                payload: { ...payload, spec_id: specRow.id },
+              },
+              rowOpts,
+            );
           },
           ids: { workflowId: row.id, executionId: ctx.executionId },
           tenantId: ctx.tenantId,

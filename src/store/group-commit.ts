@@ -1,4 +1,4 @@
-import type { NewEvent, ReplayClaim, Store, WriteBatch, WriteBatchResult } from "./types.js";
+import type { AppendOptions, NewEvent, ReplayClaim, Store, WriteBatch } from "./types.js";
 
 /**
  * Group commit for the hot path (DESIGN §6 "the chain must not serialize the hot path"). The
@@ -18,17 +18,38 @@ interface Waiter<T> {
   reject(err: unknown): void;
 }
 
+interface QueuedEvent {
+  event: NewEvent;
+  after: string | undefined;
+  waiter: Waiter<number>;
+}
+
+interface QueuedReplay {
+  claim: ReplayClaim;
+  waiter: Waiter<boolean>;
+}
+
 export interface GroupCommitOptions {
   /** Rows per transaction at most; a larger queue is written as several batches in turn. */
   maxBatch?: number;
 }
 
 const DEFAULT_MAX_BATCH = 512;
+/**
+ * How many rows of failed batches are remembered for the rows written `after` them. A call
+ * queues such a row within the same few milliseconds, so this only has to outlast a burst of
+ * failures; past it, the call itself still stops (it awaits the earlier row before any effect).
+ */
+const FAILED_MEMORY = 4096;
 
 export class GroupCommit {
-  private events: Array<{ event: NewEvent; waiter: Waiter<number> }> = [];
-  private replays: Array<{ claim: ReplayClaim; waiter: Waiter<boolean> }> = [];
+  private events: QueuedEvent[] = [];
+  /** Ids of rows whose batch failed, with the failure (oldest first, bounded). */
+  private readonly failedRows = new Map<string, unknown>();
+  private replays: QueuedReplay[] = [];
   private scheduled = false;
+  /** Calls with a batch in flight (at most one each): their next rows wait for it. */
+  private readonly callsInFlight = new Set<string>();
   private readonly maxBatch: number;
 
   constructor(
@@ -38,10 +59,13 @@ export class GroupCommit {
     this.maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
   }
 
-  /** Resolves with the event's sequence number once its batch committed. */
-  readonly appendEvent = (event: NewEvent): Promise<number> =>
+  /**
+   * Resolves with the event's sequence number once its batch committed. With `after`, rejects
+   * instead when that row's batch failed (see AppendOptions).
+   */
+  readonly appendEvent = (event: NewEvent, opts: AppendOptions = {}): Promise<number> =>
     new Promise<number>((resolve, reject) => {
-      this.events.push({ event, waiter: { resolve, reject } });
+      this.events.push({ event, after: opts.after, waiter: { resolve, reject } });
       this.schedule();
     });
 
@@ -57,35 +81,100 @@ export class GroupCommit {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    while (this.events.length > 0 || this.replays.length > 0) {
-      const events = this.events.splice(0, this.maxBatch);
+  /**
+   * Writes what is queued, as batches of at most `maxBatch`, each in flight on its own (on
+   * PostgreSQL, on its own connection). A call's rows never travel in two batches in flight at
+   * once: a row whose call already has a batch in flight waits in the queue until that batch
+   * settled, so a call's rows keep their order even when written without waiting for each
+   * other (on two connections the later batch could otherwise commit first), and a row
+   * written `after` another is only taken once that row's fate is known.
+   */
+  private flush(): void {
+    for (;;) {
+      const events = this.takeEvents();
       const replays = this.replays.splice(0, Math.max(0, this.maxBatch - events.length));
-      const batch: WriteBatch = { events: events.map((e) => e.event), replays: replays.map((r) => r.claim) };
-      let result: WriteBatchResult;
-      try {
-        result = await this.store.writeBatch(batch);
-      } catch (err) {
-        for (const e of events) e.waiter.reject(err);
-        for (const r of replays) r.waiter.reject(err);
-        continue;
-      }
-      if (result.seqs.length !== events.length || result.fresh.length !== replays.length) {
-        const err = new Error("the store answered a batch with the wrong number of results");
-        for (const e of events) e.waiter.reject(err);
-        for (const r of replays) r.waiter.reject(err);
-        continue;
-      }
+      if (events.length === 0 && replays.length === 0) return;
+      void this.write(events, replays);
+    }
+  }
+
+  /**
+   * Up to `maxBatch` queued rows whose call has no batch in flight, in queue order, less the
+   * orphans (which fail here); the rest stay queued. The calls taken are now in flight.
+   */
+  private takeEvents(): QueuedEvent[] {
+    const taken: QueuedEvent[] = [];
+    const kept: QueuedEvent[] = [];
+    for (const e of this.events) {
+      const call = e.event.callId;
+      if (taken.length >= this.maxBatch || (call !== null && this.callsInFlight.has(call))) kept.push(e);
+      else taken.push(e);
+    }
+    this.events = kept;
+    const sent = this.withoutOrphans(taken);
+    for (const e of sent) if (e.event.callId !== null) this.callsInFlight.add(e.event.callId);
+    return sent;
+  }
+
+  private async write(events: QueuedEvent[], replays: QueuedReplay[]): Promise<void> {
+    const batch: WriteBatch = { events: events.map((e) => e.event), replays: replays.map((r) => r.claim) };
+    try {
+      const result = await this.store.writeBatch(batch);
+      if (result.seqs.length !== events.length || result.fresh.length !== replays.length)
+        throw new Error("the store answered a batch with the wrong number of results");
       events.forEach((e, i) => {
         e.waiter.resolve(result.seqs[i] as number);
       });
       replays.forEach((r, i) => {
         r.waiter.resolve(result.fresh[i] as boolean);
       });
+    } catch (err) {
+      this.fail(events, replays, err);
+    } finally {
+      this.settled(events);
+    }
+  }
+
+  /** A batch settled: its calls may send their next rows. */
+  private settled(events: QueuedEvent[]): void {
+    for (const e of events) if (e.event.callId !== null) this.callsInFlight.delete(e.event.callId);
+    if (this.events.length > 0 || this.replays.length > 0) this.schedule();
+  }
+
+  /** Every caller of a failed batch fails with its error; its rows are remembered as failed. */
+  private fail(events: QueuedEvent[], replays: QueuedReplay[], err: unknown): void {
+    for (const e of events) {
+      this.rememberFailed(e.event.id, err);
+      e.waiter.reject(err);
+    }
+    for (const r of replays) r.waiter.reject(err);
+  }
+
+  /**
+   * The rows of a batch about to be written, less those written `after` a row that failed:
+   * those fail with it (and are remembered, for rows after them in turn). Batches are written
+   * one at a time in order, so the earlier row's fate is known here.
+   */
+  private withoutOrphans(events: QueuedEvent[]): QueuedEvent[] {
+    if (this.failedRows.size === 0) return events;
+    return events.filter((e) => {
+      if (e.after === undefined || !this.failedRows.has(e.after)) return true;
+      const cause = this.failedRows.get(e.after);
+      this.rememberFailed(e.event.id, cause);
+      e.waiter.reject(cause);
+      return false;
+    });
+  }
+
+  private rememberFailed(id: string, err: unknown): void {
+    this.failedRows.set(id, err);
+    if (this.failedRows.size > FAILED_MEMORY) {
+      const oldest = this.failedRows.keys().next().value;
+      if (oldest !== undefined) this.failedRows.delete(oldest);
     }
   }
 }

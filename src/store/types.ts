@@ -507,9 +507,21 @@ export interface WriteBatchResult {
   fresh: boolean[];
 }
 
+/** How one hot-path row is appended. */
+export interface AppendOptions {
+  /**
+   * The id of an earlier row of the same call that this row must never be committed without.
+   * Under group commit (the gateway's store, src/store/group-commit.ts) the row is refused,
+   * failing its caller with that row's failure, when that row's batch failed; otherwise it is
+   * written in the same or a later transaction. The adapters write each row on its own and
+   * ignore it: there the caller awaits the earlier row first.
+   */
+  after?: string;
+}
+
 /** Audit events, their hash chain and the signed checkpoints. */
 export interface AuditStore {
-  appendEvent(event: NewEvent): Promise<number>;
+  appendEvent(event: NewEvent, opts?: AppendOptions): Promise<number>;
   /**
    * Writes every event and replay record of the batch in one transaction: all or nothing. A
    * replay key already held, or repeated within the batch, is not fresh (and is no failure).

@@ -28,6 +28,18 @@ export interface ToolRunContext {
   secrets: SecretSink;
   /** The end user's token (`params._meta["seal/user_token"]`), for delegated credentials. */
   userToken?: string;
+  /**
+   * The call's row before the run (ToolCallAuthorized), possibly still committing. The
+   * pipeline has awaited it before `run` unless the tool sets `joinsRowsBefore`; such a tool
+   * writes its own first row `after` it and awaits both before its first effect.
+   */
+  rowsBefore?: RowsBefore;
+}
+
+/** A row written but not yet awaited: its id (for rows `after` it) and its commit. */
+export interface RowsBefore {
+  id: string;
+  written: Promise<unknown>;
 }
 
 /** The credential port's view of one tool call (its audit ids and secret sink). */
@@ -86,6 +98,11 @@ export interface RegisteredTool {
    * gateway's `tools.default_timeout_seconds`.
    */
   timeoutMs?: number;
+  /**
+   * True when `run` awaits `ctx.rowsBefore` itself, together with its own first row and before
+   * any effect, so both rows share one commit; otherwise the pipeline awaits it before `run`.
+   */
+  joinsRowsBefore?: boolean;
   run(ctx: ToolRunContext): Promise<ToolResult>;
 }
 

@@ -108,4 +108,72 @@ describe("group commit", () => {
     expect(await gc.appendEvent(newEvent())).toBe(2);
     expect(store.batches.map((b) => b.events.length)).toEqual([1, 1]);
   });
+
+  it("a call's rows never travel in two batches in flight: the later ones wait for the first", async () => {
+    const commits: Array<() => void> = [];
+    const store = fakeStore(
+      (b) =>
+        new Promise((resolve) => {
+          commits.push(() => resolve(ok(store)(b)));
+        }),
+    );
+    const gc = new GroupCommit(store);
+    const first = gc.appendEvent(newEvent({ callId: "call_a" }));
+    for (let i = 0; i < 3; i++) await turn();
+    const later = [
+      gc.appendEvent(newEvent({ callId: "call_a" })),
+      gc.appendEvent(newEvent({ callId: "call_a" })),
+    ];
+    // Another call's row does not wait: its batch goes at once, beside the first.
+    const other = gc.appendEvent(newEvent({ callId: "call_b" }));
+    for (let i = 0; i < 5; i++) await turn();
+    expect(store.batches.map((b) => b.events.map((e) => e.callId))).toEqual([["call_a"], ["call_b"]]);
+    commits[1]?.();
+    expect(await other).toBe(1);
+    commits[0]?.();
+    expect(await first).toBe(2);
+    for (let i = 0; i < 3; i++) await turn();
+    // Queued while call_a's first batch was in flight: the next batch, in order.
+    expect(store.batches.map((b) => b.events.length)).toEqual([1, 1, 2]);
+    commits[2]?.();
+    expect(await Promise.all(later)).toEqual([3, 4]);
+  });
+
+  it("a row written after a row whose batch failed is refused with that failure and never written", async () => {
+    const failure = new Error("store writeBatch failed");
+    let failing = true;
+    const store = fakeStore((b) => {
+      if (failing) throw failure;
+      return ok(store)(b);
+    });
+    const gc = new GroupCommit(store);
+    const authorized = newEvent();
+    const first = gc.appendEvent(authorized);
+    await expect(first).rejects.toBe(failure);
+    failing = false;
+    // Queued once the earlier row's batch failed: refused without being written, as is a
+    // row after it in turn; an independent row in the same turn commits.
+    const started = newEvent();
+    const [dependent, next, independent] = await Promise.allSettled([
+      gc.appendEvent(started, { after: authorized.id }),
+      gc.appendEvent(newEvent(), { after: started.id }),
+      gc.appendEvent(newEvent()),
+    ]);
+    expect(dependent).toEqual({ status: "rejected", reason: failure });
+    expect(next).toEqual({ status: "rejected", reason: failure });
+    expect(independent).toEqual({ status: "fulfilled", value: 1 });
+    expect(store.batches.flatMap((b) => b.events.map((e) => e.id))).not.toContain(started.id);
+  });
+
+  it("a row written after a committed row, or after one in its own batch, is written", async () => {
+    const store = fakeStore((b) => ok(store)(b));
+    const gc = new GroupCommit(store);
+    const a = newEvent();
+    expect(await gc.appendEvent(a)).toBe(1);
+    const b = newEvent();
+    expect(
+      await Promise.all([gc.appendEvent(b, { after: a.id }), gc.appendEvent(newEvent(), { after: b.id })]),
+    ).toEqual([2, 3]);
+    expect(store.batches.map((x) => x.events.length)).toEqual([1, 2]);
+  });
 });

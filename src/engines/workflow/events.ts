@@ -12,8 +12,15 @@ export type WorkflowEventType =
 
 export type WorkflowEventPayload = { [key: string]: string | number | boolean | null | string[] };
 
-/** Awaited: when recording fails the run stops (no audit, no action). */
-export type WorkflowEmit = (type: WorkflowEventType, payload: WorkflowEventPayload) => void | Promise<void>;
+/**
+ * Awaited: when recording fails the run stops (no audit, no action). `after`: the id of the
+ * caller's row this one must never be committed without (AppendOptions.after).
+ */
+export type WorkflowEmit = (
+  type: WorkflowEventType,
+  payload: WorkflowEventPayload,
+  opts?: { after?: string },
+) => void | Promise<void>;
 
 /**
  * Outcome rows still being written. A step's outcome row (and the run's completion row) need

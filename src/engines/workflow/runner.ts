@@ -42,6 +42,12 @@ export interface RunWorkflowOptions {
    * Absent: the run awaits them itself before it returns.
    */
   rows?: OutcomeRows;
+  /**
+   * The caller's rows before the run (the pipeline's ToolCallAuthorized), still committing:
+   * awaited with WorkflowInvocationStarted, so both share one group commit, before anything
+   * is resolved or sent.
+   */
+  rowsBefore?: { id: string; written: Promise<unknown> };
   ids: RunIds;
   tenantId: string;
   /** The call the credential is obtained for (audit ids, the sink its value is scrubbed with). */
@@ -225,11 +231,18 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<WorkflowRun
   };
   let failedStep: string | null = null;
   const rows = opts.rows ?? new OutcomeRows();
-  // The row before any effect: awaited on its own (no audit, no action).
-  await opts.emit(
-    "WorkflowInvocationStarted",
-    startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length),
-  );
+  // The rows before any effect (no audit, no action): the caller's and this run's first row,
+  // written in the same turn and awaited together; both settle before a failure is thrown.
+  // Started is written `after` the caller's row, so it is never committed without it.
+  const before = await Promise.allSettled([
+    opts.rowsBefore?.written,
+    opts.emit(
+      "WorkflowInvocationStarted",
+      startedEvent(opts.ids, opts.def.name, hashes, workflow.steps.length),
+      opts.rowsBefore ? { after: opts.rowsBefore.id } : {},
+    ),
+  ]);
+  for (const r of before) if (r.status === "rejected") throw r.reason;
   try {
     const input = checkedInput(workflow, opts.input);
     const first = workflow.steps[0];
