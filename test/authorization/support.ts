@@ -129,7 +129,12 @@ export interface CallAnswer {
     event_id?: string;
     approval_id?: string;
     expires_at?: string;
-    error?: { code: number; message: string; details: { reason: string; [k: string]: unknown } };
+    error?: {
+      code: number;
+      message: string;
+      request_id?: string;
+      details: { reason: string; [k: string]: unknown };
+    };
   };
 }
 
@@ -173,6 +178,7 @@ export interface EventItem {
   decision: string | null;
   stage: string | null;
   code: number | null;
+  request_id: string | null;
   payload: Record<string, unknown>;
 }
 
