@@ -117,14 +117,16 @@ export async function fixedRate(
 }
 
 /**
- * Closed loop: `concurrency` callers, each sending its next request when the last answered.
- * With several URLs (gateway instances) the callers are dealt out over them in turn.
+ * Closed loop: `concurrency` callers, each sending its next request when the last answered
+ * (after `pauseMs`, when given: a mostly idle server). With several URLs (gateway instances)
+ * the callers are dealt out over them in turn.
  */
 export async function closedLoop(
   url: string | readonly string[],
   concurrency: number,
   requests: LoadRequest[],
   expectStatus = 200,
+  pauseMs = 0,
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const bases = targets(url);
@@ -150,6 +152,7 @@ export async function closedLoop(
           typeof err === "object" && err !== null ? String(Reflect.get(err, "code") ?? "error") : "error";
         failures[code] = (failures[code] ?? 0) + 1;
       }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

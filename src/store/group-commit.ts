@@ -156,8 +156,8 @@ export class GroupCommit {
 
   /**
    * The rows of a batch about to be written, less those written `after` a row that failed:
-   * those fail with it (and are remembered, for rows after them in turn). Batches are written
-   * one at a time in order, so the earlier row's fate is known here.
+   * those fail with it (and are remembered, for rows after them in turn). The earlier row is
+   * the same call's, and a call's rows wait for its batch in flight, so its fate is known here.
    */
   private withoutOrphans(events: QueuedEvent[]): QueuedEvent[] {
     if (this.failedRows.size === 0) return events;

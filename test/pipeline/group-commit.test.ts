@@ -6,33 +6,21 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signEnvelope, toolCallPayload } from "../../src/sdk/index.js";
-import type { Store, WriteBatch } from "../../src/store/types.js";
+import type { WriteBatch } from "../../src/store/types.js";
 import { staticTools } from "../../src/tools/registry.js";
 import { putContext, sessionAgent, testTool } from "../authorization/support.js";
+import { batchTap } from "../support/batch-tap.js";
 import { BACKENDS, invoke, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 describe.each(BACKENDS)("group commit in the call path (%s)", (backend) => {
   const tool = testTool("gc.echo");
-  let failWhen: ((batch: WriteBatch) => boolean) | null = null;
-  const failed: WriteBatch[] = [];
-  const intercept = (store: Store): Store =>
-    new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop !== "writeBatch") return Reflect.get(target, prop, receiver);
-        return async (batch: WriteBatch) => {
-          if (failWhen?.(batch)) {
-            failed.push(batch);
-            throw new Error("disk I/O error (injected)");
-          }
-          return target.writeBatch(batch);
-        };
-      },
-    });
+  const tap = batchTap();
+  const failed = tap.failed;
   let t: TestGateway;
   let agent: Awaited<ReturnType<typeof sessionAgent>>;
 
   beforeAll(async () => {
-    t = await startTestGateway(backend, {}, { tools: [staticTools([tool])], interceptStore: intercept });
+    t = await startTestGateway(backend, {}, { tools: [staticTools([tool])], interceptStore: tap.intercept });
     await putContext(t, { name: "gc", capabilities: [{ tool_pattern: "gc.*" }] });
     agent = await sessionAgent(t, { context: "gc" });
   });
@@ -53,12 +41,12 @@ describe.each(BACKENDS)("group commit in the call path (%s)", (backend) => {
     }).body;
 
   async function callsWhileFailing(when: (batch: WriteBatch) => boolean, bodies: string[]) {
-    failWhen = when;
+    tap.failWhen = when;
     failed.length = 0;
     try {
       return await Promise.all(bodies.map((b) => invoke(t, b)));
     } finally {
-      failWhen = null;
+      tap.failWhen = null;
     }
   }
 

@@ -1,13 +1,12 @@
 /**
  * The rows before the run share a commit (issue 14, DESIGN §6): a call's ToolCallAuthorized is
- * not awaited where it is written, so a workflow's WorkflowInvocationStarted joins it in one
- * group commit. "No audit, no action" still holds exactly: a failed batch holding either row
- * answers 5030, sends nothing upstream and uses no approval up, and neither row reaches the
- * table.
+ * not awaited where it is written, so a workflow's WorkflowInvocationStarted, written `after`
+ * it, can join it in one group commit. "No audit, no action" still holds exactly: a failed
+ * batch holding either row answers 5030, sends nothing upstream and uses no approval up, and
+ * Started never reaches the table without ToolCallAuthorized.
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Store, WriteBatch } from "../../src/store/types.js";
 import { staticTools } from "../../src/tools/registry.js";
 import {
   bearer,
@@ -28,33 +27,8 @@ import {
   sentSince,
   startRestEnv,
 } from "../rest-tools/support.js";
+import { batchTap, hasRow } from "../support/batch-tap.js";
 import { BACKENDS, jsonInit, startTestGateway, type TestGateway } from "../support/gateway.js";
-
-/** A store whose batches are recorded, and failed while `failWhen` says so. */
-function batchTap() {
-  const tap = {
-    batches: [] as WriteBatch[],
-    failed: [] as WriteBatch[],
-    failWhen: null as ((batch: WriteBatch) => boolean) | null,
-    intercept: (store: Store): Store =>
-      new Proxy(store, {
-        get(target, prop, receiver) {
-          if (prop !== "writeBatch") return Reflect.get(target, prop, receiver);
-          return async (batch: WriteBatch) => {
-            if (tap.failWhen?.(batch)) {
-              tap.failed.push(batch);
-              throw new Error("disk I/O error (injected)");
-            }
-            tap.batches.push(batch);
-            return target.writeBatch(batch);
-          };
-        },
-      }),
-  };
-  return tap;
-}
-
-const hasRow = (type: string) => (b: WriteBatch) => b.events.some((e) => e.eventType === type);
 
 describe.each(BACKENDS)("the rows before a workflow run (%s)", (backend) => {
   const tap = batchTap();

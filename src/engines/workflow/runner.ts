@@ -43,9 +43,9 @@ export interface RunWorkflowOptions {
    */
   rows?: OutcomeRows;
   /**
-   * The caller's rows before the run (the pipeline's ToolCallAuthorized), still committing:
-   * awaited with WorkflowInvocationStarted, so both share one group commit, before anything
-   * is resolved or sent.
+   * The caller's row before the run (the pipeline's ToolCallAuthorized), possibly still
+   * committing: awaited with WorkflowInvocationStarted, which is written `after` it (and can
+   * share its group commit), before anything is resolved or sent.
    */
   rowsBefore?: { id: string; written: Promise<unknown> };
   ids: RunIds;
