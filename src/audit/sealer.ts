@@ -1,4 +1,5 @@
 import type { KeyObject } from "node:crypto";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { newId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
 import type { AuditStore, SealedUpdate } from "../store/types.js";
@@ -6,15 +7,18 @@ import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
 import { batchRoot } from "./merkle.js";
 
 /**
- * Chains committed rows off the hot path. Calls insert unsealed rows (one INSERT, no chain
- * lookups), so instances never serialize on the chain head. The sealer takes rows in sequence
- * order once they are older than `settleMs` — the window in which a concurrent transaction
- * holding an earlier sequence number could still commit — and seals them with a signed
- * checkpoint in one transaction under a database-wide lock. A row that commits later than the
- * window is not lost: it is chained in a later batch (chain order, not seq order, is what the
- * chain proves).
+ * Rows per batch, one signed checkpoint each. 100, not 200: the batch's write is one
+ * transaction the loop cannot leave, and at 100 rows it stays under a millisecond on a warm
+ * CPU (docs/performance.md, "Issue 14, fourth pass").
  */
-const DEFAULT_BATCH = 200;
+const DEFAULT_BATCH = 100;
+/**
+ * Rows hashed per event-loop turn. A batch is read, hashed, signed and written in slices with a
+ * turn between them, so a call that arrives while the sealer works waits for one slice, not for
+ * the whole batch (docs/performance.md, "Issue 14, fourth pass": one unsliced batch of 200 rows
+ * held the loop 2.5–8 ms and was most of the added p99 at 100–200 calls/s).
+ */
+const HASH_SLICE = 50;
 
 export interface SealerOptions {
   store: Pick<AuditStore, "chainHead" | "unsealedEvents" | "sealBatch">;
@@ -25,6 +29,15 @@ export interface SealerOptions {
   now?: () => number;
 }
 
+/**
+ * Chains committed rows off the hot path. Calls insert unsealed rows (one INSERT, no chain
+ * lookups), so instances never serialize on the chain head. The sealer takes rows in sequence
+ * order once they are older than `settleMs` — the window in which a concurrent transaction
+ * holding an earlier sequence number could still commit — and seals them with a signed
+ * checkpoint in one transaction under a database-wide lock. A row that commits later than the
+ * window is not lost: it is chained in a later batch (chain order, not seq order, is what the
+ * chain proves).
+ */
 export class Sealer {
   private running: Promise<number> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -65,7 +78,7 @@ export class Sealer {
       total += n;
       if (n < (this.opts.batchSize ?? DEFAULT_BATCH)) return total;
       // Let calls run between batches: sealing shares the event loop with the hot path.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     return total;
   }
@@ -74,7 +87,6 @@ export class Sealer {
     const { store } = this.opts;
     const batch = this.opts.batchSize ?? DEFAULT_BATCH;
     const now = (this.opts.now ?? Date.now)();
-    const head = await store.chainHead();
     const candidates = await store.unsealedEvents(batch);
     const cutoff = all ? Number.POSITIVE_INFINITY : now - this.opts.settleMs;
     const rows = [];
@@ -83,15 +95,19 @@ export class Sealer {
       rows.push(row);
     }
     if (rows.length === 0) return 0;
+    // Read after the rows: had another sealer chained them in between, `sealBatch` finds them
+    // sealed (or the head moved) and refuses the batch, and the loop reads again.
+    const head = await store.chainHead();
     let prev = head?.hash ?? GENESIS_HASH;
     let chainSeq = head?.chainSeq ?? 0;
-    const updates: SealedUpdate[] = rows.map((row) => {
+    const updates: SealedUpdate[] = [];
+    for (const row of rows) {
+      if (updates.length % HASH_SLICE === 0) await nextTurn();
       chainSeq += 1;
       const hash = rowHash(row, chainSeq, prev);
-      const update = { seq: row.seq, chainSeq, prevHash: prev, hash };
+      updates.push({ seq: row.seq, chainSeq, prevHash: prev, hash });
       prev = hash;
-      return update;
-    });
+    }
     const key = this.opts.signingKey();
     const checkpoint = signCheckpoint(
       {
@@ -106,6 +122,7 @@ export class Sealer {
       },
       key.privateKey,
     );
+    await nextTurn();
     const ok = await store.sealBatch(updates, checkpoint, head?.chainSeq ?? 0);
     if (!ok) return -1;
     // The log line anchors the head outside the database: a rewrite of both rows and
