@@ -39,6 +39,7 @@ import { cliTools } from "./services/cli-tool-source.js";
 import type { CliEngine } from "./services/cli-tools.js";
 import type { ServiceDeps } from "./services/context.js";
 import { EventStreamHub } from "./services/event-stream.js";
+import { startExpirySweeper } from "./services/expiry-sweep.js";
 import { explorerTool } from "./services/explorer.js";
 import { nativeTools } from "./services/native-tools.js";
 import { SpecCache } from "./services/specs.js";
@@ -221,9 +222,6 @@ function observerOf(observers: Array<StageObserver | undefined>): { observer?: S
   return { observer: present.length === 1 ? (present[0] as StageObserver) : combineObservers(present) };
 }
 
-/** Rows one sweep deletes at most, per table. */
-const SWEEP_LIMIT = 5000;
-
 interface PeerEnv {
   incoming?: { socket?: { remoteAddress?: string } };
 }
@@ -378,7 +376,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       },
     });
 
-    let sweeper: NodeJS.Timeout | null = null;
+    let sweeper: { stop(): Promise<void> } | null = null;
     let reaper: Reaper | null = null;
     if (opts.background !== false) {
       // Leftover CLI containers (a crash mid-call): reaped at start and then periodically. An
@@ -386,18 +384,11 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       reaper = startReaper(cli.runtime, { intervalMs: config.cli.reap_interval_ms, log });
       sealer.start(config.audit.seal_interval_ms);
       audit.start();
-      // Expired replay records and rate-limit windows: bounded deletes, so one sweep never
-      // holds the write lock for long; a failed sweep only leaves rows for the next one.
-      sweeper = setInterval(() => {
-        const now = clock.nowMs();
-        rawStore
-          .sweepReplay(now, SWEEP_LIMIT)
-          .catch((err: unknown) => log.warn("replay sweep failed", { error: err }));
-        rawStore
-          .sweepCounters(now, SWEEP_LIMIT)
-          .catch((err: unknown) => log.warn("counter sweep failed", { error: err }));
-      }, config.seal.replay_sweep_interval_ms);
-      sweeper.unref();
+      // Expired replay records and rate-limit windows, drained each pass in short slices.
+      sweeper = startExpirySweeper(
+        { store: rawStore, nowMs: () => clock.nowMs(), log },
+        config.seal.replay_sweep_interval_ms,
+      );
     }
 
     return {
@@ -413,7 +404,7 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       tracing,
       async close() {
         streams.close();
-        if (sweeper) clearInterval(sweeper);
+        await sweeper?.stop();
         await reaper?.stop();
         await audit.stop();
         await sealer.stop();

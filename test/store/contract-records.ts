@@ -1,5 +1,7 @@
 /** Contract: signing keys, sessions, agent keys, replay records and security contexts. */
 import { describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/log/logger.js";
+import { sweepExpired } from "../../src/services/expiry-sweep.js";
 import { StoreError } from "../../src/store/adapter-common.js";
 import type { ContractContext } from "./contract.js";
 import { agentKey, session, signingKey, T0, uid } from "./fixtures.js";
@@ -192,6 +194,23 @@ export function recordsContract(ctx: ContractContext): void {
       expect(await store.recordReplay("boundary", now)).toBe(false);
       expect(await store.recordReplay("live", now)).toBe(false);
       for (let i = 0; i < 5; i++) expect(await store.recordReplay(`old-${i}`, now + 5)).toBe(true);
+    });
+
+    it("one expiry pass drains every expired replay record and counter window, in slices", async () => {
+      const store = ctx.store();
+      const now = T0 + 1000;
+      // More than two slices of each, as a busy gateway leaves between two passes.
+      for (let i = 0; i < 1234; i++) {
+        await store.recordReplay(uid("expired"), now - 1);
+        await store.incrementCounter(uid("expired"), T0, now - 1);
+      }
+      await store.recordReplay("live", now + 1);
+      await store.incrementCounter("live", T0, now + 1);
+      const swept = await sweepExpired({ store, nowMs: () => now, log: silentLogger, slice: 500 });
+      expect(swept).toEqual({ replay: 1234, counters: 1234 });
+      expect(await store.countReplay()).toBe(1);
+      expect(await store.recordReplay("live", now)).toBe(false);
+      expect(await store.incrementCounter("live", T0, now + 1)).toBe(2);
     });
 
     it("rejects a nonsensical sweep limit", async () => {
