@@ -266,6 +266,9 @@ export async function buildGateway(config: GatewayConfig, opts: BuildOptions = {
       signingKey: () => core.keyring.active,
       log,
       settleMs,
+      // A batch's write is one synchronous transaction on SQLite, which the calls wait behind:
+      // smaller there. On PostgreSQL it is awaited I/O, and bigger batches mean fewer commits.
+      batchSize: rawStore.dialect === "sqlite" ? 100 : 200,
       now: () => clock.nowMs(),
     });
     // Engines register their tools here once the services they need exist.

@@ -339,3 +339,12 @@ export function directRequests(n: number): LoadRequest[] {
     path: "/api/v3/pet/findByStatus?status=available",
   }));
 }
+
+/** The gateway's /metrics text (read with the fixture's admin token). */
+export async function scrapeMetrics(fx: Pick<Fixture, "gatewayUrl" | "adminToken">): Promise<string> {
+  const res = await fetch(new URL("/metrics", fx.gatewayUrl), {
+    headers: { authorization: `Bearer ${fx.adminToken}` },
+  });
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  return res.text();
+}

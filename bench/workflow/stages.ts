@@ -7,7 +7,7 @@
  *                                    [--cpu-prof DIR]
  */
 import { parseArgs } from "node:util";
-import { presign, startFixture } from "./fixture.js";
+import { presign, scrapeMetrics, startFixture } from "./fixture.js";
 import { closedLoop } from "./load.js";
 
 const { values } = parseArgs({
@@ -53,10 +53,7 @@ try {
 
 /** Sum of seconds per stage, successful stages only. */
 async function scrape(): Promise<Map<string, number>> {
-  const res = await fetch(new URL("/metrics", fx.gatewayUrl), {
-    headers: { authorization: `Bearer ${fx.adminToken}` },
-  });
-  const text = await res.text();
+  const text = await scrapeMetrics(fx);
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
     const m = line.match(/^seal_gateway_stage_duration_seconds_sum\{([^}]*)\} (\S+)/);

@@ -6,12 +6,8 @@ import type { AuditStore, SealedUpdate } from "../store/types.js";
 import { GENESIS_HASH, rowHash, signCheckpoint } from "./chain.js";
 import { batchRoot } from "./merkle.js";
 
-/**
- * Rows per batch, one signed checkpoint each. 100, not 200: the batch's write is one
- * transaction the loop cannot leave, and at 100 rows it stays under a millisecond on a warm
- * CPU (docs/performance.md, "Issue 14, fourth pass").
- */
-const DEFAULT_BATCH = 100;
+/** Rows per batch, one signed checkpoint each (the gateway sets it per dialect: src/app.ts). */
+const DEFAULT_BATCH = 200;
 /**
  * Rows hashed per event-loop turn. A batch is read, hashed, signed and written in slices with a
  * turn between them, so a call that arrives while the sealer works waits for one slice, not for
