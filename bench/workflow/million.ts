@@ -78,13 +78,14 @@ try {
     p99s.push(r.p99Ms);
     if (sent % REPORT_EVERY === 0 || sent === CALLS) {
       const now = rssMiB(fx.gatewayPid);
-      const replay = /^seal_gateway_replay_records (\S+)$/m.exec(await scrapeMetrics(fx))?.[1] ?? "?";
+      const gauge = /^seal_gateway_replay_records (\S+)$/m.exec(await scrapeMetrics(fx))?.[1];
+      const replay = gauge === undefined ? "?" : Number(gauge).toLocaleString("en-US");
       rss.push(now);
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
       const perSecond = ((sent - blockFrom) * 1000) / (performance.now() - blockStart);
       const failed = Object.values(failures).reduce((a, b) => a + b, 0);
       console.log(
-        `| ${sent.toLocaleString("en-US")} | ${ok.toLocaleString("en-US")} | ${failed} | ${Math.round(perSecond).toLocaleString("en-US")} | ${med(p50s).toFixed(2)} | ${Math.max(...p99s).toFixed(2)} | ${now.toFixed(1)} | ${Number(replay).toLocaleString("en-US")} |`,
+        `| ${sent.toLocaleString("en-US")} | ${ok.toLocaleString("en-US")} | ${failed} | ${Math.round(perSecond).toLocaleString("en-US")} | ${med(p50s).toFixed(2)} | ${Math.max(...p99s).toFixed(2)} | ${now.toFixed(1)} | ${replay} |`,
       );
       blockStart = performance.now();
       blockFrom = sent;
