@@ -8,10 +8,12 @@
  * docs/performance.md.
  *
  *   npx tsx bench/workflow/million.ts [--calls 1000000] [--every 100000] [--concurrency 16]
- *                                     [--backend postgres] [--no-build]
+ *                                     [--backend postgres] [--no-build] [--cpu-prof DIR]
  *
  * Envelopes are signed in blocks of 5,000 just before they are sent, so each is fresh when it
- * arrives (the window is 30 s); a failed call is counted, never retried.
+ * arrives (the window is 30 s); a failed call is counted, never retried. `--cpu-prof DIR` runs the
+ * gateway under `node --cpu-prof` (a long warm closed loop, which the short phases of run.ts are
+ * not); `npx tsx bench/profile-top.ts FILE` reads what it leaves in DIR.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "16" },
     backend: { type: "string", default: "sqlite" },
     "no-build": { type: "boolean" },
+    "cpu-prof": { type: "string" },
   },
 });
 const CALLS = Number(values.calls);
@@ -50,7 +53,10 @@ function rssMiB(pid: number | undefined): number {
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
 if (!values["no-build"]) execFileSync("npm", ["run", "build"], { cwd: packageRoot(), stdio: "inherit" });
-const fx = await startFixture(BACKEND);
+const profileDir = values["cpu-prof"];
+const fx = await startFixture(BACKEND, {
+  nodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+});
 const started = performance.now();
 try {
   console.log(

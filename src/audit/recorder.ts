@@ -1,5 +1,5 @@
 import { ERROR_TABLE, type ErrorCode, GatewayError } from "../errors.js";
-import { newId } from "../ids.js";
+import { newTimeOrderedId } from "../ids.js";
 import type { Logger } from "../log/logger.js";
 import type { AppendOptions, AuditStore, NewEvent } from "../store/types.js";
 import {
@@ -79,9 +79,10 @@ export class AuditRecorder {
           fields,
         }),
     );
+    const createdAt = this.now();
     return {
-      id: newId("evt"),
-      createdAt: this.now(),
+      id: newTimeOrderedId("evt", createdAt),
+      createdAt,
       eventType: input.eventType,
       tenantId: input.tenantId,
       executionId: input.executionId,
