@@ -1,4 +1,4 @@
-import { createHash, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { sign as cryptoSign, verify as cryptoVerify, hash, type KeyObject } from "node:crypto";
 import type { CheckpointRow, EventRow } from "../store/types.js";
 
 /**
@@ -29,7 +29,7 @@ export function rowHash(row: EventRow, chainSeq: number, prevHash: string): stri
     row.requestId,
     row.payload,
   ]);
-  return createHash("sha256").update(prevHash).update("\n").update(content).digest("hex");
+  return hash("sha256", `${prevHash}\n${content}`, "hex");
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The Merkle tree hash of RFC 9162 §2.1 (Certificate Transparency v2) over one sealing batch's
@@ -12,14 +12,15 @@ import { createHash } from "node:crypto";
 
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
+const EMPTY = Buffer.alloc(0);
 
 /** The leaf hash: SHA-256(0x00 || data). */
 export function hashLeaf(data: Uint8Array): Buffer {
-  return createHash("sha256").update(LEAF).update(data).digest();
+  return hash("sha256", Buffer.concat([LEAF, data]), "buffer");
 }
 
 function hashNode(left: Buffer, right: Buffer): Buffer {
-  return createHash("sha256").update(NODE).update(left).update(right).digest();
+  return hash("sha256", Buffer.concat([NODE, left, right]), "buffer");
 }
 
 /** The largest power of two smaller than n (n ≥ 2): RFC 9162's split point k. */
@@ -38,7 +39,7 @@ function mth(leaves: readonly Buffer[], lo: number, hi: number): Buffer {
 
 /** MTH(D[n]) from the leaf hashes; the empty tree's is SHA-256 of nothing. */
 export function treeRoot(leaves: readonly Buffer[]): Buffer {
-  if (leaves.length === 0) return createHash("sha256").digest();
+  if (leaves.length === 0) return hash("sha256", EMPTY, "buffer");
   return mth(leaves, 0, leaves.length);
 }
 

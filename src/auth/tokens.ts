@@ -1,4 +1,4 @@
-import { createHash, type KeyObject } from "node:crypto";
+import { hash, type KeyObject } from "node:crypto";
 import { newId } from "../ids.js";
 import type { Keyring } from "../keys/keyring.js";
 import {
@@ -138,7 +138,7 @@ export class TokenAuthority {
   >();
 
   async verifyAgentToken(token: string, nowSeconds: number): Promise<Verified<AgentClaims>> {
-    const digest = createHash("sha256").update(token).digest("base64url");
+    const digest = hash("sha256", token, "base64url");
     const hit = this.verified.get(digest);
     // An issuer may drop a key from its JWKS: a remembered verification lasts 5 minutes at most.
     const cacheSeconds = this.settings.verifiedCacheSeconds ?? VERIFIED_CACHE_SECONDS;

@@ -54,22 +54,26 @@ function hostForErrors(text: string): string {
   }
 }
 
-/** A signal aborted after `ms` with `reason()`, or when `parent` aborts (with its reason). */
+/**
+ * A signal aborted after `ms` with `reason()`, or when `parent` aborts (with `fromParent` of its
+ * reason). One controller and one timer, cleared by `clear()`.
+ */
 function deadline(
-  parent: AbortSignal,
+  parent: AbortSignal | undefined,
   ms: number,
   reason: () => unknown,
+  fromParent: (parentReason: unknown) => unknown = (r) => r,
 ): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const onParent = () => controller.abort(parent.reason);
+  const onParent = () => controller.abort(fromParent(parent?.reason));
   const timer = setTimeout(() => controller.abort(reason()), ms);
-  if (parent.aborted) controller.abort(parent.reason);
-  else parent.addEventListener("abort", onParent, { once: true });
+  if (parent?.aborted) onParent();
+  else parent?.addEventListener("abort", onParent, { once: true });
   return {
     signal: controller.signal,
     clear: () => {
       clearTimeout(timer);
-      parent.removeEventListener("abort", onParent);
+      parent?.removeEventListener("abort", onParent);
     },
   };
 }
@@ -90,6 +94,8 @@ export function createEgressClient(opts: EgressClientOptions): EgressClient {
   };
 
   async function pin(target: Target, signal: AbortSignal): Promise<PinnedAddress> {
+    // An address is checked as it is: there is nothing to resolve, so nothing to time.
+    if (parseIp(target.host) !== null) return resolveDestination(target.host, resolver, allow, signal);
     // Resolution counts against the connect timeout: getaddrinfo can hang far longer.
     const phase = deadline(signal, connectTimeoutMs, () =>
       upstreamTimeout("connect_timeout", target.host, connectTimeoutMs),
@@ -167,22 +173,16 @@ export function createEgressClient(opts: EgressClientOptions): EgressClient {
         throw invalidRequest("bad_timeout", "timeoutMs must be a positive number");
       }
       const host = hostForErrors(req.url);
-      const external = req.signal ?? new AbortController().signal;
-      const callerAborted = new AbortController();
-      const onCaller = () =>
-        callerAborted.abort(
-          isGatewayError(external.reason) ? external.reason : upstreamError("aborted", host),
-        );
-      if (external.aborted) onCaller();
-      else external.addEventListener("abort", onCaller, { once: true });
-      const whole = deadline(callerAborted.signal, timeoutMs, () =>
-        upstreamTimeout("request_timeout", host, timeoutMs),
+      const whole = deadline(
+        req.signal,
+        timeoutMs,
+        () => upstreamTimeout("request_timeout", host, timeoutMs),
+        (reason) => (isGatewayError(reason) ? reason : upstreamError("aborted", host)),
       );
       try {
         return await run(req, whole.signal);
       } finally {
         whole.clear();
-        external.removeEventListener("abort", onCaller);
       }
     },
     close() {

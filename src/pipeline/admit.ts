@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Stage } from "../audit/vocabulary.js";
 import { GatewayError } from "../errors.js";
 import { newId } from "../ids.js";
@@ -27,7 +27,7 @@ import { callEvent, runStage, type StageName } from "./run-stage.js";
  */
 
 export function argumentsDigest(args: JsonValue): string {
-  return createHash("sha256").update(canonicalJson(args)).digest("hex");
+  return hash("sha256", canonicalJson(args), "hex");
 }
 
 /** What admission learns, step by step; a refusal is audited with whatever is known by then. */

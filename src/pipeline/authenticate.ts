@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AgentClaims, TokenAuthority } from "../auth/tokens.js";
 import { canonicalBytes } from "../seal/canonical.js";
 import { decodeSignature, type Ed25519PublicKey, verifyEd25519Async } from "../seal/ed25519.js";
@@ -76,7 +76,7 @@ export async function authenticate(
   const replayKey =
     settings.replayScope === "token"
       ? `t:${claims.jti}`
-      : `e:${claims.jti}:${createHash("sha256").update(signed).digest("base64url")}`;
+      : `e:${claims.jti}:${hash("sha256", signed, "base64url")}`;
   const until =
     settings.replayScope === "token"
       ? (claims.exp + settings.toleranceSeconds) * 1000

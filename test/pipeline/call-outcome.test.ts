@@ -193,6 +193,26 @@ describe.each(BACKENDS)("admit + run, no HTTP (%s)", (backend) => {
     ]);
   });
 
+  it("a caller already gone when the run starts ends it at once (4041 deadline_exceeded), audited at execute", async () => {
+    const agent = await sessionAgent(t, { context: "outcomes" });
+    const before = await maxSeq(t);
+    const started = Date.now();
+    // `obeys` waits for its signal's abort event, which an already-aborted signal never fires:
+    // the call must not wait on the tool (nor on the 1 s default timeout).
+    const out = await t.gw.calls.call(doc(envelopeBody(t, agent, "outcome.obeys")), {
+      address: freshSource(),
+      signal: AbortSignal.abort(),
+    });
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(out).toMatchObject({ status: "error", error: { code: "EXECUTION_TIMEOUT" } });
+    if (out.status === "error") expect(out.error.details).toMatchObject({ reason: "deadline_exceeded" });
+    const rows = await eventsSince(t, before);
+    expect(rows.map((r) => [r.eventType, r.stage, r.code])).toEqual([
+      ["ToolCallAuthorized", "authorize", null],
+      ["EnvelopeRejected", "execute", 4041],
+    ]);
+  });
+
   it("without a timeout of its own a tool gets tools.default_timeout_seconds, and its signal aborts", async () => {
     const agent = await sessionAgent(t, { context: "outcomes" });
     const started = Date.now();
