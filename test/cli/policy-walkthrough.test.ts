@@ -90,7 +90,9 @@ describe.each(BACKENDS)("docs/policy.md against a real gateway process (%s)", (b
     });
     // The history's refused call was refused.
     expect(outputs[0]).toContain("refused");
-  });
+    // Every command of the page is a fresh CLI process: 16–18 s on Node 20 on a slow 2-core VM,
+    // past vitest's default 20 s on Node 24 beside the suite's other process tests.
+  }, 90_000);
 
   it("refuses bad usage (2), a bad candidate file (2, every problem) and an unknown context (1)", async () => {
     const cli = (args: string[]) =>
