@@ -1,6 +1,6 @@
 /**
- * What the audit event id's shape costs a SQLite commit. The gateway's real SQLite schema (every
- * migration in drizzle/sqlite/migrations, WAL, synchronous NORMAL, as the store opens it) takes
+ * What the audit event id's shape costs a SQLite commit. The gateway's real SQLite schema (drizzle's
+ * migrator over drizzle/sqlite/migrations, WAL, synchronous NORMAL, as the store opens it) takes
  * batches shaped like the group commit's under a closed loop: 4 calls per commit, each with its
  * replay record and 4 event rows. The same batches run twice, once with random ids (`newId`, as
  * before) and once with time-ordered ones (`newTimeOrderedId`, as now); only the id differs.
@@ -11,13 +11,15 @@
  * Not a test: figures go to docs/performance.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { newId, newTimeOrderedId } from "../../src/ids.js";
-import { packageRoot } from "../../src/paths.js";
+import { migrationsFolder } from "../../src/paths.js";
 
 const { values } = parseArgs({
   options: {
@@ -42,12 +44,7 @@ function openDb(dir: string): Database.Database {
   const db = new Database(join(dir, "seal.db"));
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
-  const migrations = join(packageRoot(), "drizzle", "sqlite", "migrations");
-  for (const f of readdirSync(migrations)
-    .filter((n) => n.endsWith(".sql"))
-    .sort())
-    for (const stmt of readFileSync(join(migrations, f), "utf8").split("--> statement-breakpoint"))
-      if (stmt.trim() !== "") db.exec(stmt);
+  migrate(drizzle(db), { migrationsFolder: migrationsFolder("sqlite") });
   return db;
 }
 
